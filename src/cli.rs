@@ -1,0 +1,88 @@
+//! Command-line definitions (clap).
+//!
+//! `rvshell [NAME [HOST [PORT]]]` stays compatible with RV's Qt example
+//! `rvshell <name> <host> [port]` and opens the interactive shell; everything
+//! else is a subcommand meant for scripts.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Remote-control RV over its network protocol, and drive DMX universes through OLA.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rvshell",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// Expected RV contact name (informational; RV's GREETING gives the real one).
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// RV host (same as --host).
+    #[arg(value_name = "HOST")]
+    pub host_pos: Option<String>,
+
+    /// RV port (same as --port).
+    #[arg(value_name = "PORT")]
+    pub port_pos: Option<u16>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options shared by every mode and subcommand.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Host where RV listens.
+    #[arg(long, global = true, env = "RVSHELL_HOST", default_value = "localhost")]
+    pub host: String,
+
+    /// RV's port. Default: the port of the one running RV (or simulator) whose
+    /// port file matches --tag, else 45124.
+    #[arg(long, global = true, env = "RVSHELL_PORT")]
+    pub port: Option<u16>,
+
+    /// Our contact name as RV sees it. Default: rvshell-<random suffix>.
+    #[arg(long, global = true, env = "RVSHELL_CONTACT")]
+    pub contact: Option<String>,
+
+    /// Network tag of the RV to find through its port file (RV's -networkTag).
+    #[arg(long, global = true, env = "RVSHELL_TAG", default_value = "")]
+    pub tag: String,
+
+    /// Seconds to wait for RV's greeting and for each RETURN.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
+
+    /// olad's RPC address.
+    #[arg(
+        long,
+        global = true,
+        env = "RVSHELL_OLAD",
+        default_value = "127.0.0.1:9010"
+    )]
+    pub olad: String,
+
+    /// Write logs to this file (the terminal belongs to the shell).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+
+    /// Log filter, e.g. `info` or `rvshell::rv=debug` (RUST_LOG also works).
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+}
+
+/// The one-shot subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print shell completions.
+    Completions {
+        /// The shell to generate completions for.
+        shell: clap_complete::Shell,
+    },
+}

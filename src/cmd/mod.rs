@@ -1,0 +1,30 @@
+//! The one-shot subcommands, and the dispatcher `main` calls.
+//!
+//! Exit codes: 0 success, 1 the peer answered with an error (an `ERROR:`
+//! RETURN, a failed olad request), 2 we could not talk to the peer at all
+//! (refused, timed out, bad arguments).
+
+use crate::cli::{Cli, Command};
+use clap::CommandFactory;
+use std::process::ExitCode;
+
+/// Runs what the command line asks for and returns the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "rvshell",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!(
+                "rvshell: the interactive shell is not built yet; see `rvshell --help` for the subcommands"
+            );
+            ExitCode::from(2)
+        }
+    }
+}

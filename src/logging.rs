@@ -1,0 +1,41 @@
+//! Logging set-up: `tracing` to a file when asked (the terminal belongs to the
+//! shell), otherwise warnings and errors to stderr.
+
+use crate::cli::GlobalArgs;
+use anyhow::Context;
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber. Keep the returned guard alive until exit so
+/// buffered lines reach the file.
+pub fn init(args: &GlobalArgs) -> anyhow::Result<Option<WorkerGuard>> {
+    let filter = match &args.log_level {
+        Some(level) => {
+            EnvFilter::try_new(level).with_context(|| format!("bad --log-level {level:?}"))?
+        }
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+    };
+    match &args.log_file {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open log file {}", path.display()))?;
+            let (writer, guard) = tracing_appender::non_blocking(file);
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(writer)
+                .with_ansi(false)
+                .init();
+            Ok(Some(guard))
+        }
+        None => {
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .init();
+            Ok(None)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! OLA's RPC protocol (protobuf over a 4-byte framed TCP stream) and an async olad client.

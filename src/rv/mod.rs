@@ -1,0 +1,1 @@
+//! RV's network protocol: frames, codec, typed messages, and the connection engine.

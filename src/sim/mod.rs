@@ -1,0 +1,1 @@
+//! A headless server that behaves like RV on the wire, for demos and tests.
