@@ -1,1 +1,9 @@
-//! RV's network protocol: frames, codec, typed messages, and the connection engine.
+//! RV's network protocol (rv-protocol.md): frames, codec, typed messages, and
+//! the connection engine that runs as a background tokio task.
+
+pub mod codec;
+pub mod frame;
+pub mod message;
+
+/// RV's default network port (rv-protocol.md §1).
+pub const DEFAULT_PORT: u16 = 45124;
