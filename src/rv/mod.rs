@@ -1,7 +1,9 @@
 //! RV's network protocol (rv-protocol.md): frames, codec, typed messages, and
 //! the connection engine that runs as a background tokio task.
 
+pub mod client;
 pub mod codec;
+pub mod discover;
 pub mod frame;
 pub mod message;
 

@@ -1,0 +1,1004 @@
+//! The connection engine: one background actor per RV connection, driven
+//! through a cloneable [`RvClient`] handle (rv-protocol.md §3, §4, §5, §9).
+//!
+//! A session on the wire, as this engine runs it:
+//!
+//! ```text
+//! -> NEWGREETING 25 rvshell-k3x9q2 rvshell     greet at once, unique contact (§3)
+//! <- GREETING 4 jdoe                           RV's name (NEWGREETING also accepted)
+//! -> PINGPONGCONTROL 1 0                       unless heartbeat is on (§5)
+//! -> MESSAGE 32 RETURNEVENT remote-eval * frame()
+//! <- PING 1 p                                  answered at once, reported as an event
+//! -> PONG 1 p
+//! <- MESSAGE 8 RETURN 12                       matched FIFO to the oldest RETURNEVENT
+//! -> MESSAGE 10 DISCONNECT                     on close; then wait <= 250 ms for EOF (§9)
+//! ```
+//!
+//! Design:
+//! - Three tasks per connection: a reader that always drains the socket into
+//!   the actor, a writer that owns the write half (small frames batched into
+//!   one write, data frames written head + payload with a vectored write, no
+//!   copy), and the actor that owns the state. Handles never touch the socket.
+//! - RETURNs carry no id (§4), so pending RETURNEVENTs form a FIFO. A request
+//!   that times out fails alone but keeps its place in the FIFO, so its late
+//!   RETURN is consumed by it (and reported) instead of being handed to the
+//!   next request. A RETURN with nothing pending is reported, not dropped.
+//! - An incoming RETURNEVENT is answered with an empty RETURN so the peer never
+//!   blocks waiting for us.
+//! - When the connection is lost every pending request fails with the reason;
+//!   with [`Reconnect`] configured the actor retries with capped exponential
+//!   backoff and commands sent meanwhile are refused at once.
+
+use crate::rv::codec::{CodecError, RvCodec};
+use crate::rv::frame::{EncodeError, Frame, Limits, check_token};
+use crate::rv::message::{Event, Message};
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::StreamExt;
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_util::codec::FramedRead;
+
+/// The application name we greet with. Never `rv`: that would make RV start
+/// syncing with us (§3).
+pub const APP_NAME: &str = "rvshell";
+
+/// How long to wait for the peer's EOF after our DISCONNECT (§9).
+pub const CLOSE_GRACE: Duration = Duration::from_millis(250);
+
+/// A fresh contact name, `rvshell-<6 random characters>`, so two shells on one
+/// host never collide as duplicate contacts (§3).
+pub fn random_contact_name() -> String {
+    let suffix: String = std::iter::repeat_with(fastrand::alphanumeric)
+        .take(6)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    format!("rvshell-{suffix}")
+}
+
+/// Heartbeat settings: ping after `interval` of silence, give up after
+/// `timeout` without any frame from the peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// Silence after which we send `PING 1 p`.
+    pub interval: Duration,
+    /// Silence after which the connection is declared dead.
+    pub timeout: Duration,
+}
+
+/// Reconnect policy: capped exponential backoff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reconnect {
+    /// First delay.
+    pub initial: Duration,
+    /// Largest delay.
+    pub max: Duration,
+}
+
+impl Default for Reconnect {
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_millis(250),
+            max: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Everything a connection needs to know.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Host name or address of RV.
+    pub host: String,
+    /// RV's port.
+    pub port: u16,
+    /// Our contact name (no spaces; avoid `@`).
+    pub contact: String,
+    /// Our application name (no spaces; never `rv`).
+    pub app: String,
+    /// `None`: send `PINGPONGCONTROL 1 0` after the handshake, as rvshell does.
+    pub heartbeat: Option<Heartbeat>,
+    /// Limit for TCP connect plus the peer's greeting.
+    pub handshake_timeout: Duration,
+    /// Limit for each RETURNEVENT's RETURN, and each PING's PONG.
+    pub request_timeout: Duration,
+    /// `None`: the first failure or loss ends the client.
+    pub reconnect: Option<Reconnect>,
+    /// Frame size limits for what the peer sends.
+    pub limits: Limits,
+}
+
+impl Config {
+    /// Defaults: random contact, app `rvshell`, no heartbeat, 10 s handshake,
+    /// 30 s requests (TwkQtChat's wait), no reconnect.
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        Self {
+            host: host.into(),
+            port,
+            contact: random_contact_name(),
+            app: APP_NAME.to_owned(),
+            heartbeat: None,
+            handshake_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            reconnect: None,
+            limits: Limits::default(),
+        }
+    }
+
+    /// `host:port` for messages.
+    pub fn address(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// The state of a connection, as a watchable value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnState {
+    /// Connecting or waiting for the peer's greeting.
+    Connecting {
+        /// 1 for the first attempt.
+        attempt: u32,
+    },
+    /// Handshake done.
+    Connected {
+        /// The name from the peer's greeting.
+        peer: String,
+    },
+    /// Lost or refused; the next attempt is scheduled.
+    Retrying {
+        /// Why the last attempt failed or the connection was lost.
+        reason: String,
+        /// Delay before the next attempt.
+        delay: Duration,
+    },
+    /// Finished: closed by us, or lost with no reconnect policy.
+    Closed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What the connection reports, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// Handshake done.
+    Connected {
+        /// The name from the peer's greeting.
+        peer: String,
+        /// The peer's app (`rv` for a plain GREETING).
+        app: String,
+    },
+    /// The connection ended. `retry_in` is set when a reconnect is scheduled.
+    Disconnected {
+        /// What happened, in words for the user.
+        reason: String,
+        /// Delay before the next attempt, if any.
+        retry_in: Option<Duration>,
+    },
+    /// An EVENT from the peer.
+    Event(Event),
+    /// A RETURNEVENT from the peer; it has already been answered with an empty RETURN.
+    ReturnEvent(Event),
+    /// A RETURN that matched no pending request.
+    UnexpectedReturn(String),
+    /// The RETURN of a request that had already timed out.
+    LateReturn {
+        /// The code of the request that timed out.
+        request: String,
+        /// The RETURN payload.
+        value: String,
+    },
+    /// A MESSAGE of an unknown sub-type.
+    OtherMessage(String),
+    /// A data frame from the peer (DATAEVENT, PIXELTILE, ...).
+    Data {
+        /// The frame's header token.
+        header: String,
+        /// Its payload.
+        payload: Bytes,
+    },
+    /// The peer pinged us (answered already).
+    Ping,
+    /// The peer sent DISCONNECT.
+    PeerSignedOff,
+}
+
+/// Why a connection attempt failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConnectError {
+    /// Name resolution failed.
+    #[error("cannot resolve {addr}: {reason}")]
+    Resolve {
+        /// The address.
+        addr: String,
+        /// The resolver's message.
+        reason: String,
+    },
+    /// TCP connect failed.
+    #[error(
+        "cannot connect to RV at {addr}: {reason}; is RV running with networking on (rv -network), or `rvshell sim`?"
+    )]
+    Connect {
+        /// The address.
+        addr: String,
+        /// The OS message.
+        reason: String,
+    },
+    /// No greeting in time.
+    #[error(
+        "no GREETING from {addr} within {secs} s; if RV shows a 'wants to connect' dialog, allow it"
+    )]
+    HandshakeTimeout {
+        /// The address.
+        addr: String,
+        /// The limit.
+        secs: f64,
+    },
+    /// The peer closed without greeting: RV's way of refusing.
+    #[error(
+        "RV at {addr} closed the connection without a GREETING: contact name {contact:?} is already connected, or the connection was denied"
+    )]
+    Rejected {
+        /// The address.
+        addr: String,
+        /// Our contact name.
+        contact: String,
+    },
+    /// The peer sent something other than a greeting first.
+    #[error("{addr} is not speaking RV's protocol: {detail}")]
+    Protocol {
+        /// The address.
+        addr: String,
+        /// What arrived.
+        detail: String,
+    },
+    /// Our configuration cannot be sent.
+    #[error(transparent)]
+    Config(#[from] EncodeError),
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RequestError {
+    /// Not connected right now; nothing was sent.
+    #[error("not connected to RV at {addr} ({state}); nothing was sent")]
+    NotConnected {
+        /// The address.
+        addr: String,
+        /// The state, in words.
+        state: String,
+    },
+    /// The connection went away before the answer arrived.
+    #[error("connection to RV at {addr} lost before the answer: {reason}")]
+    Lost {
+        /// The address.
+        addr: String,
+        /// Why.
+        reason: String,
+    },
+    /// No answer in time.
+    #[error(
+        "RV at {addr} did not answer within {secs} s (it may be busy; the answer will be reported if it comes)"
+    )]
+    Timeout {
+        /// The address.
+        addr: String,
+        /// The limit.
+        secs: f64,
+    },
+    /// The request cannot be sent as given.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    /// The client has been closed.
+    #[error("the connection to RV has been closed")]
+    Closed,
+}
+
+enum Command {
+    ReturnEvent {
+        event: Event,
+        reply: oneshot::Sender<Result<String, RequestError>>,
+    },
+    Send {
+        frame: Frame,
+        done: oneshot::Sender<Result<(), RequestError>>,
+    },
+    Ping {
+        reply: oneshot::Sender<Result<Duration, RequestError>>,
+    },
+    Close {
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// A cloneable handle on one connection. Dropping every handle closes it
+/// gracefully, as [`RvClient::close`] does.
+#[derive(Clone)]
+pub struct RvClient {
+    commands: mpsc::Sender<Command>,
+    state: watch::Receiver<ConnState>,
+    contact: String,
+    address: String,
+}
+
+impl fmt::Debug for RvClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RvClient")
+            .field("contact", &self.contact)
+            .field("address", &self.address)
+            .finish()
+    }
+}
+
+impl RvClient {
+    /// Starts the connection actor and returns at once; progress is reported
+    /// through the state and the events. Use this with [`Config::reconnect`]
+    /// for a long-lived connection.
+    pub fn spawn(
+        config: Config,
+    ) -> Result<(Self, mpsc::UnboundedReceiver<ClientEvent>), ConnectError> {
+        Self::start(config, None)
+    }
+
+    /// Connects and completes the handshake, or fails with why. The first
+    /// attempt is not retried; once connected, [`Config::reconnect`] applies.
+    pub async fn connect(
+        config: Config,
+    ) -> Result<(Self, mpsc::UnboundedReceiver<ClientEvent>), ConnectError> {
+        let (first_tx, first_rx) = oneshot::channel();
+        let (client, events) = Self::start(config, Some(first_tx))?;
+        match first_rx.await {
+            Ok(Ok(())) => Ok((client, events)),
+            Ok(Err(err)) => Err(err),
+            Err(_) => Err(ConnectError::Protocol {
+                addr: client.address.clone(),
+                detail: "connection task ended before the handshake".into(),
+            }),
+        }
+    }
+
+    fn start(
+        config: Config,
+        first_outcome: Option<oneshot::Sender<Result<(), ConnectError>>>,
+    ) -> Result<(Self, mpsc::UnboundedReceiver<ClientEvent>), ConnectError> {
+        check_token("contact name", &config.contact)?;
+        check_token("application name", &config.app)?;
+        let (commands, command_rx) = mpsc::channel(64);
+        let (events, event_rx) = mpsc::unbounded_channel();
+        let (state_tx, state) = watch::channel(ConnState::Connecting { attempt: 1 });
+        let client = Self {
+            commands,
+            state,
+            contact: config.contact.clone(),
+            address: config.address(),
+        };
+        let actor = Actor {
+            config,
+            commands: command_rx,
+            events,
+            state: state_tx,
+            first_outcome,
+        };
+        tokio::spawn(actor.run());
+        Ok((client, event_rx))
+    }
+
+    /// Our contact name.
+    pub fn contact(&self) -> &str {
+        &self.contact
+    }
+
+    /// `host:port` of the peer.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The current state.
+    pub fn state(&self) -> ConnState {
+        self.state.borrow().clone()
+    }
+
+    /// A receiver that sees every state change.
+    pub fn watch_state(&self) -> watch::Receiver<ConnState> {
+        self.state.clone()
+    }
+
+    /// The peer's name, when connected.
+    pub fn peer(&self) -> Option<String> {
+        match &*self.state.borrow() {
+            ConnState::Connected { peer } => Some(peer.clone()),
+            _ => None,
+        }
+    }
+
+    /// `remote-eval` of Mu code; returns the RETURN payload verbatim.
+    pub async fn eval(&self, code: impl Into<String>) -> Result<String, RequestError> {
+        self.send_return_event(Event::new("remote-eval", code))
+            .await
+    }
+
+    /// `remote-pyeval` of a Python expression; returns the RETURN payload verbatim.
+    pub async fn pyeval(&self, code: impl Into<String>) -> Result<String, RequestError> {
+        self.send_return_event(Event::new("remote-pyeval", code))
+            .await
+    }
+
+    /// Sends a RETURNEVENT and waits for its RETURN.
+    pub async fn send_return_event(&self, event: Event) -> Result<String, RequestError> {
+        event.validate()?;
+        let (reply, rx) = oneshot::channel();
+        self.command(Command::ReturnEvent { event, reply }).await?;
+        rx.await.map_err(|_| RequestError::Closed)?
+    }
+
+    /// Sends an EVENT; returns once it has been written to the socket.
+    pub async fn send_event(&self, event: Event) -> Result<(), RequestError> {
+        let text = Message::Event(event).to_text()?;
+        self.send_frame(Frame::Message(text)).await
+    }
+
+    /// Sends any frame; returns once it has been written to the socket.
+    pub async fn send_frame(&self, frame: Frame) -> Result<(), RequestError> {
+        frame.encode_head(&mut BytesMut::new())?;
+        let (done, rx) = oneshot::channel();
+        self.command(Command::Send { frame, done }).await?;
+        rx.await.map_err(|_| RequestError::Closed)?
+    }
+
+    /// Sends `PING 1 p` and measures the time until a PONG.
+    pub async fn ping(&self) -> Result<Duration, RequestError> {
+        let (reply, rx) = oneshot::channel();
+        self.command(Command::Ping { reply }).await?;
+        rx.await.map_err(|_| RequestError::Closed)?
+    }
+
+    /// Signs off: DISCONNECT, wait up to 250 ms for the peer's EOF, close.
+    /// Pending requests fail. Idempotent.
+    pub async fn close(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.commands.send(Command::Close { done }).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    async fn command(&self, command: Command) -> Result<(), RequestError> {
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| RequestError::Closed)
+    }
+}
+
+/// One outstanding RETURNEVENT.
+struct Pending {
+    code: String,
+    deadline: Instant,
+    /// `None` once the request timed out: the slot stays to absorb its late RETURN.
+    reply: Option<oneshot::Sender<Result<String, RequestError>>>,
+}
+
+struct PendingPing {
+    sent: Instant,
+    deadline: Instant,
+    /// `None` for heartbeat pings, and for user pings that timed out.
+    reply: Option<oneshot::Sender<Result<Duration, RequestError>>>,
+}
+
+struct WriteJob {
+    frame: Frame,
+    done: Option<oneshot::Sender<Result<(), RequestError>>>,
+}
+
+/// How a live session ended.
+enum SessionEnd {
+    /// Lost: reconnect if allowed.
+    Lost(String),
+    /// Closed on request: stop for good.
+    Closed(Option<oneshot::Sender<()>>),
+}
+
+struct Actor {
+    config: Config,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::UnboundedSender<ClientEvent>,
+    state: watch::Sender<ConnState>,
+    /// Told the outcome of the first handshake, for [`RvClient::connect`].
+    first_outcome: Option<oneshot::Sender<Result<(), ConnectError>>>,
+}
+
+/// How a backoff wait ended.
+enum Idle {
+    Elapsed,
+    Close(Option<oneshot::Sender<()>>),
+}
+
+impl Actor {
+    async fn run(mut self) {
+        let mut attempt = 1u32;
+        let mut delay = self.config.reconnect.map(|r| r.initial);
+        loop {
+            self.state.send_replace(ConnState::Connecting { attempt });
+            let handshake = self.handshake().await;
+            if let Some(first) = self.first_outcome.take() {
+                let failure = handshake.as_ref().err().cloned();
+                let _ = first.send(handshake.as_ref().map(|_| ()).map_err(Clone::clone));
+                if let Some(err) = failure {
+                    self.finish(err.to_string());
+                    return;
+                }
+            }
+            let outcome = match handshake {
+                Ok((stream, leftover, peer, app)) => {
+                    attempt = 1;
+                    delay = self.config.reconnect.map(|r| r.initial);
+                    self.state
+                        .send_replace(ConnState::Connected { peer: peer.clone() });
+                    self.emit(ClientEvent::Connected { peer, app });
+                    self.session(stream, leftover).await
+                }
+                Err(err) => SessionEnd::Lost(err.to_string()),
+            };
+            let reason = match outcome {
+                SessionEnd::Closed(done) => {
+                    self.finish("closed".into());
+                    if let Some(done) = done {
+                        let _ = done.send(());
+                    }
+                    return;
+                }
+                SessionEnd::Lost(reason) => reason,
+            };
+            let (Some(policy), Some(wait)) = (self.config.reconnect, delay) else {
+                self.emit(ClientEvent::Disconnected {
+                    reason: reason.clone(),
+                    retry_in: None,
+                });
+                self.finish(reason);
+                return;
+            };
+            self.emit(ClientEvent::Disconnected {
+                reason: reason.clone(),
+                retry_in: Some(wait),
+            });
+            self.state.send_replace(ConnState::Retrying {
+                reason: reason.clone(),
+                delay: wait,
+            });
+            if let Idle::Close(done) = self.idle(wait, &reason).await {
+                self.finish("closed".into());
+                if let Some(done) = done {
+                    let _ = done.send(());
+                }
+                return;
+            }
+            attempt += 1;
+            delay = Some((wait * 2).min(policy.max));
+        }
+    }
+
+    fn finish(&mut self, reason: String) {
+        self.state.send_replace(ConnState::Closed { reason });
+        self.commands.close();
+    }
+
+    fn emit(&self, event: ClientEvent) {
+        // A consumer that dropped its receiver has opted out of events.
+        let _ = self.events.send(event);
+    }
+
+    fn not_connected(&self, reason: &str) -> RequestError {
+        RequestError::NotConnected {
+            addr: self.config.address(),
+            state: reason.to_owned(),
+        }
+    }
+
+    /// Waits out a backoff delay, refusing commands meanwhile. Returns the
+    /// close acknowledgement if asked to close (or every handle dropped).
+    async fn idle(&mut self, wait: Duration, reason: &str) -> Idle {
+        let until = Instant::now() + wait;
+        loop {
+            tokio::select! {
+                _ = sleep_until(until) => return Idle::Elapsed,
+                command = self.commands.recv() => match command {
+                    None => return Idle::Close(None),
+                    Some(Command::Close { done }) => return Idle::Close(Some(done)),
+                    Some(other) => self.refuse(other, reason),
+                },
+            }
+        }
+    }
+
+    fn refuse(&self, command: Command, reason: &str) {
+        let err = self.not_connected(&format!("retrying after: {reason}"));
+        match command {
+            Command::ReturnEvent { reply, .. } => {
+                let _ = reply.send(Err(err));
+            }
+            Command::Send { done, .. } => {
+                let _ = done.send(Err(err));
+            }
+            Command::Ping { reply } => {
+                let _ = reply.send(Err(err));
+            }
+            Command::Close { done } => {
+                let _ = done.send(());
+            }
+        }
+    }
+
+    /// TCP connect, NEWGREETING, wait for GREETING/NEWGREETING.
+    async fn handshake(&mut self) -> Result<(TcpStream, BytesMut, String, String), ConnectError> {
+        let addr = self.config.address();
+        let limit = self.config.handshake_timeout;
+        let timed_out = || ConnectError::HandshakeTimeout {
+            addr: addr.clone(),
+            secs: limit.as_secs_f64(),
+        };
+        let deadline = Instant::now() + limit;
+        let mut stream = timeout(limit, self.tcp_connect())
+            .await
+            .map_err(|_| timed_out())??;
+        let _ = stream.set_nodelay(true);
+        let mut greeting = BytesMut::new();
+        Frame::NewGreeting {
+            contact: self.config.contact.clone(),
+            app: self.config.app.clone(),
+        }
+        .encode(&mut greeting)?;
+        stream
+            .write_all(&greeting)
+            .await
+            .map_err(|err| ConnectError::Connect {
+                addr: addr.clone(),
+                reason: err.to_string(),
+            })?;
+        let mut reader = FramedRead::new(&mut stream, RvCodec::new(self.config.limits));
+        let first = tokio::time::timeout_at(deadline, reader.next())
+            .await
+            .map_err(|_| timed_out())?;
+        // Anything RV sent right behind its greeting belongs to the session.
+        let leftover = reader.read_buffer_mut().split();
+        let (peer, app) = match first {
+            Some(Ok(Frame::Greeting(name))) => (name, "rv".to_owned()),
+            Some(Ok(Frame::NewGreeting { contact, app })) => (contact, app),
+            None | Some(Err(CodecError::Io(_))) => {
+                return Err(ConnectError::Rejected {
+                    addr,
+                    contact: self.config.contact.clone(),
+                });
+            }
+            Some(Ok(other)) => {
+                return Err(ConnectError::Protocol {
+                    addr,
+                    detail: format!("expected a GREETING, got {}", other.type_name()),
+                });
+            }
+            Some(Err(err)) => {
+                return Err(ConnectError::Protocol {
+                    addr,
+                    detail: err.to_string(),
+                });
+            }
+        };
+        if self.config.heartbeat.is_none() {
+            let mut off = BytesMut::new();
+            Frame::PingPongControl(false).encode(&mut off)?;
+            stream
+                .write_all(&off)
+                .await
+                .map_err(|err| ConnectError::Connect {
+                    addr,
+                    reason: err.to_string(),
+                })?;
+        }
+        Ok((stream, leftover, peer, app))
+    }
+
+    async fn tcp_connect(&self) -> Result<TcpStream, ConnectError> {
+        let addr = self.config.address();
+        let resolved: Vec<_> =
+            tokio::net::lookup_host((self.config.host.as_str(), self.config.port))
+                .await
+                .map_err(|err| ConnectError::Resolve {
+                    addr: addr.clone(),
+                    reason: err.to_string(),
+                })?
+                .collect();
+        let mut last = String::from("no addresses");
+        for candidate in resolved {
+            match TcpStream::connect(candidate).await {
+                Ok(stream) => return Ok(stream),
+                Err(err) => last = err.to_string(),
+            }
+        }
+        Err(ConnectError::Connect { addr, reason: last })
+    }
+
+    /// Runs a connected session until it is lost or closed.
+    async fn session(&mut self, stream: TcpStream, leftover: BytesMut) -> SessionEnd {
+        let (read_half, write_half) = stream.into_split();
+        let (frames_tx, mut frames) = mpsc::unbounded_channel();
+        let limits = self.config.limits;
+        let reader = tokio::spawn(async move {
+            let mut framed = FramedRead::new(read_half, RvCodec::new(limits));
+            framed.read_buffer_mut().unsplit(leftover);
+            while let Some(item) = framed.next().await {
+                let failed = item.is_err();
+                if frames_tx.send(item).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let (writes, write_rx) = mpsc::unbounded_channel::<WriteJob>();
+        let (write_failed_tx, mut write_failed) = oneshot::channel::<String>();
+        let writer = tokio::spawn(write_loop(
+            write_half,
+            write_rx,
+            write_failed_tx,
+            self.config.address(),
+        ));
+
+        let mut pending: VecDeque<Pending> = VecDeque::new();
+        let mut pings: VecDeque<PendingPing> = VecDeque::new();
+        let mut last_heard = Instant::now();
+        let request_timeout = self.config.request_timeout;
+        let addr = self.config.address();
+
+        let end = loop {
+            let next_deadline = pending
+                .iter()
+                .filter(|p| p.reply.is_some())
+                .map(|p| p.deadline)
+                .chain(
+                    pings
+                        .iter()
+                        .filter(|p| p.reply.is_some())
+                        .map(|p| p.deadline),
+                )
+                .min();
+            let heartbeat_at = self.config.heartbeat.map(|hb| {
+                let ping_at = last_heard + hb.interval;
+                if pings.is_empty() {
+                    ping_at
+                } else {
+                    last_heard + hb.timeout
+                }
+            });
+            tokio::select! {
+                command = self.commands.recv() => match command {
+                    None => break SessionEnd::Closed(None),
+                    Some(Command::Close { done }) => break SessionEnd::Closed(Some(done)),
+                    Some(Command::ReturnEvent { event, reply }) => {
+                        let code = event.contents.clone();
+                        match Message::ReturnEvent(event).to_text() {
+                            Ok(text) => {
+                                pending.push_back(Pending {
+                                    code,
+                                    deadline: Instant::now() + request_timeout,
+                                    reply: Some(reply),
+                                });
+                                let _ = writes.send(WriteJob { frame: Frame::Message(text), done: None });
+                            }
+                            Err(err) => { let _ = reply.send(Err(err.into())); }
+                        }
+                    }
+                    Some(Command::Send { frame, done }) => {
+                        let _ = writes.send(WriteJob { frame, done: Some(done) });
+                    }
+                    Some(Command::Ping { reply }) => {
+                        let now = Instant::now();
+                        pings.push_back(PendingPing { sent: now, deadline: now + request_timeout, reply: Some(reply) });
+                        let _ = writes.send(WriteJob { frame: Frame::Ping, done: None });
+                    }
+                },
+                item = frames.recv() => match item {
+                    None => break SessionEnd::Lost("RV closed the connection".into()),
+                    Some(Err(err)) => break SessionEnd::Lost(err.to_string()),
+                    Some(Ok(frame)) => {
+                        last_heard = Instant::now();
+                        if let Some(end) = self.on_frame(frame, &mut pending, &mut pings, &writes) {
+                            break end;
+                        }
+                    }
+                },
+                reason = &mut write_failed => {
+                    break SessionEnd::Lost(reason.unwrap_or_else(|_| "writer stopped".into()));
+                }
+                _ = sleep_until(next_deadline.unwrap_or_else(far_future)), if next_deadline.is_some() => {
+                    let now = Instant::now();
+                    for p in pending.iter_mut().filter(|p| p.deadline <= now) {
+                        if let Some(reply) = p.reply.take() {
+                            let _ = reply.send(Err(RequestError::Timeout { addr: addr.clone(), secs: request_timeout.as_secs_f64() }));
+                        }
+                    }
+                    for p in pings.iter_mut().filter(|p| p.deadline <= now) {
+                        if let Some(reply) = p.reply.take() {
+                            let _ = reply.send(Err(RequestError::Timeout { addr: addr.clone(), secs: request_timeout.as_secs_f64() }));
+                        }
+                    }
+                }
+                _ = sleep_until(heartbeat_at.unwrap_or_else(far_future)), if heartbeat_at.is_some() => {
+                    let Some(hb) = self.config.heartbeat else { continue };
+                    let now = Instant::now();
+                    if now >= last_heard + hb.timeout {
+                        break SessionEnd::Lost(format!("no sign of life from RV for {} s (heartbeat)", hb.timeout.as_secs_f64()));
+                    }
+                    if pings.is_empty() {
+                        pings.push_back(PendingPing { sent: now, deadline: now + hb.timeout, reply: None });
+                        let _ = writes.send(WriteJob { frame: Frame::Ping, done: None });
+                    }
+                }
+            }
+        };
+
+        let reason = match &end {
+            SessionEnd::Lost(reason) => reason.clone(),
+            SessionEnd::Closed(_) => "closed by us".to_owned(),
+        };
+        if let SessionEnd::Closed(_) = end {
+            // Sign off (§9): DISCONNECT, let the writer flush, wait for EOF.
+            let (done, flushed) = oneshot::channel();
+            let _ = writes.send(WriteJob {
+                frame: Frame::Message("DISCONNECT".into()),
+                done: Some(done),
+            });
+            let _ = timeout(CLOSE_GRACE, flushed).await;
+            let _ = timeout(CLOSE_GRACE, async {
+                while let Some(Ok(_)) = frames.recv().await {}
+            })
+            .await;
+        }
+        drop(writes);
+        reader.abort();
+        let _ = writer.await;
+        let lost = RequestError::Lost {
+            addr: addr.clone(),
+            reason: reason.clone(),
+        };
+        for p in pending.drain(..) {
+            if let Some(reply) = p.reply {
+                let _ = reply.send(Err(lost.clone()));
+            }
+        }
+        for p in pings.drain(..) {
+            if let Some(reply) = p.reply {
+                let _ = reply.send(Err(lost.clone()));
+            }
+        }
+        end
+    }
+
+    /// Handles one incoming frame; `Some` ends the session.
+    fn on_frame(
+        &self,
+        frame: Frame,
+        pending: &mut VecDeque<Pending>,
+        pings: &mut VecDeque<PendingPing>,
+        writes: &mpsc::UnboundedSender<WriteJob>,
+    ) -> Option<SessionEnd> {
+        match frame {
+            Frame::Ping => {
+                let _ = writes.send(WriteJob {
+                    frame: Frame::Pong,
+                    done: None,
+                });
+                self.emit(ClientEvent::Ping);
+            }
+            Frame::Pong => {
+                if let Some(ping) = pings.pop_front()
+                    && let Some(reply) = ping.reply
+                {
+                    let _ = reply.send(Ok(ping.sent.elapsed()));
+                }
+            }
+            Frame::Message(text) => match Message::parse(&text) {
+                Message::Return(value) => match pending.pop_front() {
+                    Some(Pending {
+                        reply: Some(reply), ..
+                    }) => {
+                        let _ = reply.send(Ok(value));
+                    }
+                    Some(Pending { code, .. }) => self.emit(ClientEvent::LateReturn {
+                        request: code,
+                        value,
+                    }),
+                    None => self.emit(ClientEvent::UnexpectedReturn(value)),
+                },
+                Message::Event(event) => self.emit(ClientEvent::Event(event)),
+                Message::ReturnEvent(event) => {
+                    let _ = writes.send(WriteJob {
+                        frame: Frame::Message("RETURN ".into()),
+                        done: None,
+                    });
+                    self.emit(ClientEvent::ReturnEvent(event));
+                }
+                Message::Disconnect => {
+                    self.emit(ClientEvent::PeerSignedOff);
+                    return Some(SessionEnd::Lost("RV signed off (DISCONNECT)".into()));
+                }
+                Message::Other(text) => self.emit(ClientEvent::OtherMessage(text)),
+            },
+            Frame::Data { header, payload } => self.emit(ClientEvent::Data { header, payload }),
+            Frame::Greeting(_) | Frame::NewGreeting { .. } | Frame::PingPongControl(_) => {
+                tracing::debug!(frame = frame.type_name(), "ignored after handshake");
+            }
+        }
+        None
+    }
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365)
+}
+
+/// Owns the write half. Small frames queued together go out in one write;
+/// data payloads are written straight from their buffer (vectored write).
+async fn write_loop(
+    mut socket: OwnedWriteHalf,
+    mut jobs: mpsc::UnboundedReceiver<WriteJob>,
+    failed: oneshot::Sender<String>,
+    addr: String,
+) {
+    const BATCH: usize = 64 * 1024;
+    let mut head = BytesMut::with_capacity(BATCH);
+    let mut acks = Vec::new();
+    while let Some(job) = jobs.recv().await {
+        let mut next = Some(job);
+        let mut result = Ok(());
+        while let Some(job) = next.take() {
+            match job.frame.encode_head(&mut head) {
+                Ok(Some(payload)) => {
+                    let mut chained = (&mut head).chain(payload.clone());
+                    result = socket.write_all_buf(&mut chained).await;
+                    head.clear();
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    if let Some(done) = job.done {
+                        let _ = done.send(Err(err.into()));
+                    }
+                    continue;
+                }
+            }
+            acks.extend(job.done);
+            if result.is_err() {
+                break;
+            }
+            if head.len() < BATCH {
+                next = jobs.try_recv().ok();
+            }
+        }
+        if result.is_ok() && !head.is_empty() {
+            result = socket.write_all(&head).await;
+        }
+        head.clear();
+        match result {
+            Ok(()) => {
+                for done in acks.drain(..) {
+                    let _ = done.send(Ok(()));
+                }
+            }
+            Err(err) => {
+                let reason = format!("write to RV failed: {err}");
+                for done in acks.drain(..) {
+                    let _ = done.send(Err(RequestError::Lost {
+                        addr: addr.clone(),
+                        reason: reason.clone(),
+                    }));
+                }
+                let _ = failed.send(reason);
+                return;
+            }
+        }
+    }
+    let _ = socket.shutdown().await;
+}
