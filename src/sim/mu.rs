@@ -40,7 +40,7 @@
 //! | `"a\tb\"c\\d"` | `"a\tb\"c\d"` (control characters and `"` are escaped; `\` is not, as in Mu's `StringType::outputQuotedString`) |
 //! | `string[] {"a", "b"}` | `string[] {"a", "b"}` (Mu's `DynamicArrayType` form) |
 //! | empty text | empty payload |
-//! | `frame(1)` | `ERROR: remote-eval: frame() expects 0 arguments (), got 1\nERROR: remote-eval: 'frame(1)'\n` |
+//! | `frame(1)` | `ERROR: remote-eval: frame() expects 0 arguments, got 1\nERROR: remote-eval: 'frame(1)'\n` |
 //!
 //! # Python (`remote-pyeval`, `remote-pyexec`)
 //!
@@ -63,14 +63,47 @@
 //! `extra_commands.stepBackward1()` (stop, then step one frame, wrapping
 //! within the range as RV's loop mode does), `fullScreenMode(bool)`,
 //! `isFullScreen()`, `setCacheMode(int)`, `cacheMode()`, `redraw()`,
-//! `newImageSource(...)` and `newImageSourcePixels(...)` (§7.4),
-//! `sources()` (the media names of the sources, as a `string[]`).
+//! `newImageSource(...)` and `newImageSourcePixels(...)` (§7.4, see
+//! [`Session::sources`] and [`Effect`]), `sources()` (the media names of the
+//! sources as a `string[]`; RV's own returns tuples of name, range, fps and
+//! flags, which clients of this simulator do not need).
+//!
+//! `newImageSource` refuses what RV would refuse or could not display: sizes
+//! outside 1..=[`MAX_IMAGE_DIMENSION`], channels outside 1..=4, bits other
+//! than 8, 16, 32, `startFrame > endFrame`, a non-positive pixel aspect or
+//! fps, empty view or layer names, layer names with `/ @ # * : ;` (RV's
+//! `insertPixels` rejects those), more than [`MAX_IMAGE_BYTES`] per image,
+//! names longer than [`MAX_NAME_BYTES`] and more than [`MAX_NAMES`] views
+//! or layers. `newImageSourcePixels(node, frame, layer, view)` returns
+//! `"<node>.image.<frame>[:<view>][;<layer>]"`, RV's pixel property name
+//! (`ImageSourceIPNode::pixelPropNames`): the frame is clamped to the
+//! source's range, nil or `"-"` picks the first declared view or layer
+//! (inferred from `defaultView()`), a layer's `.` becomes `*`. The rvshell
+//! Pixels tab's block therefore returns
+//! `"sourceGroup000000_source.image.1:right"`.
 //!
 //! The timeline starts stopped on frame 1 of 1..=100 at 24 fps. While
 //! playing, the frame advances by `inc` every `1/fps` seconds from the moment
 //! playback started, looping within the range. Once sources exist the range is
 //! the single source's own range, or `1..=total length` for several sources
 //! (RV's default sequence view, approximated).
+
+//! # Example
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use rvshell::sim::mu::Session;
+//!
+//! let mut rv = Session::new();
+//! let t0 = Instant::now();
+//! assert_eq!(rv.eval_mu(r#"play();"FRAME = " + frame();"#, t0), r#""FRAME = 1""#);
+//! let later = t0 + Duration::from_millis(500); // 12 frames at 24 fps
+//! assert_eq!(rv.eval_py("rv.commands.frame()", later), "13");
+//! assert_eq!(
+//!     rv.eval_mu("nosuch", later),
+//!     "ERROR: remote-eval: unknown identifier nosuch\nERROR: remote-eval: 'nosuch'\n"
+//! );
+//! ```
 
 mod lang;
 mod python;
@@ -90,6 +123,11 @@ pub const MAX_STRING_BYTES: usize = 1024 * 1024;
 pub const MAX_SOURCES: usize = 4096;
 /// Largest width, height, uncrop width or uncrop height of an image source.
 pub const MAX_IMAGE_DIMENSION: i32 = 16384;
+/// Longest media, view or layer name of an image source, in bytes (it has to
+/// fit in a PIXELTILE header, §7.1).
+pub const MAX_NAME_BYTES: usize = 1024;
+/// Most views, and most layers, one image source declares.
+pub const MAX_NAMES: usize = 64;
 /// Largest pixel storage of one frame, layer and view of an image source
 /// (`width * height * channels * bytes per channel`), in bytes.
 pub const MAX_IMAGE_BYTES: u64 = 1 << 30;
@@ -772,6 +810,23 @@ impl Session {
         }
         let layers = arg_opt_array(args, 14)?;
         let views = arg_opt_array(args, 15)?;
+        if layers.len() > MAX_NAMES || views.len() > MAX_NAMES {
+            return bad(format!(
+                "{} layers and {} views given; the simulator allows at most {MAX_NAMES} of each",
+                layers.len(),
+                views.len()
+            ));
+        }
+        if let Some(long) = std::iter::once(media)
+            .chain(layers.iter().map(String::as_str))
+            .chain(views.iter().map(String::as_str))
+            .find(|n| n.len() > MAX_NAME_BYTES)
+        {
+            return bad(format!(
+                "a name of {} bytes given; media, view and layer names may have at most {MAX_NAME_BYTES}",
+                long.len()
+            ));
+        }
         for layer in &layers {
             if layer.is_empty() || layer.contains(['/', '@', '#', '*', ':', ';']) {
                 return bad(format!(

@@ -32,10 +32,11 @@ pub(super) enum MuError {
     NotCallable,
     #[error("the simulator does not support member access on values")]
     MemberAccess,
-    #[error("{func}() expects {expected} argument{} ({signature}), got {got}", if *.expected == 1 { "" } else { "s" })]
+    #[error("{func}() expects {expected} argument{}{signature}, got {got}", if *.expected == 1 { "" } else { "s" })]
     ArgCount {
         func: &'static str,
         expected: usize,
+        /// ` (int frame)`, or empty when there are no parameters.
         signature: String,
         got: usize,
     },
@@ -289,7 +290,11 @@ fn coerce(spec: &'static CmdSpec, args: Vec<Value>) -> Result<Vec<Value>, MuErro
         return Err(MuError::ArgCount {
             func: spec.name,
             expected: spec.params.len(),
-            signature: spec.signature(),
+            signature: if spec.params.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", spec.signature())
+            },
             got: args.len(),
         });
     }

@@ -334,7 +334,7 @@ fn every_mu_error_has_the_rv_error_shape_and_a_clear_message() {
         ("x", "unknown identifier x"),
         ("foo.bar", "unknown identifier foo.bar"),
         ("commands.Nope", "unknown identifier commands.Nope"),
-        ("frame(1)", "frame() expects 0 arguments (), got 1"),
+        ("frame(1)", "frame() expects 0 arguments, got 1"),
         (
             "setFrame()",
             "setFrame() expects 1 argument (int frame), got 0",
@@ -798,7 +798,31 @@ fn new_image_source_validates_its_arguments_and_changes_nothing_on_error() {
             "one frame would need 4294967296 bytes; the simulator allows at most 1073741824",
         ),
     ];
-    for (args, message) in cases {
+    let long_name = "x".repeat(MAX_NAME_BYTES + 1);
+    let long_media =
+        format!(r#""{long_name}", 4, 3, 4, 3, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, nil, nil"#);
+    let long_view = format!(
+        r#""m", 4, 3, 4, 3, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, nil, string[] {{"{long_name}"}}"#
+    );
+    let many: Vec<String> = (0..=MAX_NAMES).map(|i| format!("\"v{i}\"")).collect();
+    let many_views = format!(
+        r#""m", 4, 3, 4, 3, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, nil, string[] {{{}}}"#,
+        many.join(", ")
+    );
+    let long_message = format!(
+        "a name of {} bytes given; media, view and layer names may have at most {MAX_NAME_BYTES}",
+        MAX_NAME_BYTES + 1
+    );
+    let many_message = format!(
+        "0 layers and {} views given; the simulator allows at most {MAX_NAMES} of each",
+        MAX_NAMES + 1
+    );
+    let extra = [
+        (long_media.as_str(), long_message.as_str()),
+        (long_view.as_str(), long_message.as_str()),
+        (many_views.as_str(), many_message.as_str()),
+    ];
+    for (args, message) in cases.into_iter().chain(extra) {
         let mut s = Session::new();
         let code = new_source(args);
         assert_eq!(
