@@ -639,6 +639,22 @@ impl Session {
         }
     }
 
+    /// Handles a remote event by name as RV's default bindings do (§4):
+    /// `remote-eval` and `remote-pyeval` give their RETURN payload,
+    /// `remote-pyexec` runs and gives an empty one. Any other name has no
+    /// handler here: `None`, and a RETURNEVENT then gets an empty RETURN.
+    pub fn handle_event(&mut self, name: &str, contents: &str, now: Instant) -> Option<String> {
+        match name {
+            "remote-eval" => Some(self.eval_mu(contents, now)),
+            "remote-pyeval" => Some(self.eval_py(contents, now)),
+            "remote-pyexec" => {
+                self.exec_py(contents, now);
+                Some(String::new())
+            }
+            _ => None,
+        }
+    }
+
     /// The image sources, in creation order.
     pub fn sources(&self) -> &[SourceInfo] {
         &self.sources
@@ -903,13 +919,13 @@ impl Session {
         };
         if let Some(v) = view.as_ref().filter(|v| !src.views.contains(v)) {
             return bad(format!(
-                "Bad view name: {v} (declared views: {:?})",
+                "Bad view name: {v:?} (declared views: {:?})",
                 src.views
             ));
         }
         if let Some(l) = layer.as_ref().filter(|l| !src.layers.contains(l)) {
             return bad(format!(
-                "Bad layer name: {l} (declared layers: {:?})",
+                "Bad layer name: {l:?} (declared layers: {:?})",
                 src.layers
             ));
         }

@@ -703,7 +703,7 @@ fn new_image_source_pixels_rejects_undeclared_names_and_unknown_nodes() {
     assert_eq!(
         s.eval_mu(code, now),
         mu_error(
-            r#"newImageSourcePixels: Bad view name: middle (declared views: ["left", "right"])"#,
+            r#"newImageSourcePixels: Bad view name: "middle" (declared views: ["left", "right"])"#,
             code
         )
     );
@@ -711,7 +711,16 @@ fn new_image_source_pixels_rejects_undeclared_names_and_unknown_nodes() {
     assert_eq!(
         s.eval_mu(code, now),
         mu_error(
-            r#"newImageSourcePixels: Bad layer name: beauty (declared layers: [])"#,
+            r#"newImageSourcePixels: Bad layer name: "beauty" (declared layers: [])"#,
+            code
+        )
+    );
+    // Names are quoted so the error stays on one line.
+    let code = r#"newImageSourcePixels("sourceGroup000000_source", 1, nil, "a\nb")"#;
+    assert_eq!(
+        s.eval_mu(code, now),
+        mu_error(
+            r#"newImageSourcePixels: Bad view name: "a\nb" (declared views: ["left", "right"])"#,
             code
         )
     );
@@ -1177,6 +1186,28 @@ fn python_exec_runs_statements_for_their_effects() {
     s.exec_py("rv.commands.setFrame(7)\nrv.commands.setFrame(", t0);
     assert_eq!(s.frame(t0), 1);
     assert_eq!(python::exec(&mut s, "", t0), Ok(()));
+}
+
+#[test]
+fn events_dispatch_by_name_as_rv_binds_them() {
+    let now = Instant::now();
+    let mut s = Session::new();
+    assert_eq!(
+        s.handle_event("remote-eval", "frame()", now),
+        Some("1".to_string())
+    );
+    assert_eq!(
+        s.handle_event("remote-pyeval", "rv.commands.frame()", now),
+        Some("1".to_string())
+    );
+    assert_eq!(
+        s.handle_event("remote-pyexec", "rv.commands.setFrame(4)", now),
+        Some(String::new())
+    );
+    assert_eq!(s.frame(now), 4);
+    assert_eq!(s.handle_event("frame-changed", "setFrame(9)", now), None);
+    assert_eq!(s.handle_event("remote-evalx", "setFrame(9)", now), None);
+    assert_eq!(s.frame(now), 4);
 }
 
 // -------------------------------------------------------------- no panics
