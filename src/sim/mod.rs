@@ -1,1 +1,2 @@
 //! A headless server that behaves like RV on the wire, for demos and tests.
+pub mod mu;

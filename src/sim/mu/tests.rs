@@ -1,0 +1,1292 @@
+//! Tests of the evaluator through its public face (`eval_mu`, `eval_py`,
+//! `exec_py`, accessors, effects).
+
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+
+use super::*;
+
+fn ms(t0: Instant, millis: u64) -> Instant {
+    t0 + Duration::from_millis(millis)
+}
+
+/// The RETURN payload RV gives for a failed remote-eval (§4).
+fn mu_error(message: &str, code: &str) -> String {
+    format!("ERROR: remote-eval: {message}\nERROR: remote-eval: '{code}'\n")
+}
+
+/// Evaluates Mu at `t0` on a fresh session.
+fn mu(code: &str) -> String {
+    Session::new().eval_mu(code, Instant::now())
+}
+
+const PLAY: &str = r#"play();"FRAME = " + frame();"#;
+const STOP: &str = r#"stop();"FRAME = " + frame();"#;
+const FORWARD: &str = r#"extra_commands.stepForward1();"FRAME = " + frame();"#;
+const BACK: &str = r#"extra_commands.stepBackward1();"FRAME = " + frame();"#;
+
+// ---------------------------------------------------------------- defaults
+
+#[test]
+fn a_new_session_is_stopped_on_frame_1_of_1_to_100_at_24_fps() {
+    let now = Instant::now();
+    let mut s = Session::default();
+    for (code, want) in [
+        ("frame()", "1"),
+        ("frameStart()", "1"),
+        ("frameEnd()", "100"),
+        ("fps()", "24.0"),
+        ("isPlaying()", "false"),
+        ("inc()", "1"),
+        ("isFullScreen()", "false"),
+        ("cacheMode()", "0"),
+        ("sources()", "string[] {}"),
+    ] {
+        assert_eq!(s.eval_mu(code, now), want, "{code}");
+    }
+    assert_eq!(s.frame(now), 1);
+    assert!(!s.is_playing());
+    assert_eq!(s.fps(), 24.0);
+    assert_eq!((s.frame_start(), s.frame_end(), s.inc()), (1, 100, 1));
+    assert!(!s.full_screen());
+    assert_eq!(s.cache_mode(), CacheMode::Off);
+    assert!(s.sources().is_empty());
+    assert!(s.take_effects().is_empty());
+}
+
+// ------------------------------------------------- playback buttons (§8)
+
+#[test]
+fn play_button_returns_the_frame_and_the_timeline_advances_at_fps() {
+    let t0 = Instant::now();
+    let mut s = Session::new();
+    assert_eq!(s.eval_mu(PLAY, t0), r#""FRAME = 1""#);
+    assert!(s.is_playing());
+    // 24 fps: 0.5 s later, 12 frames on.
+    assert_eq!(s.eval_mu(PLAY, ms(t0, 500)), r#""FRAME = 13""#);
+    assert_eq!(s.frame(ms(t0, 1000)), 25);
+    assert_eq!(s.eval_mu(STOP, ms(t0, 1000)), r#""FRAME = 25""#);
+    assert!(!s.is_playing());
+    assert_eq!(s.eval_mu("frame()", ms(t0, 9000)), "25");
+}
+
+#[test]
+fn play_while_playing_keeps_the_original_start() {
+    let t0 = Instant::now();
+    let mut s = Session::new();
+    s.eval_mu("play()", t0);
+    s.eval_mu("play()", ms(t0, 500));
+    assert_eq!(s.frame(ms(t0, 1000)), 25);
+}
+
+#[test]
+fn playback_loops_within_the_range() {
+    let t0 = Instant::now();
+    let mut s = Session::new();
+    s.eval_mu("play()", t0);
+    // 99 frames after frame 1 is frame 100 (4.125 s at 24 fps).
+    assert_eq!(s.frame(ms(t0, 4125)), 100);
+    // The 100th step wraps back to frame 1.
+    assert_eq!(s.frame(ms(t0, 4167)), 1);
+    assert_eq!(s.frame(ms(t0, 4167 + 500)), 13);
+    // An hour in, still inside the range.
+    let f = s.frame(t0 + Duration::from_secs(3600));
+    assert!((1..=100).contains(&f));
+    // An instant before playback started counts as no time.
+    assert_eq!(
+        s.frame(t0.checked_sub(Duration::from_secs(1)).unwrap_or(t0)),
+        1
+    );
+}
+
+#[test]
+fn step_buttons_stop_then_step_one_frame_wrapping() {
+    let t0 = Instant::now();
+    let mut s = Session::new();
+    assert_eq!(s.eval_mu(FORWARD, t0), r#""FRAME = 2""#);
+    assert_eq!(s.eval_mu(BACK, t0), r#""FRAME = 1""#);
+    assert_eq!(s.eval_mu(BACK, t0), r#""FRAME = 100""#);
+    assert_eq!(s.eval_mu(FORWARD, t0), r#""FRAME = 1""#);
+    // Stepping while playing stops playback first.
+    s.eval_mu("play()", t0);
+    assert_eq!(s.eval_mu(FORWARD, ms(t0, 500)), r#""FRAME = 14""#);
+    assert!(!s.is_playing());
+    assert_eq!(
+        s.eval_mu(r#""FRAME = " + frame();"#, ms(t0, 5000)),
+        r#""FRAME = 14""#
+    );
+}
+
+#[test]
+fn full_screen_and_cache_buttons() {
+    let now = Instant::now();
+    let mut s = Session::new();
+    assert_eq!(s.eval_mu("fullScreenMode(true)", now), "void");
+    assert!(s.full_screen());
+    assert_eq!(s.eval_mu("isFullScreen()", now), "true");
+    s.eval_mu("fullScreenMode(false)", now);
+    assert!(!s.full_screen());
+    assert_eq!(s.eval_mu("setCacheMode(CacheBuffer)", now), "void");
+    assert_eq!(s.cache_mode(), CacheMode::Buffer);
+    assert_eq!(s.eval_mu("cacheMode()", now), "1");
+    s.eval_mu("setCacheMode(commands.CacheGreedy)", now);
+    assert_eq!(s.cache_mode(), CacheMode::Greedy);
+    s.eval_mu("setCacheMode(CacheOff)", now);
+    assert_eq!(s.cache_mode(), CacheMode::Off);
+    assert_eq!(
+        s.eval_mu("setCacheMode(7)", now),
+        mu_error(
+            "setCacheMode: unknown cache mode 7; use CacheOff (0), CacheBuffer (1) or CacheGreedy (2)",
+            "setCacheMode(7)"
+        )
+    );
+    assert_eq!(s.cache_mode(), CacheMode::Off);
+    for m in [CacheMode::Off, CacheMode::Buffer, CacheMode::Greedy] {
+        assert_eq!(CacheMode::from_int(m.as_int()), Some(m));
+    }
+}
+
+// ------------------------------------------------------- other commands
+
+#[test]
+fn set_frame_clamps_to_the_range() {
+    let now = Instant::now();
+    let mut s = Session::new();
+    for (code, want) in [
+        ("setFrame(42); frame()", "42"),
+        ("setFrame(0); frame()", "1"),
+        ("setFrame(-5); frame()", "1"),
+        ("setFrame(1000); frame()", "100"),
+        ("commands.setFrame(7); commands.frame()", "7"),
+    ] {
+        assert_eq!(s.eval_mu(code, now), want, "{code}");
+    }
+}
+
+#[test]
+fn set_frame_while_playing_continues_from_the_new_frame() {
+    let t0 = Instant::now();
+    let mut s = Session::new();
+    s.eval_mu("play()", t0);
+    s.eval_mu("setFrame(50)", ms(t0, 1000));
+    assert!(s.is_playing());
+    assert_eq!(s.frame(ms(t0, 1500)), 62);
+}
+
+#[test]
+fn set_fps_takes_effect_from_now() {
+    let t0 = Instant::now();
+    let mut s = Session::new();
+    s.eval_mu("play()", t0);
+    assert_eq!(s.eval_mu("setFPS(12); fps()", ms(t0, 1000)), "12.0");
+    // 24 frames in the first second, then 12 in the next.
+    assert_eq!(s.frame(ms(t0, 2000)), 37);
+    assert_eq!(s.eval_mu("setFPS(23.976); fps()", t0), "23.976");
+    assert_eq!(s.eval_mu(r#""fps " + fps()"#, t0), r#""fps 23.976000""#);
+    assert!((s.fps() - 23.976).abs() < 1e-5);
+    for bad in ["setFPS(0)", "setFPS(-1.5)"] {
+        let got = s.eval_mu(bad, t0);
+        assert!(
+            got.starts_with("ERROR: remote-eval: setFPS: fps must be a positive number, got "),
+            "{got}"
+        );
+    }
+    assert!((s.fps() - 23.976).abs() < 1e-5);
+}
+
+#[test]
+fn set_inc_minus_one_plays_backwards_as_play_control_py_does() {
+    let t0 = Instant::now();
+    let mut s = Session::new();
+    s.eval_mu("setFrame(3)", t0);
+    assert_eq!(s.eval_mu("setInc(-1); play(); inc()", t0), "-1");
+    assert_eq!(s.inc(), -1);
+    // 24 fps backwards from 3: 2, 1, then wraps to 100.
+    assert_eq!(s.frame(ms(t0, 42)), 2);
+    assert_eq!(s.frame(ms(t0, 125)), 100);
+    assert_eq!(s.eval_mu("setInc(1); inc()", ms(t0, 125)), "1");
+    assert_eq!(s.frame(ms(t0, 125 + 1000)), 24);
+}
+
+#[test]
+fn redraw_emits_an_effect_and_effects_drain_in_order() {
+    let now = Instant::now();
+    let mut s = Session::new();
+    assert_eq!(s.eval_mu("redraw(); redraw()", now), "void");
+    assert_eq!(s.take_effects(), vec![Effect::Redraw, Effect::Redraw]);
+    assert!(s.take_effects().is_empty());
+}
+
+// --------------------------------------------------------- printed forms
+
+#[test]
+fn printed_forms_follow_mu() {
+    for (code, want) in [
+        ("12", "12"),
+        ("-12", "-12"),
+        ("1 + 2 - 5", "-2"),
+        ("24.0", "24.0"),
+        ("24.", "24.0"),
+        ("1.5", "1.5"),
+        ("-0.25", "-0.25"),
+        ("0.0001", "0.0001"),
+        ("1e6", "1e+06.0"),
+        // A Mu float is 32-bit: 123456.7 is 123456.703125, printed with
+        // six significant digits and, not being integral, without ".0".
+        ("123456.7", "123457"),
+        ("100000.0", "100000.0"),
+        ("1.5e-7", "1.5e-07"),
+        ("1 + 2.5", "3.5"),
+        ("true", "true"),
+        ("false", "false"),
+        ("nil", "nil"),
+        ("play()", "void"),
+        ("\"\"", "\"\""),
+        (r#""FRAME = " + 12"#, r#""FRAME = 12""#),
+        (r#""a\nb\tc\rd\be""#, r#""a\nb\tc\rd\be""#),
+        (r#""q\"q""#, r#""q\"q""#),
+        (r#""back\\slash""#, r#""back\slash""#),
+        (r#""nul\0x""#, r#""nul^@x""#),
+        (r#""\x01\u001f\x7f""#, r#""\u0001\u001f\u007f""#),
+        ("\"h\u{e9}llo \u{4e16}\"", "\"h\u{e9}llo \u{4e16}\""),
+        (r#"string[] {"a", "b"}"#, r#"string[] {"a", "b"}"#),
+        (r#"string[] {}"#, r#"string[] {}"#),
+        (r#"string[] {"x\ty",}"#, r#"string[] {"x\ty"}"#),
+        ("", ""),
+        (";;", ""),
+    ] {
+        assert_eq!(mu(code), want, "{code}");
+    }
+}
+
+#[test]
+fn long_arrays_print_truncated_as_mu_does() {
+    let array = |n: usize| {
+        let items: Vec<String> = (0..n).map(|i| format!("\"{i}\"")).collect();
+        format!("string[] {{{}}}", items.join(", "))
+    };
+    let truncated = format!("{}, ...truncated...}}", array(82).trim_end_matches('}'));
+    assert_eq!(mu(&array(100)), truncated);
+    // DynamicArrayType tests `i > 80 && size > 81` after writing element i,
+    // so exactly 82 elements also get the marker, and 81 print in full.
+    assert_eq!(mu(&array(82)), truncated);
+    assert_eq!(mu(&array(81)), array(81));
+}
+
+#[test]
+fn plus_converts_to_string_as_mu_casts_do() {
+    for (code, want) in [
+        (r#""a" + 1 + 2"#, r#""a12""#),
+        (r#"1 + 2 + "a""#, r#""3a""#),
+        (r#""a" + -7"#, r#""a-7""#),
+        (r#""a" + 1.5"#, r#""a1.500000""#),
+        (r#""a" + true"#, r#""atrue""#),
+        (r#""a" + nil"#, r#""anil""#),
+        (r#"nil + "a""#, r#""nila""#),
+        (r#""a" + "b""#, r#""ab""#),
+        ("2147483647 + 1", "-2147483648"),
+    ] {
+        assert_eq!(mu(code), want, "{code}");
+    }
+}
+
+// --------------------------------------------------------- blocks, let
+
+#[test]
+fn blocks_and_let_bindings_are_block_scoped() {
+    for (code, want) in [
+        (r#"{ let s = "x"; s + "y"; }"#, r#""xy""#),
+        (r#"let s = "x"; s"#, r#""x""#),
+        ("let s = 1", "void"),
+        ("{ let a = 1; { let a = 2; a; } }", "2"),
+        ("{ let a = 1; { let a = 2; }; a }", "1"),
+        ("{ let a = frame(); a + 1 }", "2"),
+        ("{}", "void"),
+        ("{ 1; } 2", "2"),
+        ("{ 1; }", "1"),
+        ("{ { { 3 } } }", "3"),
+    ] {
+        assert_eq!(mu(code), want, "{code}");
+    }
+    assert_eq!(
+        mu("{ let s = 1; }; s"),
+        mu_error("unknown identifier s", "{ let s = 1; }; s")
+    );
+    assert_eq!(
+        mu("let a = 1; let a = 2"),
+        mu_error(
+            "a is already declared in this scope",
+            "let a = 1; let a = 2"
+        )
+    );
+    assert_eq!(
+        mu("let a = play()"),
+        mu_error("cannot bind a void value to a", "let a = play()")
+    );
+}
+
+// ------------------------------------------------------------- errors
+
+#[test]
+fn every_mu_error_has_the_rv_error_shape_and_a_clear_message() {
+    for (code, message) in [
+        ("x", "unknown identifier x"),
+        ("foo.bar", "unknown identifier foo.bar"),
+        ("commands.Nope", "unknown identifier commands.Nope"),
+        ("frame(1)", "frame() expects 0 arguments, got 1"),
+        (
+            "setFrame()",
+            "setFrame() expects 1 argument (int frame), got 0",
+        ),
+        (
+            r#"setFrame("a")"#,
+            "setFrame() argument 1 (frame) must be int, got string",
+        ),
+        (
+            "setFrame(1.5)",
+            "setFrame() argument 1 (frame) must be int, got float",
+        ),
+        (
+            "fullScreenMode(1)",
+            "fullScreenMode() argument 1 (on) must be bool, got int",
+        ),
+        (
+            "setFPS(nil)",
+            "setFPS() argument 1 (fps) must be float, got nil",
+        ),
+        (
+            "play(",
+            "syntax error at line 1, char 6: expected an expression, found end of input",
+        ),
+        (
+            "play() stop()",
+            "syntax error at line 1, char 8: expected ';', found identifier stop",
+        ),
+        (
+            "play());",
+            "syntax error at line 1, char 7: expected ';', found ')'",
+        ),
+        (
+            "play() }",
+            "syntax error at line 1, char 8: expected ';' or end of input, found '}'",
+        ),
+        (
+            "\"abc",
+            "syntax error at line 1, char 1: unterminated string literal",
+        ),
+        (
+            "\"a\nb\"",
+            "syntax error at line 1, char 1: unterminated string literal",
+        ),
+        (
+            "frame();\n  @",
+            "syntax error at line 2, char 3: unexpected character '@'",
+        ),
+        (
+            r#""\q""#,
+            "syntax error at line 1, char 3: bad escape sequence \\q in string literal",
+        ),
+        (
+            "/* open",
+            "syntax error at line 1, char 1: unterminated /* comment",
+        ),
+        (
+            "let = 3",
+            "syntax error at line 1, char 5: expected a variable name after let, found '='",
+        ),
+        ("string[] {1}", "string[] elements must be string, got int"),
+        (
+            "int[] {1}",
+            "syntax error at line 1, char 4: expected ';', found '['",
+        ),
+        (
+            "99999999999",
+            "integer literal 99999999999 does not fit in a Mu int",
+        ),
+        (
+            "99999999999999999999",
+            "syntax error at line 1, char 1: integer literal does not fit in a Mu int",
+        ),
+        (r#""a" - 1"#, "cannot apply - to string and int"),
+        ("true + 1", "cannot apply + to bool and int"),
+        (r#""a" + play()"#, "cannot apply + to string and void"),
+        (
+            r#""a" + sources()"#,
+            "cannot apply + to string and string[]",
+        ),
+        (r#"-"a""#, "cannot negate a string"),
+        (
+            r#""a"()"#,
+            "only named functions can be called, as in play() or extra_commands.stepForward1()",
+        ),
+        (
+            "frame().x",
+            "the simulator does not support member access on values",
+        ),
+    ] {
+        assert_eq!(mu(code), mu_error(message, code), "{code}");
+    }
+}
+
+#[test]
+fn unknown_functions_are_named_and_the_known_ones_listed() {
+    for (code, name) in [
+        ("foo()", "foo"),
+        ("stepForward1()", "stepForward1"),
+        ("commands.stepForward1()", "commands.stepForward1"),
+        ("extra_commands.play()", "extra_commands.play"),
+        ("system(\"rm -rf /\")", "system"),
+        ("runtime.eval(\"1\")", "runtime.eval"),
+    ] {
+        let got = mu(code);
+        let prefix = format!(
+            "ERROR: remote-eval: unknown function {name}(); the simulator knows play, stop, "
+        );
+        assert!(got.starts_with(&prefix), "{got}");
+        assert!(
+            got.contains(", extra_commands.stepForward1, extra_commands.stepBackward1, "),
+            "{got}"
+        );
+        assert!(
+            got.ends_with(&format!(", sources\nERROR: remote-eval: '{code}'\n")),
+            "{got}"
+        );
+    }
+}
+
+#[test]
+fn nothing_runs_when_any_part_fails_to_check() {
+    let now = Instant::now();
+    let mut s = Session::new();
+    let got = s.eval_mu("play(); redraw(); nosuch()", now);
+    assert!(got.starts_with("ERROR: remote-eval: unknown function nosuch()"));
+    assert!(!s.is_playing());
+    assert!(s.take_effects().is_empty());
+    let got = s.eval_mu("setFrame(5); setFrame(\"6\")", now);
+    assert!(got.starts_with("ERROR: remote-eval: setFrame() argument 1"));
+    assert_eq!(s.frame(now), 1);
+}
+
+#[test]
+fn a_runtime_error_stops_at_the_failing_command_like_a_mu_exception() {
+    let now = Instant::now();
+    let mut s = Session::new();
+    let code = "setFrame(9); setFPS(0); setFrame(10)";
+    assert_eq!(
+        s.eval_mu(code, now),
+        mu_error("setFPS: fps must be a positive number, got 0", code)
+    );
+    assert_eq!(s.frame(now), 9);
+    // The session still works afterwards.
+    assert_eq!(s.eval_mu(PLAY, now), r#""FRAME = 9""#);
+}
+
+#[test]
+fn the_code_is_echoed_verbatim_in_errors() {
+    let code = "frame();\n\tbogus  ";
+    assert_eq!(mu(code), mu_error("unknown identifier bogus", code));
+}
+
+#[test]
+fn input_size_nesting_and_string_growth_are_bounded() {
+    let long = "1;".repeat(MAX_CODE_BYTES / 2 + 1);
+    assert_eq!(
+        mu(&long),
+        mu_error(
+            &format!(
+                "the code is {} bytes; the simulator evaluates at most {MAX_CODE_BYTES}",
+                long.len()
+            ),
+            &long
+        )
+    );
+    let ok_depth = format!(
+        "{}1{}",
+        "(".repeat(MAX_DEPTH - 1),
+        ")".repeat(MAX_DEPTH - 1)
+    );
+    assert_eq!(mu(&ok_depth), "1");
+    for deep in [
+        format!("{}1{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH)),
+        format!("{}1", "-".repeat(60_000)),
+        "(".repeat(60_000),
+        "{".repeat(60_000),
+        "string[] {".repeat(6_000),
+        format!("a{}", ".b".repeat(30_000)),
+        format!("f{}", "()".repeat(30_000)),
+    ] {
+        let got = mu(&deep);
+        assert!(
+            got.starts_with("ERROR: remote-eval: syntax error at line 1, char ")
+                && got.contains(&format!(": nesting deeper than {MAX_DEPTH} levels\n")),
+            "{}",
+            &got[..got.len().min(200)]
+        );
+    }
+    // A long flat chain is not nesting and evaluates without recursion.
+    let chain = format!("{}1", "1+".repeat(20_000));
+    assert_eq!(mu(&chain), "20001");
+    // Strings cannot be doubled past the cap.
+    let mut code = String::from("let a0 = \"xxxxxxxxxxxxxxxx\";");
+    for i in 1..40 {
+        code.push_str(&format!("let a{i} = a{} + a{};", i - 1, i - 1));
+    }
+    assert_eq!(
+        mu(&code),
+        mu_error(
+            &format!("a string would grow past {MAX_STRING_BYTES} bytes"),
+            &code
+        )
+    );
+}
+
+// ------------------------------------------------- newImageSource (§7.4)
+
+/// The block rvshell's Pixels tab sends (spec §12).
+const RVSHELL_PIXELS: &str = r#"{ let s = newImageSource( "2026-11-21-4:33:45:439", 4, 3, 4, 3, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, nil, string[] {"left", "right"} ); newImageSourcePixels( s, 1, nil, "left"); newImageSourcePixels( s, 1, nil, "right"); }"#;
+
+fn new_source(args: &str) -> String {
+    format!("newImageSource({args})")
+}
+
+const GOOD_ARGS: &str = r#""m", 4, 3, 4, 3, 0, 0, 1.0, 4, 8, false, 1, 10, 24.0, nil, nil"#;
+
+#[test]
+fn rvshell_pixels_block_creates_a_source_and_allocates_both_views() {
+    let now = Instant::now();
+    let mut s = Session::new();
+    assert_eq!(
+        s.eval_mu(RVSHELL_PIXELS, now),
+        r#""sourceGroup000000_source.image.1:right""#
+    );
+    let node = "sourceGroup000000_source".to_string();
+    assert_eq!(
+        s.take_effects(),
+        vec![
+            Effect::SourceCreated { node: node.clone() },
+            Effect::PixelsAllocated {
+                node: node.clone(),
+                frame: 1,
+                layer: None,
+                view: Some("left".into())
+            },
+            Effect::PixelsAllocated {
+                node: node.clone(),
+                frame: 1,
+                layer: None,
+                view: Some("right".into())
+            },
+        ]
+    );
+    let want = SourceInfo {
+        node: node.clone(),
+        media: "2026-11-21-4:33:45:439".into(),
+        width: 4,
+        height: 3,
+        uncrop_width: 4,
+        uncrop_height: 3,
+        uncrop_x: 0,
+        uncrop_y: 0,
+        pixel_aspect: 1.0,
+        channels: 4,
+        bits: 8,
+        float: false,
+        start_frame: 1,
+        end_frame: 1,
+        fps: 24.0,
+        layers: vec![],
+        views: vec!["left".into(), "right".into()],
+    };
+    assert_eq!(s.sources(), std::slice::from_ref(&want));
+    assert_eq!(s.source(&node), Some(&want));
+    assert_eq!(want.image_bytes(), 48);
+    assert_eq!(want.frame_count(), 1);
+    assert_eq!(
+        s.eval_mu("sources()", now),
+        r#"string[] {"2026-11-21-4:33:45:439"}"#
+    );
+    // The range follows the only source.
+    assert_eq!(s.eval_mu("frameStart(); frameEnd()", now), "1");
+    assert_eq!((s.frame_start(), s.frame_end()), (1, 1));
+}
+
+#[test]
+fn node_names_count_from_zero_and_the_range_becomes_the_sequence() {
+    let now = Instant::now();
+    let mut s = Session::new();
+    assert_eq!(
+        s.eval_mu(&new_source(GOOD_ARGS), now),
+        r#""sourceGroup000000_source""#
+    );
+    assert_eq!((s.frame_start(), s.frame_end()), (1, 10));
+    let second = new_source(
+        r#""n", 2, 2, 2, 2, 0, 0, 1.0, 3, 16, true, 101, 105, 30.0, string[] {"a"}, nil"#,
+    );
+    assert_eq!(s.eval_mu(&second, now), r#""sourceGroup000001_source""#);
+    assert_eq!((s.frame_start(), s.frame_end()), (1, 15));
+    assert_eq!(s.eval_mu("sources()", now), r#"string[] {"m", "n"}"#);
+    let n = &s.sources()[1];
+    assert_eq!((n.channels, n.bits, n.float, n.fps), (3, 16, true, 30.0));
+    assert_eq!(n.image_bytes(), 2 * 2 * 3 * 2);
+    assert_eq!(
+        s.take_effects(),
+        vec![
+            Effect::SourceCreated {
+                node: "sourceGroup000000_source".into()
+            },
+            Effect::SourceCreated {
+                node: "sourceGroup000001_source".into()
+            },
+        ]
+    );
+}
+
+#[test]
+fn pixel_property_names_follow_rv() {
+    let now = Instant::now();
+    let mut s = Session::new();
+    let make = new_source(
+        r#""m", 4, 3, 4, 3, 0, 0, 1.0, 4, 32, true, 1, 10, 24.0, string[] {"diffuse.r", "spec"}, string[] {"left", "right"}"#,
+    );
+    s.eval_mu(&make, now);
+    s.take_effects();
+    let node = "sourceGroup000000_source";
+    for (args, want, frame, layer, view) in [
+        ("5, nil, nil", "5:left;diffuse*r", 5, None, None),
+        ("50, nil, nil", "10:left;diffuse*r", 10, None, None),
+        ("-3, \"spec\", nil", "1:left;spec", 1, Some("spec"), None),
+        (
+            "2, nil, \"right\"",
+            "2:right;diffuse*r",
+            2,
+            None,
+            Some("right"),
+        ),
+        ("2, \"-\", \"-\"", "2:left;diffuse*r", 2, None, None),
+    ] {
+        let code = format!("newImageSourcePixels(\"{node}\", {args})");
+        assert_eq!(
+            s.eval_mu(&code, now),
+            format!("\"{node}.image.{want}\""),
+            "{code}"
+        );
+        assert_eq!(
+            s.take_effects(),
+            vec![Effect::PixelsAllocated {
+                node: node.into(),
+                frame,
+                layer: layer.map(String::from),
+                view: view.map(String::from),
+            }]
+        );
+    }
+    // No views or layers declared: the bare frame.
+    let mut s = Session::new();
+    s.eval_mu(&new_source(GOOD_ARGS), now);
+    assert_eq!(
+        s.eval_mu(
+            &format!("newImageSourcePixels(\"{node}\", 3, nil, nil)"),
+            now
+        ),
+        format!("\"{node}.image.3\"")
+    );
+}
+
+#[test]
+fn new_image_source_pixels_rejects_undeclared_names_and_unknown_nodes() {
+    let now = Instant::now();
+    let mut s = Session::new();
+    s.eval_mu(RVSHELL_PIXELS, now);
+    s.take_effects();
+    let code = r#"newImageSourcePixels("sourceGroup000000_source", 1, nil, "middle")"#;
+    assert_eq!(
+        s.eval_mu(code, now),
+        mu_error(
+            r#"newImageSourcePixels: Bad view name: "middle" (declared views: ["left", "right"])"#,
+            code
+        )
+    );
+    let code = r#"newImageSourcePixels("sourceGroup000000_source", 1, "beauty", nil)"#;
+    assert_eq!(
+        s.eval_mu(code, now),
+        mu_error(
+            r#"newImageSourcePixels: Bad layer name: "beauty" (declared layers: [])"#,
+            code
+        )
+    );
+    // Names are quoted so the error stays on one line.
+    let code = r#"newImageSourcePixels("sourceGroup000000_source", 1, nil, "a\nb")"#;
+    assert_eq!(
+        s.eval_mu(code, now),
+        mu_error(
+            r#"newImageSourcePixels: Bad view name: "a\nb" (declared views: ["left", "right"])"#,
+            code
+        )
+    );
+    assert_eq!(
+        s.eval_mu(
+            r#"newImageSourcePixels("sourceGroup000009_source", 1, nil, nil)"#,
+            now
+        ),
+        "nil"
+    );
+    assert_eq!(
+        s.eval_mu("newImageSourcePixels(nil, 1, nil, nil)", now),
+        "nil"
+    );
+    assert!(s.take_effects().is_empty());
+}
+
+#[test]
+fn new_image_source_validates_its_arguments_and_changes_nothing_on_error() {
+    let now = Instant::now();
+    let cases = [
+        (
+            r#""m", 0, 3, 4, 3, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, nil, nil"#,
+            "width must be between 1 and 16384, got 0",
+        ),
+        (
+            r#""m", 4, -3, 4, 3, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, nil, nil"#,
+            "height must be between 1 and 16384, got -3",
+        ),
+        (
+            r#""m", 20000, 3, 4, 3, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, nil, nil"#,
+            "width must be between 1 and 16384, got 20000",
+        ),
+        (
+            r#""m", 4, 3, 0, 3, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, nil, nil"#,
+            "uncropWidth must be between 1 and 16384, got 0",
+        ),
+        (
+            r#""m", 4, 3, 4, 0, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, nil, nil"#,
+            "uncropHeight must be between 1 and 16384, got 0",
+        ),
+        (
+            r#""m", 4, 3, 4, 3, 0, 0, 0.0, 4, 8, false, 1, 1, 24.0, nil, nil"#,
+            "pixelAspect must be positive, got 0",
+        ),
+        (
+            r#""m", 4, 3, 4, 3, 0, 0, 1.0, 0, 8, false, 1, 1, 24.0, nil, nil"#,
+            "channels must be 1 to 4 (RGBA), got 0",
+        ),
+        (
+            r#""m", 4, 3, 4, 3, 0, 0, 1.0, 5, 8, false, 1, 1, 24.0, nil, nil"#,
+            "channels must be 1 to 4 (RGBA), got 5",
+        ),
+        (
+            r#""m", 4, 3, 4, 3, 0, 0, 1.0, 4, 12, false, 1, 1, 24.0, nil, nil"#,
+            "bitsPerChannel must be 8, 16 or 32, got 12",
+        ),
+        (
+            r#""m", 4, 3, 4, 3, 0, 0, 1.0, 4, 8, false, 5, 4, 24.0, nil, nil"#,
+            "startFrame 5 is after endFrame 4",
+        ),
+        (
+            r#""m", 4, 3, 4, 3, 0, 0, 1.0, 4, 8, false, 1, 1, 0.0, nil, nil"#,
+            "fps must be positive, got 0",
+        ),
+        (
+            r#""m", 4, 3, 4, 3, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, string[] {""}, nil"#,
+            r#"bad layer name "": layer names must be non-empty and free of / @ # * : ;"#,
+        ),
+        (
+            r#""m", 4, 3, 4, 3, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, string[] {"a:b"}, nil"#,
+            r#"bad layer name "a:b": layer names must be non-empty and free of / @ # * : ;"#,
+        ),
+        (
+            r#""m", 4, 3, 4, 3, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, nil, string[] {"left", ""}"#,
+            r#"bad view name "": view names must be non-empty"#,
+        ),
+        (
+            r#"nil, 4, 3, 4, 3, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, nil, nil"#,
+            "mediaName must be a string, not nil",
+        ),
+        (
+            r#""m", 16384, 16384, 4, 3, 0, 0, 1.0, 4, 32, true, 1, 1, 24.0, nil, nil"#,
+            "one frame would need 4294967296 bytes; the simulator allows at most 1073741824",
+        ),
+    ];
+    let long_name = "x".repeat(MAX_NAME_BYTES + 1);
+    let long_media =
+        format!(r#""{long_name}", 4, 3, 4, 3, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, nil, nil"#);
+    let long_view = format!(
+        r#""m", 4, 3, 4, 3, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, nil, string[] {{"{long_name}"}}"#
+    );
+    let many: Vec<String> = (0..=MAX_NAMES).map(|i| format!("\"v{i}\"")).collect();
+    let many_views = format!(
+        r#""m", 4, 3, 4, 3, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, nil, string[] {{{}}}"#,
+        many.join(", ")
+    );
+    let long_message = format!(
+        "a name of {} bytes given; media, view and layer names may have at most {MAX_NAME_BYTES}",
+        MAX_NAME_BYTES + 1
+    );
+    let many_message = format!(
+        "0 layers and {} views given; the simulator allows at most {MAX_NAMES} of each",
+        MAX_NAMES + 1
+    );
+    let extra = [
+        (long_media.as_str(), long_message.as_str()),
+        (long_view.as_str(), long_message.as_str()),
+        (many_views.as_str(), many_message.as_str()),
+    ];
+    for (args, message) in cases.into_iter().chain(extra) {
+        let mut s = Session::new();
+        let code = new_source(args);
+        assert_eq!(
+            s.eval_mu(&code, now),
+            mu_error(&format!("newImageSource: {message}"), &code),
+            "{args}"
+        );
+        assert!(s.sources().is_empty());
+        assert!(s.take_effects().is_empty());
+        assert_eq!((s.frame_start(), s.frame_end()), (1, 100));
+    }
+}
+
+#[test]
+fn new_image_source_checks_argument_count_and_types() {
+    let code = new_source(r#""m", 4, 3, 4, 3, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, nil"#);
+    let got = mu(&code);
+    assert!(
+        got.starts_with(
+            "ERROR: remote-eval: newImageSource() expects 16 arguments (string mediaName, int width, "
+        ) && got.contains(", string[] layers, string[] views), got 15\n"),
+        "{got}"
+    );
+    let code = new_source(r#""m", "4", 3, 4, 3, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, nil, nil"#);
+    assert_eq!(
+        mu(&code),
+        mu_error(
+            "newImageSource() argument 2 (width) must be int, got string",
+            &code
+        )
+    );
+    // Ints pass where floats are expected.
+    let code = new_source(r#""m", 4, 3, 4, 3, 0, 0, 1, 4, 8, false, 1, 1, 24, nil, nil"#);
+    assert_eq!(mu(&code), r#""sourceGroup000000_source""#);
+}
+
+#[test]
+fn the_source_count_is_capped() {
+    let now = Instant::now();
+    let mut s = Session::new();
+    let code = new_source(GOOD_ARGS);
+    for _ in 0..MAX_SOURCES {
+        s.eval_mu(&code, now);
+    }
+    assert_eq!(s.sources().len(), MAX_SOURCES);
+    assert_eq!(
+        s.eval_mu(&code, now),
+        mu_error(
+            &format!(
+                "newImageSource: the simulator holds at most {MAX_SOURCES} sources; restart it for more"
+            ),
+            &code
+        )
+    );
+    assert_eq!(s.sources().len(), MAX_SOURCES);
+}
+
+// ---------------------------------------------------------------- Python
+
+#[test]
+fn python_eval_answers_with_str_of_the_value() {
+    let t0 = Instant::now();
+    let mut s = Session::new();
+    for (code, want) in [
+        ("rv.commands.frame()", "1"),
+        ("rv.commands.isPlaying()", "False"),
+        ("rv.commands.fps()", "24.0"),
+        ("rv.commands.sources()", "[]"),
+        ("rv.commands.play()", ""),
+        ("rv.commands.isPlaying()", "True"),
+        ("rv.commands.stop()", ""),
+        ("rv.commands.setFrame(10)", ""),
+        ("rv.commands.frame()", "10"),
+        ("rv.extra_commands.stepForward1()", ""),
+        (" rv.commands.frame() \n", "11"),
+        ("rv.commands.setFrame(True)", ""),
+        ("rv.commands.frame()", "1"),
+        ("rv.commands.CacheBuffer", "1"),
+        ("rv.commands.setCacheMode(rv.commands.CacheGreedy)", ""),
+        ("rv.commands.cacheMode()", "2"),
+        ("rv.commands.fullScreenMode(True)", ""),
+        ("rv.commands.isFullScreen()", "True"),
+        ("rv.commands.setFPS(30)", ""),
+        ("rv.commands.fps()", "30.0"),
+        ("rv.commands.setFPS(23.976)", ""),
+        ("rv.commands.fps()", "23.97599983215332"),
+        ("rv.commands.setInc(-1)", ""),
+        ("rv.commands.inc()", "-1"),
+        ("'a' + \"b\"", "ab"),
+        (
+            "[1, 'a', None, True, 2.5, [\"it's\"]]",
+            "[1, 'a', None, True, 2.5, [\"it's\"]]",
+        ),
+        ("[1] + [2]", "[1, 2]"),
+        ("-5 + 2", "-3"),
+        ("1 + 2.5", "3.5"),
+        ("True + 1", "2"),
+        ("(1)", "1"),
+        ("None", ""),
+        ("rv.commands.frame", "<built-in function frame>"),
+        ("rv", "<module 'rv'>"),
+        ("rv.extra_commands", "<module 'rv.extra_commands'>"),
+        ("rv.commands.frame() # comment", "1"),
+        ("rv.commands.redraw()", ""),
+    ] {
+        assert_eq!(s.eval_py(code, t0), want, "{code}");
+    }
+    assert!(s.full_screen());
+    assert_eq!(s.cache_mode(), CacheMode::Greedy);
+    assert_eq!(s.take_effects(), vec![Effect::Redraw]);
+}
+
+#[test]
+fn python_and_mu_share_one_session() {
+    let t0 = Instant::now();
+    let mut s = Session::new();
+    s.eval_py("rv.commands.play()", t0);
+    assert_eq!(
+        s.eval_mu(r#""FRAME = " + frame()"#, ms(t0, 500)),
+        r#""FRAME = 13""#
+    );
+    assert_eq!(s.eval_py("rv.commands.frame()", ms(t0, 1000)), "25");
+}
+
+#[test]
+fn python_new_image_source_takes_lists_and_none() {
+    let now = Instant::now();
+    let mut s = Session::new();
+    let code = "rv.commands.newImageSource('img', 4, 3, 4, 3, 0, 0, 1.0, 4, 8, False, 1, 1, 24.0, None, ['left', 'right'])";
+    assert_eq!(s.eval_py(code, now), "sourceGroup000000_source");
+    assert_eq!(
+        s.eval_py(
+            "rv.commands.newImageSourcePixels('sourceGroup000000_source', 1, None, 'left')",
+            now
+        ),
+        "sourceGroup000000_source.image.1:left"
+    );
+    assert_eq!(
+        s.eval_py(
+            "rv.commands.newImageSourcePixels('nope', 1, None, None)",
+            now
+        ),
+        ""
+    );
+    assert_eq!(s.eval_py("rv.commands.sources()", now), "['img']");
+    assert_eq!(s.take_effects().len(), 2);
+    assert_eq!(
+        s.eval_py("rv.commands.newImageSource('img', 4, 3, 4, 3, 0, 0, 1.0, 4, 8, False, 1, 1, 24.0, None, ['left', 1])", now),
+        "<class 'TypeError'>: newImageSource() argument 16 (views) must be a list of str or None, not list"
+    );
+    assert_eq!(
+        s.eval_py("rv.commands.newImageSource('img', 4, 3, 4, 3, 0, 0, 1.0, 9, 8, False, 1, 1, 24.0, None, None)", now),
+        "<class 'Exception'>: newImageSource: channels must be 1 to 4 (RGBA), got 9"
+    );
+    assert_eq!(s.sources().len(), 1);
+}
+
+#[test]
+fn python_errors_use_the_right_exception_class() {
+    for (code, want) in [
+        ("foo", "<class 'NameError'>: name 'foo' is not defined"),
+        (
+            "commands.frame()",
+            "<class 'NameError'>: name 'commands' is not defined",
+        ),
+        (
+            "rv.commands.fullScreenMode(true)",
+            "<class 'NameError'>: name 'true' is not defined",
+        ),
+        (
+            "rv.foo",
+            "<class 'AttributeError'>: module 'rv' has no attribute 'foo'",
+        ),
+        (
+            "rv.commands.foo()",
+            "<class 'AttributeError'>: module 'rv.commands' has no attribute 'foo'",
+        ),
+        (
+            "rv.commands.stepForward1()",
+            "<class 'AttributeError'>: module 'rv.commands' has no attribute 'stepForward1'",
+        ),
+        (
+            "rv.extra_commands.play()",
+            "<class 'AttributeError'>: module 'rv.extra_commands' has no attribute 'play'",
+        ),
+        (
+            "rv.commands.frame().real",
+            "<class 'AttributeError'>: 'int' object has no attribute 'real'",
+        ),
+        (
+            "rv.commands.frame(1)",
+            "<class 'TypeError'>: frame() takes 0 positional arguments but 1 was given",
+        ),
+        (
+            "rv.commands.setFrame(1, 2)",
+            "<class 'TypeError'>: setFrame() takes 1 positional argument but 2 were given",
+        ),
+        (
+            "rv.commands.setFrame()",
+            "<class 'TypeError'>: setFrame() missing 1 required positional argument: 'frame'",
+        ),
+        (
+            "rv.commands.newImageSourcePixels('x', 1)",
+            "<class 'TypeError'>: newImageSourcePixels() missing 2 required positional arguments: 'layer' and 'view'",
+        ),
+        (
+            "rv.commands.setFrame('a')",
+            "<class 'TypeError'>: setFrame() argument 1 (frame) must be int, not str",
+        ),
+        (
+            "rv.commands.setFrame(1.5)",
+            "<class 'TypeError'>: setFrame() argument 1 (frame) must be int, not float",
+        ),
+        (
+            "rv.commands.fullScreenMode(1)",
+            "<class 'TypeError'>: fullScreenMode() argument 1 (on) must be bool, not int",
+        ),
+        (
+            "rv.commands.setFrame(99999999999)",
+            "<class 'OverflowError'>: Python int too large to convert to C int",
+        ),
+        (
+            "rv.commands.frame()()",
+            "<class 'TypeError'>: 'int' object is not callable",
+        ),
+        (
+            "rv()",
+            "<class 'TypeError'>: 'module' object is not callable",
+        ),
+        (
+            "'FRAME = ' + rv.commands.frame()",
+            "<class 'TypeError'>: can only concatenate str (not \"int\") to str",
+        ),
+        (
+            "1 + 'a'",
+            "<class 'TypeError'>: unsupported operand type(s) for +: 'int' and 'str'",
+        ),
+        (
+            "'a' - 'b'",
+            "<class 'TypeError'>: unsupported operand type(s) for -: 'str' and 'str'",
+        ),
+        (
+            "[1] + 1",
+            "<class 'TypeError'>: can only concatenate list (not \"int\") to list",
+        ),
+        (
+            "-'a'",
+            "<class 'TypeError'>: bad operand type for unary -: 'str'",
+        ),
+        (
+            "rv.commands.setFPS(0)",
+            "<class 'Exception'>: setFPS: fps must be a positive number, got 0",
+        ),
+        (
+            "rv.commands.frame(",
+            "<class 'SyntaxError'>: invalid syntax (<string>, line 1)",
+        ),
+        (
+            "rv.commands.play(); rv.commands.frame()",
+            "<class 'SyntaxError'>: invalid syntax (<string>, line 1)",
+        ),
+        (
+            "",
+            "<class 'SyntaxError'>: invalid syntax (<string>, line 0)",
+        ),
+        (
+            "'abc",
+            "<class 'SyntaxError'>: unterminated string literal (detected at line 1) (<string>, line 1)",
+        ),
+        (
+            "(1,\n'abc",
+            "<class 'SyntaxError'>: unterminated string literal (detected at line 2) (<string>, line 2)",
+        ),
+        (
+            "1 2",
+            "<class 'SyntaxError'>: invalid syntax (<string>, line 1)",
+        ),
+        (
+            "x = 1",
+            "<class 'SyntaxError'>: invalid syntax (<string>, line 1)",
+        ),
+        (
+            "{1}",
+            "<class 'SyntaxError'>: invalid syntax (<string>, line 1)",
+        ),
+        (
+            "99999999999999999999",
+            "<class 'OverflowError'>: int literal too large for the simulator (64-bit ints only)",
+        ),
+        (
+            "9223372036854775807 + 1",
+            "<class 'OverflowError'>: integer result too large for the simulator (64-bit ints only)",
+        ),
+    ] {
+        assert_eq!(Session::new().eval_py(code, Instant::now()), want, "{code}");
+    }
+    let deep = format!("{}1{}", "(".repeat(100), ")".repeat(100));
+    assert_eq!(
+        Session::new().eval_py(&deep, Instant::now()),
+        format!(
+            "<class 'SyntaxError'>: too many nested parentheses (more than {MAX_DEPTH}) (<string>, line 1)"
+        )
+    );
+    let long = "1+".repeat(MAX_CODE_BYTES);
+    assert_eq!(
+        Session::new().eval_py(&long, Instant::now()),
+        format!(
+            "<class 'ValueError'>: the code is {} bytes; the simulator evaluates at most {MAX_CODE_BYTES}",
+            long.len()
+        )
+    );
+}
+
+#[test]
+fn python_evaluates_left_to_right_so_earlier_calls_take_effect_before_an_error() {
+    let now = Instant::now();
+    let mut s = Session::new();
+    assert_eq!(
+        s.eval_py("[rv.commands.play(), nosuch]", now),
+        "<class 'NameError'>: name 'nosuch' is not defined"
+    );
+    assert!(s.is_playing());
+}
+
+#[test]
+fn python_exec_runs_statements_for_their_effects() {
+    let t0 = Instant::now();
+    let mut s = Session::new();
+    s.exec_py(
+        "rv.commands.setFrame(5); rv.commands.setFPS(12)\n\n# comment\nrv.commands.play()\n",
+        t0,
+    );
+    assert!(s.is_playing());
+    assert_eq!(s.fps(), 12.0);
+    assert_eq!(s.frame(ms(t0, 1000)), 17);
+
+    // An exception stops at the failing statement.
+    let mut s = Session::new();
+    let err = python::exec(
+        &mut s,
+        "rv.commands.setFrame(7)\nnosuch\nrv.commands.setFrame(9)",
+        t0,
+    );
+    assert_eq!(
+        err.map_err(|e| e.to_string()),
+        Err("<class 'NameError'>: name 'nosuch' is not defined".to_string())
+    );
+    assert_eq!(s.frame(t0), 7);
+
+    // A syntax error anywhere runs nothing.
+    let mut s = Session::new();
+    s.exec_py("rv.commands.setFrame(7)\nrv.commands.setFrame(", t0);
+    assert_eq!(s.frame(t0), 1);
+    assert_eq!(python::exec(&mut s, "", t0), Ok(()));
+}
+
+#[test]
+fn events_dispatch_by_name_as_rv_binds_them() {
+    let now = Instant::now();
+    let mut s = Session::new();
+    assert_eq!(
+        s.handle_event("remote-eval", "frame()", now),
+        Some("1".to_string())
+    );
+    assert_eq!(
+        s.handle_event("remote-pyeval", "rv.commands.frame()", now),
+        Some("1".to_string())
+    );
+    assert_eq!(
+        s.handle_event("remote-pyexec", "rv.commands.setFrame(4)", now),
+        Some(String::new())
+    );
+    assert_eq!(s.frame(now), 4);
+    assert_eq!(s.handle_event("frame-changed", "setFrame(9)", now), None);
+    assert_eq!(s.handle_event("remote-evalx", "setFrame(9)", now), None);
+    assert_eq!(s.frame(now), 4);
+}
+
+// -------------------------------------------------------------- no panics
+
+fn assert_mu_shape(code: &str, got: &str) {
+    if let Some(rest) = got.strip_prefix("ERROR: remote-eval: ") {
+        let tail = format!("\nERROR: remote-eval: '{code}'\n");
+        assert!(rest.ends_with(&tail), "{got:?}");
+        assert!(!rest[..rest.len() - tail.len()].contains('\n'), "{got:?}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn arbitrary_text_never_panics(code in ".{0,200}") {
+        let now = Instant::now();
+        let mut s = Session::new();
+        let got = s.eval_mu(&code, now);
+        assert_mu_shape(&code, &got);
+        s.eval_py(&code, now);
+        s.exec_py(&code, now);
+    }
+
+    #[test]
+    fn token_soup_never_panics(
+        parts in prop::collection::vec(
+            prop::sample::select(vec![
+                "play()", "stop()", "frame()", "setFrame(", "setFPS(", "fps()", "newImageSource(",
+                "newImageSourcePixels(", "sources()", "extra_commands.", "stepForward1()", "rv.", "commands.",
+                "let ", "s", " = ", "{", "}", "(", ")", "[", "]", "string[] {", ",", ";", "\n", "+", "-",
+                "\"a\"", "'b'", "1", "-2147483648", "2147483647", "1.5", "1e39", "true", "True", "nil",
+                "None", "CacheBuffer", "\"\\u00e9\"", "\"", "\\", "/*", "//", "#", ".", "=", "é",
+            ]),
+            0..40,
+        )
+    ) {
+        let code: String = parts.concat();
+        let now = Instant::now();
+        let mut s = Session::new();
+        let got = s.eval_mu(&code, now);
+        assert_mu_shape(&code, &got);
+        s.eval_py(&code, now);
+        s.exec_py(&code, now);
+        // Whatever ran, the session still answers.
+        let f = s.frame(now);
+        prop_assert!((s.frame_start()..=s.frame_end()).contains(&f));
+    }
+
+    #[test]
+    fn deeply_nested_input_is_refused_without_overflowing(
+        depth in 0usize..20_000,
+        opener in prop::sample::select(vec!["(", "{", "-", "string[] {", "[", "f(", "a."]),
+    ) {
+        let code = format!("{}1", opener.repeat(depth));
+        let now = Instant::now();
+        let mut s = Session::new();
+        let got = s.eval_mu(&code, now);
+        assert_mu_shape(&code, &got);
+        if depth > MAX_DEPTH + 1 {
+            prop_assert!(got.starts_with("ERROR: remote-eval: "));
+        }
+        s.eval_py(&code, now);
+        s.exec_py(&code, now);
+    }
+
+    #[test]
+    fn the_frame_stays_in_range_at_any_time(
+        start_ms in 0u64..10_000_000,
+        fps in 0.001f32..10_000.0,
+        inc in -5i32..=5,
+        frame in -1000i32..1000,
+    ) {
+        let t0 = Instant::now();
+        let mut s = Session::new();
+        let code = format!("setFPS({fps:?}); setInc({inc}); setFrame({frame}); play()");
+        prop_assert_eq!(s.eval_mu(&code, t0), "void");
+        let f = s.frame(ms(t0, start_ms));
+        prop_assert!((1..=100).contains(&f));
+    }
+}
