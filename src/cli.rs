@@ -47,7 +47,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "RVSHELL_PORT")]
     pub port: Option<u16>,
 
-    /// Our contact name as RV sees it. Default: rvshell-<random suffix>.
+    /// Our contact name as RV sees it. Default: `rvshell-<random suffix>`.
     #[arg(long, global = true, env = "RVSHELL_CONTACT")]
     pub contact: Option<String>,
 
@@ -80,6 +80,14 @@ pub struct GlobalArgs {
 /// The one-shot subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Evaluate Mu (or Python with --py) in RV and print the RETURN.
+    Eval(crate::cmd::rv::EvalArgs),
+    /// Send an EVENT (or a RETURNEVENT with --return) to RV.
+    Event(crate::cmd::rv::EventArgs),
+    /// Measure PING/PONG round trips to RV.
+    Ping(crate::cmd::rv::PingArgs),
+    /// Run the built-in RV simulator (prints `listening on ADDR:PORT` first).
+    Sim(crate::cmd::sim::SimArgs),
     /// Print shell completions.
     Completions {
         /// The shell to generate completions for.

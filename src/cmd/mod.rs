@@ -4,6 +4,9 @@
 //! RETURN, a failed olad request), 2 we could not talk to the peer at all
 //! (refused, timed out, bad arguments).
 
+pub mod rv;
+pub mod sim;
+
 use crate::cli::{Cli, Command};
 use clap::CommandFactory;
 use std::process::ExitCode;
@@ -11,6 +14,10 @@ use std::process::ExitCode;
 /// Runs what the command line asks for and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
+        Some(Command::Eval(args)) => rv::eval(args, &cli.global),
+        Some(Command::Event(args)) => rv::event(args, &cli.global),
+        Some(Command::Ping(args)) => rv::ping(args, &cli.global),
+        Some(Command::Sim(args)) => sim::run(args, &cli.global),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(
                 shell,

@@ -70,7 +70,7 @@ pub fn find_in(dir: &Path, tag: &str) -> io::Result<Vec<PortFile>> {
             modified,
         });
     }
-    found.sort_by(|a, b| b.modified.cmp(&a.modified));
+    found.sort_by_key(|file| std::cmp::Reverse(file.modified));
     Ok(found)
 }
 

@@ -127,9 +127,13 @@ impl fmt::Display for Message {
     }
 }
 
-/// Undoes Mu's quoting of a string result: `"FRAME = 12"` becomes `FRAME = 12`,
-/// with `\n`, `\t`, `\r`, `\"`, `\\` unescaped. Anything that is not one quoted
-/// string (ints, `void`, errors) is returned unchanged.
+/// Undoes Mu's quoting of a string result (`StringType::outputQuotedString`):
+/// `"FRAME = 12"` becomes `FRAME = 12`. Mu escapes only `"`, `\n`, `\b`,
+/// `\r`, `\t` and other control characters as `\uXXXX`; it writes a
+/// backslash as it is, so any other backslash is kept. (NUL, which Mu shows
+/// as `^@`, cannot be told apart from the text `^@` and is left alone.)
+/// Anything that is not one quoted string (ints, `void`, errors) is returned
+/// unchanged.
 pub fn unquote_mu(value: &str) -> String {
     let Some(inner) = value
         .strip_prefix('"')
@@ -139,21 +143,37 @@ pub fn unquote_mu(value: &str) -> String {
         return value.to_owned();
     };
     let mut out = String::with_capacity(inner.len());
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('0') => out.push('\0'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
+    let mut rest = inner;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (unescaped, used) = match after.as_bytes().first() {
+            Some(b'n') => (Some('\n'), 1),
+            Some(b'b') => (Some('\u{8}'), 1),
+            Some(b'r') => (Some('\r'), 1),
+            Some(b't') => (Some('\t'), 1),
+            Some(b'"') => (Some('"'), 1),
+            Some(b'u') => (
+                after
+                    .get(1..5)
+                    .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                    .and_then(char::from_u32),
+                5,
+            ),
+            _ => (None, 0),
+        };
+        match unescaped {
+            Some(c) => {
+                out.push(c);
+                rest = &after[used..];
+            }
+            None => {
+                out.push('\\');
+                rest = after;
+            }
         }
     }
+    out.push_str(rest);
     out
 }
 
@@ -234,7 +254,14 @@ mod tests {
     #[test]
     fn unquote_undoes_mu_string_quoting_only() {
         assert_eq!(unquote_mu(r#""FRAME = 12""#), "FRAME = 12");
-        assert_eq!(unquote_mu(r#""a\nb\t\"c\"\\""#), "a\nb\t\"c\"\\");
+        assert_eq!(unquote_mu(r#""a\nb\t\"c\"\r\b""#), "a\nb\t\"c\"\r\u{8}");
+        assert_eq!(
+            unquote_mu(r#""bell\u0007 esc\u001b""#),
+            "bell\u{7} esc\u{1b}"
+        );
+        // Mu writes backslashes as they are: a Windows path survives.
+        assert_eq!(unquote_mu(r#""C:\shots\x\u12""#), r"C:\shots\x\u12");
+        assert_eq!(unquote_mu(r#""trailing\""#), "trailing\\");
         assert_eq!(unquote_mu("12"), "12");
         assert_eq!(unquote_mu("\""), "\"");
         assert_eq!(unquote_mu("void"), "void");

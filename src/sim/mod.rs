@@ -1,2 +1,4 @@
 //! A headless server that behaves like RV on the wire, for demos and tests.
+
 pub mod mu;
+pub mod server;

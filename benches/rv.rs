@@ -1,0 +1,235 @@
+//! RV protocol benchmarks, each printed next to a baseline measured in the same run.
+//!
+//! - Frame parsing: MB/s for large data frames and frames/s for small MESSAGEs,
+//!   against a plain `memchr`-free copy of the same bytes (the memory floor).
+//! - RETURNEVENT -> RETURN round trip against the in-process simulator on
+//!   loopback, against a raw blocking TCP echo of the same request bytes (the
+//!   socket floor), plus a blocking hand-framed client to the same simulator to
+//!   show where the time goes.
+//!
+//! Run: `cargo bench --bench rv` (add `-- --quick` for a short run).
+
+use bytes::{Bytes, BytesMut};
+use rvshell::rv::client::{Config, RvClient};
+use rvshell::rv::frame::{Frame, Limits};
+use rvshell::sim::server::{SimConfig, Simulator};
+use std::hint::black_box;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+const PLAY: &str = r#"play();"FRAME = " + frame();"#;
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let rounds = if quick { 2_000 } else { 20_000 };
+    println!("rvshell RV protocol benchmark ({rounds} round trips per row)\n");
+    parse_throughput(quick);
+    round_trips(rounds);
+}
+
+fn encode(frames: &[Frame]) -> BytesMut {
+    let mut buf = BytesMut::new();
+    for frame in frames {
+        frame.encode(&mut buf).unwrap();
+    }
+    buf
+}
+
+fn parse_throughput(quick: bool) {
+    let limits = Limits::default();
+    let repeat = if quick { 20 } else { 200 };
+    // Large: 4 MiB PIXELTILEs.
+    let tile = Frame::Data {
+        header: "PIXELTILE(media=m,view=left,w=1024,h=1024,x=0,y=0,f=1)".into(),
+        payload: Bytes::from(vec![7u8; 4 << 20]),
+    };
+    let big = encode(&vec![tile; 8]);
+    let start = Instant::now();
+    for _ in 0..repeat {
+        let mut buf = big.clone();
+        while let Some(frame) = Frame::parse(&mut buf, &limits).unwrap() {
+            black_box(frame);
+        }
+    }
+    let parse = start.elapsed();
+    let start = Instant::now();
+    for _ in 0..repeat {
+        black_box(big.to_vec());
+    }
+    let copy = start.elapsed();
+    let mb = (big.len() * repeat) as f64 / 1e6;
+    println!(
+        "parse, 4 MiB PIXELTILE frames: {:>9.0} MB/s   memcpy floor {:>9.0} MB/s   ratio {:.2}x",
+        mb / parse.as_secs_f64(),
+        mb / copy.as_secs_f64(),
+        parse.as_secs_f64() / copy.as_secs_f64()
+    );
+
+    // Small: rvshell's Play button as a MESSAGE, 10,000 back to back.
+    let play = Frame::Message(format!("RETURNEVENT remote-eval * {PLAY}"));
+    let small = encode(&vec![play; 10_000]);
+    let start = Instant::now();
+    let mut count = 0usize;
+    for _ in 0..repeat {
+        let mut buf = small.clone();
+        while let Some(frame) = Frame::parse(&mut buf, &limits).unwrap() {
+            black_box(frame);
+            count += 1;
+        }
+    }
+    let parse = start.elapsed();
+    println!(
+        "parse, 54-byte MESSAGE frames: {:>9.2} M frames/s ({:.0} ns/frame)\n",
+        count as f64 / parse.as_secs_f64() / 1e6,
+        parse.as_nanos() as f64 / count as f64
+    );
+}
+
+struct Stats {
+    median: Duration,
+    p99: Duration,
+    rate: f64,
+}
+
+fn stats(mut samples: Vec<Duration>, total: Duration) -> Stats {
+    samples.sort_unstable();
+    Stats {
+        median: samples[samples.len() / 2],
+        p99: samples[samples.len() * 99 / 100],
+        rate: samples.len() as f64 / total.as_secs_f64(),
+    }
+}
+
+fn row(name: &str, s: &Stats, floor: Option<&Stats>) {
+    let ratio = floor.map_or(String::new(), |f| {
+        format!(
+            "   {:.2}x floor",
+            s.median.as_secs_f64() / f.median.as_secs_f64()
+        )
+    });
+    println!(
+        "{name:<44} median {:>7.1} us   p99 {:>7.1} us   {:>8.0}/s{ratio}",
+        s.median.as_secs_f64() * 1e6,
+        s.p99.as_secs_f64() * 1e6,
+        s.rate
+    );
+}
+
+fn timed(rounds: usize, mut one: impl FnMut()) -> Stats {
+    for _ in 0..rounds / 10 {
+        one();
+    }
+    let mut samples = Vec::with_capacity(rounds);
+    let start = Instant::now();
+    for _ in 0..rounds {
+        let t = Instant::now();
+        one();
+        samples.push(t.elapsed());
+    }
+    stats(samples, start.elapsed())
+}
+
+fn round_trips(rounds: usize) {
+    let request = encode(&[Frame::Message(format!("RETURNEVENT remote-eval * {PLAY}"))]).to_vec();
+
+    // Floor: a blocking echo server thread; send the request, read as many bytes back.
+    let echo = TcpListener::bind("127.0.0.1:0").unwrap();
+    let echo_addr = echo.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut s, _) = echo.accept().unwrap();
+        s.set_nodelay(true).unwrap();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 || s.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+    });
+    let mut s = TcpStream::connect(echo_addr).unwrap();
+    s.set_nodelay(true).unwrap();
+    let mut back = vec![0u8; request.len()];
+    let floor = timed(rounds, || {
+        s.write_all(&request).unwrap();
+        s.read_exact(&mut back).unwrap();
+    });
+    row("raw blocking TCP echo (floor)", &floor, None);
+
+    // The simulator on its own runtime thread, as `rvshell sim` runs it.
+    let sim_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sim = sim_rt
+        .block_on(Simulator::start(SimConfig {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            ..SimConfig::default()
+        }))
+        .unwrap();
+    let port = sim.local_addr().port();
+
+    // Hand-framed blocking client to the simulator: the server's share of the time.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_nodelay(true).unwrap();
+    s.write_all(&encode(&[
+        Frame::NewGreeting {
+            contact: "bench".into(),
+            app: "raw".into(),
+        },
+        Frame::PingPongControl(false),
+    ]))
+    .unwrap();
+    let mut greeting = [0u8; 16]; // "GREETING 5 rvsim"
+    s.read_exact(&mut greeting).unwrap();
+    let mut buf = [0u8; 256];
+    let raw_sim = timed(rounds, || {
+        s.write_all(&request).unwrap();
+        // "MESSAGE NN RETURN \"FRAME = N\"": read until a complete frame is in.
+        let mut have = 0;
+        loop {
+            have += s.read(&mut buf[have..]).unwrap();
+            let mut b = BytesMut::from(&buf[..have]);
+            if Frame::parse(&mut b, &Limits::default()).unwrap().is_some() {
+                break;
+            }
+        }
+    });
+    row(
+        "blocking hand-framed client -> simulator",
+        &raw_sim,
+        Some(&floor),
+    );
+
+    // rvshell's engine: RvClient::eval on a current-thread runtime.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = rt.block_on(async {
+        let (client, _events) = RvClient::connect(Config::new("127.0.0.1", port))
+            .await
+            .unwrap();
+        client
+    });
+    let engine = timed(rounds, || {
+        rt.block_on(async {
+            black_box(client.eval(PLAY).await.unwrap());
+        });
+    });
+    row(
+        "RvClient::eval -> simulator (rvshell engine)",
+        &engine,
+        Some(&floor),
+    );
+    println!(
+        "\ntarget: engine median within 1.5x of the raw echo floor: {}",
+        if engine.median.as_secs_f64() <= 1.5 * floor.median.as_secs_f64() {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+    rt.block_on(client.close());
+    drop(sim);
+}

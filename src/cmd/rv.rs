@@ -1,0 +1,219 @@
+//! `rvshell eval`, `rvshell event`, `rvshell ping`: one request to RV, for scripts.
+
+use crate::cli::GlobalArgs;
+use crate::rv::client::{Config, RvClient};
+use crate::rv::discover::{self, PortChoice};
+use crate::rv::message::{Event, unquote_mu};
+use anyhow::Context;
+use clap::Args;
+use std::io::{Read, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Arguments of `rvshell eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Evaluate Python (`remote-pyeval`) instead of Mu (`remote-eval`).
+    #[arg(long)]
+    pub py: bool,
+    /// Print a quoted Mu string result unquoted and unescaped.
+    #[arg(long)]
+    pub unquote: bool,
+    /// The code; `-` reads it from stdin.
+    pub code: String,
+}
+
+/// Arguments of `rvshell event`.
+#[derive(Debug, Args)]
+pub struct EventArgs {
+    /// Send a RETURNEVENT and print the RETURN.
+    #[arg(long = "return")]
+    pub rsvp: bool,
+    /// Event target (ignored by RV).
+    #[arg(long, default_value = "*")]
+    pub target: String,
+    /// Event name, e.g. remote-eval, remote-pyexec, or your own.
+    pub name: String,
+    /// Event contents; `-` reads them from stdin.
+    #[arg(default_value = "")]
+    pub contents: String,
+}
+
+/// Arguments of `rvshell ping`.
+#[derive(Debug, Args)]
+pub struct PingArgs {
+    /// How many round trips to measure.
+    #[arg(long, short = 'c', default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub count: u32,
+}
+
+/// The connection settings the global options describe.
+pub fn client_config(global: &GlobalArgs) -> anyhow::Result<Config> {
+    let choice = discover::choose_port(global.port, &global.tag);
+    if let PortChoice::Discovered(file) = &choice {
+        tracing::info!(port = file.port, path = %file.path.display(), "found RV through its port file");
+    }
+    let mut config = Config::new(global.host.clone(), choice.port());
+    if let Some(contact) = &global.contact {
+        config.contact = contact.clone();
+    }
+    anyhow::ensure!(
+        global.timeout.is_finite() && global.timeout > 0.0,
+        "--timeout must be a positive number of seconds"
+    );
+    let limit = Duration::from_secs_f64(global.timeout);
+    config.request_timeout = limit;
+    config.handshake_timeout = limit;
+    Ok(config)
+}
+
+fn read_arg(value: String) -> anyhow::Result<String> {
+    if value != "-" {
+        return Ok(value);
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("cannot read stdin")?;
+    Ok(text)
+}
+
+/// Exit code 2 with one line on stderr.
+fn fail(err: impl std::fmt::Display) -> ExitCode {
+    eprintln!("rvshell: {err}");
+    ExitCode::from(2)
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
+/// Prints a RETURN payload verbatim (plus a newline if it lacks one); exit 1
+/// for an `ERROR:` RETURN.
+fn print_return(value: &str, unquote: bool) -> ExitCode {
+    let text = if unquote {
+        unquote_mu(value)
+    } else {
+        value.to_owned()
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = stdout.write_all(b"\n");
+    }
+    let _ = stdout.flush();
+    if value.starts_with("ERROR:") {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Sends one event and prints the RETURN when `rsvp`.
+async fn one_event(config: Config, event: Event, rsvp: bool, unquote: bool) -> ExitCode {
+    let (client, _events) = match RvClient::connect(config).await {
+        Ok(connected) => connected,
+        Err(err) => return fail(err),
+    };
+    let code = if rsvp {
+        match client.send_return_event(event).await {
+            Ok(value) => print_return(&value, unquote),
+            Err(err) => fail(err),
+        }
+    } else {
+        match client.send_event(event).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => fail(err),
+        }
+    };
+    client.close().await;
+    code
+}
+
+/// `rvshell eval`.
+pub fn eval(args: EvalArgs, global: &GlobalArgs) -> ExitCode {
+    let prepared = read_arg(args.code).and_then(|code| Ok((code, client_config(global)?)));
+    let (code, config) = match prepared {
+        Ok(prepared) => prepared,
+        Err(err) => return fail(format!("{err:#}")),
+    };
+    let name = if args.py {
+        "remote-pyeval"
+    } else {
+        "remote-eval"
+    };
+    match runtime() {
+        Ok(rt) => rt.block_on(one_event(
+            config,
+            Event::new(name, code),
+            true,
+            args.unquote,
+        )),
+        Err(err) => fail(err),
+    }
+}
+
+/// `rvshell event`.
+pub fn event(args: EventArgs, global: &GlobalArgs) -> ExitCode {
+    let prepared =
+        read_arg(args.contents).and_then(|contents| Ok((contents, client_config(global)?)));
+    let (contents, config) = match prepared {
+        Ok(prepared) => prepared,
+        Err(err) => return fail(format!("{err:#}")),
+    };
+    let event = Event {
+        name: args.name,
+        target: args.target,
+        contents,
+    };
+    if let Err(err) = event.validate() {
+        return fail(err);
+    }
+    match runtime() {
+        Ok(rt) => rt.block_on(one_event(config, event, args.rsvp, false)),
+        Err(err) => fail(err),
+    }
+}
+
+/// `rvshell ping`.
+pub fn ping(args: PingArgs, global: &GlobalArgs) -> ExitCode {
+    let config = match client_config(global) {
+        Ok(config) => config,
+        Err(err) => return fail(format!("{err:#}")),
+    };
+    let address = config.address();
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(err) => return fail(err),
+    };
+    rt.block_on(async move {
+        let (client, _events) = match RvClient::connect(config).await {
+            Ok(connected) => connected,
+            Err(err) => return fail(err),
+        };
+        let peer = client.peer().unwrap_or_default();
+        let mut times = Vec::with_capacity(args.count as usize);
+        for _ in 0..args.count {
+            match client.ping().await {
+                Ok(rtt) => times.push(rtt),
+                Err(err) => {
+                    client.close().await;
+                    return fail(err);
+                }
+            }
+        }
+        client.close().await;
+        times.sort_unstable();
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        println!(
+            "{} PING/PONG round trips to {peer} at {address}: min {:.3} ms, median {:.3} ms, max {:.3} ms",
+            times.len(),
+            ms(times[0]),
+            ms(times[times.len() / 2]),
+            ms(times[times.len() - 1]),
+        );
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,140 @@
+//! `rvshell sim`: run the RV simulator in the foreground.
+
+use crate::cli::GlobalArgs;
+use crate::rv::discover::OwnPortFile;
+use crate::sim::server::{SimConfig, Simulator};
+use clap::Args;
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Arguments of `rvshell sim` (the port is the global `--port`; 0 picks a free one).
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// The name the simulator greets with (RV's -networkUser).
+    #[arg(long, default_value = "rvsim")]
+    pub name: String,
+    /// Seconds of silence before the simulator pings a client (RV: 15).
+    #[arg(long, value_name = "SECS", default_value_t = 15.0)]
+    pub ping_interval: f64,
+    /// Seconds of silence after which a client is dropped (RV: 600).
+    #[arg(long, value_name = "SECS", default_value_t = 600.0)]
+    pub pong_timeout: f64,
+    /// Do not write a port file in <temp dir>/tweak_rv_proc.
+    #[arg(long)]
+    pub no_port_file: bool,
+}
+
+fn seconds(name: &str, value: f64) -> Result<Duration, String> {
+    if value.is_finite() && value > 0.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(format!("--{name} must be a positive number of seconds"))
+    }
+}
+
+/// Runs the simulator until Ctrl+C or SIGTERM.
+pub fn run(args: SimArgs, global: &GlobalArgs) -> ExitCode {
+    let config = match (
+        seconds("ping-interval", args.ping_interval),
+        seconds("pong-timeout", args.pong_timeout),
+    ) {
+        (Ok(ping_interval), Ok(pong_timeout)) => SimConfig {
+            bind: SocketAddr::new(args.bind, 0),
+            name: args.name,
+            ping_interval,
+            pong_timeout,
+            ..SimConfig::default()
+        },
+        (Err(err), _) | (_, Err(err)) => {
+            eprintln!("rvshell sim: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("rvshell sim: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    rt.block_on(async move {
+        let sim = match start(config, global.port).await {
+            Ok(sim) => sim,
+            Err(err) => {
+                eprintln!("rvshell sim: {err}");
+                return ExitCode::from(2);
+            }
+        };
+        let addr = sim.local_addr();
+        let _port_file = if args.no_port_file {
+            None
+        } else {
+            match OwnPortFile::create(addr.port(), &global.tag) {
+                Ok(file) => Some(file),
+                Err(err) => {
+                    eprintln!("rvshell sim: cannot write port file: {err} (continuing)");
+                    None
+                }
+            }
+        };
+        let mut stdout = std::io::stdout();
+        let _ = writeln!(stdout, "listening on {addr}");
+        let _ = stdout.flush();
+        wait_for_stop_signal().await;
+        sim.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+/// Binds the requested port; without one, RV's default and, as RV does, the
+/// next ten ports if it is taken (rv-protocol.md §1).
+async fn start(config: SimConfig, port: Option<u16>) -> Result<Simulator, String> {
+    let ports: Vec<u16> = match port {
+        Some(port) => vec![port],
+        None => (0..=10).map(|i| crate::rv::DEFAULT_PORT + i).collect(),
+    };
+    let mut last = String::new();
+    for port in &ports {
+        let mut attempt = config.clone();
+        attempt.bind.set_port(*port);
+        match Simulator::start(attempt).await {
+            Ok(sim) => return Ok(sim),
+            Err(err) => last = format!("cannot listen on {}:{port}: {err}", config.bind.ip()),
+        }
+    }
+    if ports.len() > 1 {
+        last.push_str(&format!(
+            " (tried ports {}-{})",
+            ports[0],
+            ports[ports.len() - 1]
+        ));
+    }
+    Err(last)
+}
+
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

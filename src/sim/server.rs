@@ -1,0 +1,319 @@
+//! The simulator's server: RV's side of the connection (rv-protocol.md §3, §4, §5).
+//!
+//! What a client sees, exactly as from RV:
+//!
+//! ```text
+//! <- NEWGREETING 25 rvshell-k3x9q2 rvshell     first frame must be a greeting, or abort
+//! -> GREETING 5 rvsim                          RV always answers GREETING (§2.1)
+//! <- PINGPONGCONTROL 1 0                       heartbeat off for this connection
+//! <- MESSAGE 54 RETURNEVENT remote-eval * play();"FRAME = " + frame();
+//! -> MESSAGE 18 RETURN "FRAME = 1"             one RETURN per RETURNEVENT, in order
+//! <- MESSAGE 10 DISCONNECT                     closes cleanly
+//! ```
+//!
+//! RV's rules reproduced here:
+//! - The first frame must be `GREETING` or `NEWGREETING`; anything else aborts
+//!   the socket ("connection aborted because of bad greeting").
+//! - Contacts are `name@peer-ip`; a duplicate is refused by dropping the socket
+//!   without any reply (§3).
+//! - Heartbeat is on for every connection until the client sends
+//!   `PINGPONGCONTROL 1 0`: a PING after each `interval` of silence, and an
+//!   abort when nothing has arrived for `timeout` (§5; RV's defaults are 15 s
+//!   and 600 s). Any frame counts as a sign of life. PINGs are answered.
+//! - `remote-eval`, `remote-pyeval` and `remote-pyexec` events run in the
+//!   evaluator ([`crate::sim::mu`]); a RETURNEVENT always gets exactly one
+//!   RETURN, empty when nothing handles it (§4). EVENTs never get one.
+//! - A client-sent RETURN is ignored (§4). DATAEVENTs are logged. PIXELTILEs
+//!   go to the session's image sources.
+//! - On shutdown every connection is signed off with DISCONNECT, as RV does
+//!   when networking stops.
+//!
+//! Nothing from the network is executed beyond the evaluator's fixed set of commands.
+
+use crate::rv::codec::RvCodec;
+use crate::rv::frame::{Frame, Limits};
+use crate::rv::message::Message;
+use crate::sim::mu::Session;
+use futures_util::{SinkExt, StreamExt};
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use tokio::time::{Instant, sleep_until};
+use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::sync::CancellationToken;
+
+/// How the simulator behaves.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Address to listen on (127.0.0.1 by default).
+    pub bind: SocketAddr,
+    /// The name RV greets with.
+    pub name: String,
+    /// Silence before the simulator pings a client (RV: 15 s).
+    pub ping_interval: Duration,
+    /// Silence after which a client is dropped (RV: 600 s).
+    pub pong_timeout: Duration,
+    /// Limits on what clients may send.
+    pub limits: Limits,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], crate::rv::DEFAULT_PORT)),
+            name: "rvsim".into(),
+            ping_interval: Duration::from_secs(15),
+            pong_timeout: Duration::from_secs(600),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// State shared by every connection: RV's session and its contact list.
+#[derive(Default)]
+struct Shared {
+    session: Session,
+    contacts: HashSet<String>,
+}
+
+/// A running simulator. Dropping it stops accepting; [`Simulator::shutdown`]
+/// also signs off every client.
+pub struct Simulator {
+    local_addr: SocketAddr,
+    shared: Arc<Mutex<Shared>>,
+    stop: CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Simulator {
+    /// Binds and starts accepting connections.
+    pub async fn start(config: SimConfig) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(config.bind).await?;
+        let local_addr = listener.local_addr()?;
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(accept_loop(
+            listener,
+            Arc::new(config),
+            shared.clone(),
+            stop.clone(),
+        ));
+        tracing::info!(%local_addr, "simulator listening");
+        Ok(Self {
+            local_addr,
+            shared,
+            stop,
+            task: Some(task),
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Runs `f` on RV's session state (for tests and the demo).
+    pub fn with_session<T>(&self, f: impl FnOnce(&mut Session) -> T) -> T {
+        f(&mut lock(&self.shared).session)
+    }
+
+    /// The contacts currently connected, as `name@ip`.
+    pub fn contacts(&self) -> Vec<String> {
+        let mut contacts: Vec<_> = lock(&self.shared).contacts.iter().cloned().collect();
+        contacts.sort();
+        contacts
+    }
+
+    /// Signs off every client with DISCONNECT, closes, and waits.
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    // A panic while holding the lock cannot leave the session half-updated in
+    // a way that matters more than stopping the simulator would; keep serving.
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    config: Arc<SimConfig>,
+    shared: Arc<Mutex<Shared>>,
+    stop: CancellationToken,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    connections.spawn(serve(stream, peer, config.clone(), shared.clone(), stop.clone()));
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+}
+
+/// Removes the contact when the connection ends, however it ends.
+struct ContactGuard {
+    shared: Arc<Mutex<Shared>>,
+    contact: String,
+}
+
+impl Drop for ContactGuard {
+    fn drop(&mut self) {
+        lock(&self.shared).contacts.remove(&self.contact);
+    }
+}
+
+async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    config: Arc<SimConfig>,
+    shared: Arc<Mutex<Shared>>,
+    stop: CancellationToken,
+) {
+    let _ = stream.set_nodelay(true);
+    let (read_half, write_half) = stream.into_split();
+    let mut frames = FramedRead::new(read_half, RvCodec::new(config.limits));
+    let mut out = FramedWrite::new(write_half, RvCodec::new(config.limits));
+
+    let name = tokio::select! {
+        _ = stop.cancelled() => return,
+        _ = tokio::time::sleep(config.pong_timeout) => {
+            tracing::warn!(%peer, "connection timed out waiting for a greeting");
+            return;
+        }
+        first = frames.next() => match first {
+            Some(Ok(Frame::NewGreeting { contact, .. })) => contact,
+            Some(Ok(Frame::Greeting(name))) => name,
+            other => {
+                tracing::warn!(%peer, first = ?other.map(|f| f.map(|f| f.type_name().to_owned())), "connection aborted because of bad greeting");
+                return;
+            }
+        },
+    };
+    let contact = format!("{name}@{}", peer.ip());
+    if !lock(&shared).contacts.insert(contact.clone()) {
+        tracing::error!("RvNetwork: '{contact}' is already connected.");
+        return;
+    }
+    let _guard = ContactGuard {
+        shared: shared.clone(),
+        contact: contact.clone(),
+    };
+    if out
+        .send(Frame::Greeting(config.name.clone()))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    tracing::info!(%contact, "connected");
+
+    let mut heartbeat = true;
+    let mut last_heard = Instant::now();
+    let mut next_ping = last_heard + config.ping_interval;
+    loop {
+        let frame = tokio::select! {
+            _ = stop.cancelled() => {
+                let _ = out.send(Frame::Message("DISCONNECT".into())).await;
+                break;
+            }
+            _ = sleep_until(next_ping), if heartbeat => {
+                if last_heard.elapsed() > config.pong_timeout {
+                    tracing::warn!(%contact, "connection aborted because response was too slow");
+                    break;
+                }
+                next_ping = Instant::now() + config.ping_interval;
+                if out.send(Frame::Ping).await.is_err() { break; }
+                continue;
+            }
+            frame = frames.next() => frame,
+        };
+        let frame = match frame {
+            None => {
+                tracing::info!(%contact, "disconnected");
+                break;
+            }
+            Some(Err(err)) => {
+                tracing::warn!(%contact, %err, "closing connection");
+                break;
+            }
+            Some(Ok(frame)) => frame,
+        };
+        last_heard = Instant::now();
+        next_ping = last_heard + config.ping_interval;
+        let reply = match frame {
+            Frame::Ping => Some(Frame::Pong),
+            Frame::Pong | Frame::Greeting(_) | Frame::NewGreeting { .. } => None,
+            Frame::PingPongControl(on) => {
+                heartbeat = on;
+                None
+            }
+            Frame::Message(text) => match Message::parse(&text) {
+                Message::ReturnEvent(event) => {
+                    let value = run_event(&shared, &event.name, &event.contents);
+                    Some(Frame::Message(format!("RETURN {value}")))
+                }
+                Message::Event(event) => {
+                    run_event(&shared, &event.name, &event.contents);
+                    None
+                }
+                Message::Disconnect => {
+                    tracing::info!(%contact, "signed off");
+                    break;
+                }
+                Message::Return(_) | Message::Other(_) => None,
+            },
+            Frame::Data { header, payload } => {
+                tracing::info!(%contact, %header, bytes = payload.len(), "data event");
+                None
+            }
+        };
+        if let Some(reply) = reply
+            && out.send(reply).await.is_err()
+        {
+            break;
+        }
+    }
+}
+
+/// Runs one event through RV's default handlers and returns the RETURN value.
+fn run_event(shared: &Mutex<Shared>, name: &str, contents: &str) -> String {
+    let now = std::time::Instant::now();
+    let mut shared = lock(shared);
+    let value = shared
+        .session
+        .handle_event(name, contents, now)
+        .unwrap_or_else(|| {
+            tracing::debug!(event = name, "no handler bound");
+            String::new()
+        });
+    for effect in shared.session.take_effects() {
+        tracing::debug!(?effect, "session effect");
+    }
+    value
+}

@@ -1,0 +1,277 @@
+//! The real binary: `rvshell sim` in a child process, `rvshell eval|event|ping`
+//! against it. Each test has its own TMPDIR, so port-file discovery is isolated.
+
+use assert_cmd::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+struct Sim {
+    child: Child,
+    port: u16,
+    tmp: tempfile::TempDir,
+}
+
+impl Sim {
+    fn start(tag: &str) -> Sim {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("rvshell"))
+            .args(["sim", "--port", "0", "--tag", tag])
+            .env("TMPDIR", tmp.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("listening on 127.0.0.1:")
+            .unwrap_or_else(|| panic!("first line was {line:?}"))
+            .parse()
+            .unwrap();
+        Sim { child, port, tmp }
+    }
+
+    fn cmd(&self) -> Command {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("rvshell"));
+        cmd.env("TMPDIR", self.tmp.path())
+            .env_remove("RVSHELL_PORT")
+            .timeout(Duration::from_secs(30));
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        self.cmd().args(args).output().unwrap()
+    }
+
+    fn port_arg(&self) -> String {
+        self.port.to_string()
+    }
+
+    /// SIGTERM, as a service manager would stop it.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn eval_prints_the_frame_line_of_rvshells_play_button() {
+    let sim = Sim::start("");
+    let out = sim.run(&[
+        "eval",
+        "--port",
+        &sim.port_arg(),
+        r#"play();"FRAME = " + frame();"#,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let n = text
+        .strip_prefix("\"FRAME = ")
+        .and_then(|rest| rest.strip_suffix("\"\n"))
+        .unwrap_or_else(|| panic!("unexpected output {text:?}"));
+    assert!(n.parse::<i64>().is_ok(), "{text:?}");
+}
+
+#[test]
+fn eval_finds_the_simulator_through_its_port_file() {
+    let sim = Sim::start("cli-discovery");
+    let out = sim.run(&[
+        "eval",
+        "--tag",
+        "cli-discovery",
+        "--unquote",
+        r#""FRAME = " + frame()"#,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("FRAME = "), "{}", stdout(&out));
+}
+
+#[test]
+fn eval_reads_code_from_stdin_and_python_with_py() {
+    let sim = Sim::start("");
+    let out = sim
+        .cmd()
+        .args(["eval", "--port", &sim.port_arg(), "-"])
+        .write_stdin("setFrame(7);\nframe()")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "7\n", "{}", stderr(&out));
+    let out = sim.run(&[
+        "eval",
+        "--py",
+        "--port",
+        &sim.port_arg(),
+        "rv.commands.frame()",
+    ]);
+    assert_eq!(stdout(&out), "7\n", "{}", stderr(&out));
+}
+
+#[test]
+fn an_error_return_exits_1_and_is_printed() {
+    let sim = Sim::start("");
+    let out = sim.run(&["eval", "--port", &sim.port_arg(), "noSuchCommand()"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).starts_with("ERROR: remote-eval: "),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn event_sends_fire_and_forget_and_return_prints() {
+    let sim = Sim::start("");
+    let port = sim.port_arg();
+    let out = sim.run(&["event", "--port", &port, "remote-eval", "setFrame(42)"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    let out = sim.run(&[
+        "event",
+        "--return",
+        "--port",
+        &port,
+        "remote-eval",
+        "frame()",
+    ]);
+    assert_eq!(stdout(&out), "42\n", "{}", stderr(&out));
+    let out = sim.run(&[
+        "event",
+        "--port",
+        &port,
+        "--target",
+        "a b",
+        "remote-eval",
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("event target \"a b\""),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn ping_prints_min_median_max() {
+    let sim = Sim::start("");
+    let out = sim.run(&["ping", "--count", "5", "--port", &sim.port_arg()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("5 PING/PONG round trips to rvsim at "),
+        "{text}"
+    );
+    for word in ["min ", "median ", "max "] {
+        assert!(text.contains(word), "{text}");
+    }
+}
+
+#[test]
+fn refused_connection_exits_2_with_one_clear_line() {
+    let sim = Sim::start("");
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let out = sim.run(&[
+        "eval",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &closed.to_string(),
+        "frame()",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("rvshell: cannot connect to RV at 127.0.0.1:"),
+        "{err}"
+    );
+    assert_eq!(stdout(&out), "");
+}
+
+#[test]
+fn handshake_timeout_exits_2_and_mentions_the_dialog() {
+    let sim = Sim::start("");
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port().to_string();
+    let out = sim.run(&[
+        "eval",
+        "--timeout",
+        "0.3",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "frame()",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("wants to connect"),
+        "{}",
+        stderr(&out)
+    );
+    drop(silent);
+}
+
+#[test]
+fn sim_removes_its_port_file_on_sigterm() {
+    let sim = Sim::start("cleanup");
+    let dir = sim.tmp.path().join("tweak_rv_proc");
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+    assert_eq!(files.len(), 1);
+    let name = files[0].file_name().into_string().unwrap();
+    assert!(name.ends_with("_cleanup"), "{name}");
+    assert_eq!(
+        std::fs::read_to_string(files[0].path()).unwrap(),
+        format!("{}\n", sim.port)
+    );
+    let path = files[0].path();
+    let status = sim.terminate();
+    assert!(status.success(), "{status:?}");
+    assert!(!path.exists());
+}
+
+#[test]
+fn completions_are_generated() {
+    let out = Command::new(assert_cmd::cargo::cargo_bin!("rvshell"))
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("rvshell"));
+}
+
+#[test]
+fn bad_timeout_is_refused() {
+    let out = Command::new(assert_cmd::cargo::cargo_bin!("rvshell"))
+        .args(["eval", "--timeout=-1", "frame()"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--timeout"), "{}", stderr(&out));
+}
