@@ -6,6 +6,7 @@ pub mod codec;
 pub mod discover;
 pub mod frame;
 pub mod message;
+pub mod pixels;
 
 /// RV's default network port (rv-protocol.md §1).
 pub const DEFAULT_PORT: u16 = 45124;
