@@ -155,6 +155,13 @@ fn round_trips(rounds: usize) {
     });
     row("raw blocking TCP echo (floor)", &floor, None);
 
+    // The simulator's evaluator alone, without any network.
+    let mut session = rvshell::sim::mu::Session::new();
+    let eval = timed(rounds, || {
+        black_box(session.eval_mu(PLAY, std::time::Instant::now()));
+    });
+    row("simulator's Mu evaluation alone (no I/O)", &eval, None);
+
     // The simulator on its own runtime thread, as `rvshell sim` runs it.
     let sim_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

@@ -15,10 +15,13 @@
 //! ```
 //!
 //! Design:
-//! - Three tasks per connection: a reader that always drains the socket into
-//!   the actor, a writer that owns the write half (small frames batched into
-//!   one write, data frames written head + payload with a vectored write, no
-//!   copy), and the actor that owns the state. Handles never touch the socket.
+//! - Two tasks per connection. The actor owns the state and reads the socket
+//!   itself; it never waits on anything but its `select!`, so the socket is
+//!   always drained. A writer task owns the slow path of the write half: small
+//!   frames queued together go out in one write, data frames as head + payload
+//!   in one vectored write without copying the payload. When nothing is queued,
+//!   the actor writes a small frame straight to the socket (one task hop less
+//!   on the request path). Handles never touch the socket.
 //! - RETURNs carry no id (§4), so pending RETURNEVENTs form a FIFO. A request
 //!   that times out fails alone but keeps its place in the FIFO, so its late
 //!   RETURN is consumed by it (and reported) instead of being handed to the
@@ -32,10 +35,12 @@
 use crate::rv::codec::{CodecError, RvCodec};
 use crate::rv::frame::{EncodeError, Frame, Limits, check_token};
 use crate::rv::message::{Event, Message};
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -492,8 +497,14 @@ struct PendingPing {
     reply: Option<oneshot::Sender<Result<Duration, RequestError>>>,
 }
 
+/// What the writer task sends: a frame, or the unsent tail of a fast-path write.
+enum Out {
+    Frame(Frame),
+    Raw(Bytes),
+}
+
 struct WriteJob {
-    frame: Frame,
+    out: Out,
     done: Option<oneshot::Sender<Result<(), RequestError>>>,
 }
 
@@ -726,26 +737,13 @@ impl Actor {
     /// Runs a connected session until it is lost or closed.
     async fn session(&mut self, stream: TcpStream, leftover: BytesMut) -> SessionEnd {
         let (read_half, write_half) = stream.into_split();
-        let (frames_tx, mut frames) = mpsc::unbounded_channel();
-        let limits = self.config.limits;
-        let reader = tokio::spawn(async move {
-            let mut framed = FramedRead::new(read_half, RvCodec::new(limits));
-            framed.read_buffer_mut().unsplit(leftover);
-            while let Some(item) = framed.next().await {
-                let failed = item.is_err();
-                if frames_tx.send(item).is_err() || failed {
-                    break;
-                }
-            }
-        });
-        let (writes, write_rx) = mpsc::unbounded_channel::<WriteJob>();
+        // The actor reads the socket itself: it never blocks (writes go
+        // through the outbox), so the socket is always drained.
+        let mut frames = FramedRead::new(read_half, RvCodec::new(self.config.limits));
+        frames.read_buffer_mut().unsplit(leftover);
         let (write_failed_tx, mut write_failed) = oneshot::channel::<String>();
-        let writer = tokio::spawn(write_loop(
-            write_half,
-            write_rx,
-            write_failed_tx,
-            self.config.address(),
-        ));
+        let (mut writes, writer) =
+            Outbox::start(write_half, write_failed_tx, self.config.address());
 
         let mut pending: VecDeque<Pending> = VecDeque::new();
         let mut pings: VecDeque<PendingPing> = VecDeque::new();
@@ -786,26 +784,24 @@ impl Actor {
                                     deadline: Instant::now() + request_timeout,
                                     reply: Some(reply),
                                 });
-                                let _ = writes.send(WriteJob { frame: Frame::Message(text), done: None });
+                                writes.send(Frame::Message(text), None);
                             }
                             Err(err) => { let _ = reply.send(Err(err.into())); }
                         }
                     }
-                    Some(Command::Send { frame, done }) => {
-                        let _ = writes.send(WriteJob { frame, done: Some(done) });
-                    }
+                    Some(Command::Send { frame, done }) => writes.send(frame, Some(done)),
                     Some(Command::Ping { reply }) => {
                         let now = Instant::now();
                         pings.push_back(PendingPing { sent: now, deadline: now + request_timeout, reply: Some(reply) });
-                        let _ = writes.send(WriteJob { frame: Frame::Ping, done: None });
+                        writes.send(Frame::Ping, None);
                     }
                 },
-                item = frames.recv() => match item {
+                item = frames.next() => match item {
                     None => break SessionEnd::Lost("RV closed the connection".into()),
                     Some(Err(err)) => break SessionEnd::Lost(err.to_string()),
                     Some(Ok(frame)) => {
                         last_heard = Instant::now();
-                        if let Some(end) = self.on_frame(frame, &mut pending, &mut pings, &writes) {
+                        if let Some(end) = self.on_frame(frame, &mut pending, &mut pings, &mut writes) {
                             break end;
                         }
                     }
@@ -834,7 +830,7 @@ impl Actor {
                     }
                     if pings.is_empty() {
                         pings.push_back(PendingPing { sent: now, deadline: now + hb.timeout, reply: None });
-                        let _ = writes.send(WriteJob { frame: Frame::Ping, done: None });
+                        writes.send(Frame::Ping, None);
                     }
                 }
             }
@@ -847,18 +843,14 @@ impl Actor {
         if let SessionEnd::Closed(_) = end {
             // Sign off (§9): DISCONNECT, let the writer flush, wait for EOF.
             let (done, flushed) = oneshot::channel();
-            let _ = writes.send(WriteJob {
-                frame: Frame::Message("DISCONNECT".into()),
-                done: Some(done),
-            });
+            writes.send(Frame::Message("DISCONNECT".into()), Some(done));
             let _ = timeout(CLOSE_GRACE, flushed).await;
             let _ = timeout(CLOSE_GRACE, async {
-                while let Some(Ok(_)) = frames.recv().await {}
+                while let Some(Ok(_)) = frames.next().await {}
             })
             .await;
         }
         drop(writes);
-        reader.abort();
         let _ = writer.await;
         let lost = RequestError::Lost {
             addr: addr.clone(),
@@ -883,14 +875,11 @@ impl Actor {
         frame: Frame,
         pending: &mut VecDeque<Pending>,
         pings: &mut VecDeque<PendingPing>,
-        writes: &mpsc::UnboundedSender<WriteJob>,
+        writes: &mut Outbox,
     ) -> Option<SessionEnd> {
         match frame {
             Frame::Ping => {
-                let _ = writes.send(WriteJob {
-                    frame: Frame::Pong,
-                    done: None,
-                });
+                writes.send(Frame::Pong, None);
                 self.emit(ClientEvent::Ping);
             }
             Frame::Pong => {
@@ -915,10 +904,7 @@ impl Actor {
                 },
                 Message::Event(event) => self.emit(ClientEvent::Event(event)),
                 Message::ReturnEvent(event) => {
-                    let _ = writes.send(WriteJob {
-                        frame: Frame::Message("RETURN ".into()),
-                        done: None,
-                    });
+                    writes.send(Frame::Message("RETURN ".into()), None);
                     self.emit(ClientEvent::ReturnEvent(event));
                 }
                 Message::Disconnect => {
@@ -940,11 +926,109 @@ fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(86_400 * 365)
 }
 
-/// Owns the write half. Small frames queued together go out in one write;
-/// data payloads are written straight from their buffer (vectored write).
+/// The actor's way out. A small frame is written straight to the socket when
+/// nothing is queued (one less task hop on the request path); anything else,
+/// and whatever the socket does not take at once, goes through the writer
+/// task in order.
+struct Outbox {
+    socket: Arc<OwnedWriteHalf>,
+    queue: mpsc::UnboundedSender<WriteJob>,
+    /// Jobs handed to the writer and not yet fully written.
+    in_flight: Arc<AtomicUsize>,
+    scratch: BytesMut,
+}
+
+impl Outbox {
+    fn start(
+        socket: OwnedWriteHalf,
+        failed: oneshot::Sender<String>,
+        addr: String,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let socket = Arc::new(socket);
+        let (queue, jobs) = mpsc::unbounded_channel();
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let writer = tokio::spawn(write_loop(
+            socket.clone(),
+            jobs,
+            in_flight.clone(),
+            failed,
+            addr,
+        ));
+        let outbox = Self {
+            socket,
+            queue,
+            in_flight,
+            scratch: BytesMut::with_capacity(4096),
+        };
+        (outbox, writer)
+    }
+
+    fn send(&mut self, frame: Frame, done: Option<oneshot::Sender<Result<(), RequestError>>>) {
+        let small = !matches!(frame, Frame::Data { .. });
+        if small && self.in_flight.load(Ordering::Acquire) == 0 {
+            self.scratch.clear();
+            if let Err(err) = frame.encode(&mut self.scratch) {
+                if let Some(done) = done {
+                    let _ = done.send(Err(err.into()));
+                }
+                return;
+            }
+            let written = match self.socket.try_write(&self.scratch) {
+                Ok(n) => n,
+                // WouldBlock or a real error: the writer waits, or reports it.
+                Err(_) => 0,
+            };
+            if written == self.scratch.len() {
+                if let Some(done) = done {
+                    let _ = done.send(Ok(()));
+                }
+                return;
+            }
+            let rest = self.scratch.split_off(written).freeze();
+            self.queue_job(Out::Raw(rest), done);
+            return;
+        }
+        self.queue_job(Out::Frame(frame), done);
+    }
+
+    fn queue_job(&mut self, out: Out, done: Option<oneshot::Sender<Result<(), RequestError>>>) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let _ = self.queue.send(WriteJob { out, done });
+    }
+}
+
+/// Writes everything in `bufs`, waiting for the socket as needed.
+async fn write_all_shared(socket: &OwnedWriteHalf, bufs: &mut [&[u8]]) -> std::io::Result<()> {
+    let mut bufs = bufs;
+    while !bufs.is_empty() {
+        socket.writable().await?;
+        let slices: Vec<std::io::IoSlice<'_>> =
+            bufs.iter().map(|b| std::io::IoSlice::new(b)).collect();
+        let mut n = match socket.try_write_vectored(&slices) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => n,
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(err) => return Err(err),
+        };
+        while let Some(first) = bufs.first_mut() {
+            if n >= first.len() {
+                n -= first.len();
+                bufs = &mut bufs[1..];
+            } else {
+                *first = &first[n..];
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The writer task. Small frames queued together go out in one write; data
+/// payloads are written straight from their buffer (vectored write, no copy).
 async fn write_loop(
-    mut socket: OwnedWriteHalf,
+    socket: Arc<OwnedWriteHalf>,
     mut jobs: mpsc::UnboundedReceiver<WriteJob>,
+    in_flight: Arc<AtomicUsize>,
     failed: oneshot::Sender<String>,
     addr: String,
 ) {
@@ -953,21 +1037,25 @@ async fn write_loop(
     let mut acks = Vec::new();
     while let Some(job) = jobs.recv().await {
         let mut next = Some(job);
+        let mut taken = 0;
         let mut result = Ok(());
         while let Some(job) = next.take() {
-            match job.frame.encode_head(&mut head) {
-                Ok(Some(payload)) => {
-                    let mut chained = (&mut head).chain(payload.clone());
-                    result = socket.write_all_buf(&mut chained).await;
-                    head.clear();
-                }
-                Ok(None) => {}
-                Err(err) => {
-                    if let Some(done) = job.done {
-                        let _ = done.send(Err(err.into()));
+            taken += 1;
+            match &job.out {
+                Out::Raw(bytes) => head.extend_from_slice(bytes),
+                Out::Frame(frame) => match frame.encode_head(&mut head) {
+                    Ok(Some(payload)) => {
+                        result = write_all_shared(&socket, &mut [&head[..], &payload[..]]).await;
+                        head.clear();
                     }
-                    continue;
-                }
+                    Ok(None) => {}
+                    Err(err) => {
+                        if let Some(done) = job.done {
+                            let _ = done.send(Err(err.into()));
+                        }
+                        continue;
+                    }
+                },
             }
             acks.extend(job.done);
             if result.is_err() {
@@ -978,11 +1066,12 @@ async fn write_loop(
             }
         }
         if result.is_ok() && !head.is_empty() {
-            result = socket.write_all(&head).await;
+            result = write_all_shared(&socket, &mut [&head[..]]).await;
         }
         head.clear();
         match result {
             Ok(()) => {
+                in_flight.fetch_sub(taken, Ordering::AcqRel);
                 for done in acks.drain(..) {
                     let _ = done.send(Ok(()));
                 }
@@ -1000,5 +1089,4 @@ async fn write_loop(
             }
         }
     }
-    let _ = socket.shutdown().await;
 }
