@@ -973,11 +973,9 @@ impl Outbox {
                 }
                 return;
             }
-            let written = match self.socket.try_write(&self.scratch) {
-                Ok(n) => n,
-                // WouldBlock or a real error: the writer waits, or reports it.
-                Err(_) => 0,
-            };
+            // On WouldBlock or a real error nothing was written: the writer
+            // task waits for the socket, or reports the error.
+            let written = self.socket.try_write(&self.scratch).unwrap_or_default();
             if written == self.scratch.len() {
                 if let Some(done) = done {
                     let _ = done.send(Ok(()));
