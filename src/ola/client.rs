@@ -208,6 +208,9 @@ pub struct ClientConfig {
     pub backoff_max: Duration,
     /// Frames that may wait for the writer before callers are slowed down.
     pub queue_depth: usize,
+    /// The first request id (0, like libola and the Python client). Ids
+    /// wrap around after `u32::MAX`.
+    pub first_id: u32,
 }
 
 impl Default for ClientConfig {
@@ -218,6 +221,7 @@ impl Default for ClientConfig {
             backoff_initial: Duration::from_millis(50),
             backoff_max: Duration::from_secs(2),
             queue_depth: 4096,
+            first_id: 0,
         }
     }
 }
@@ -436,13 +440,14 @@ impl OlaClient {
         let stream = open(sock, config.request_timeout)
             .await
             .map_err(connect_err)?;
+        let first_id = config.first_id;
         let (tx, rx) = mpsc::channel(config.queue_depth.max(1));
         let (events, _) = broadcast::channel(64);
         let shared = Arc::new(Shared {
             addr: sock,
             config,
             state: Mutex::new(State {
-                next_id: 0,
+                next_id: first_id,
                 pending: HashMap::new(),
                 prune_at: 1024,
                 epoch: 0,
@@ -1171,5 +1176,74 @@ fn deliver_push(shared: &Shared, body: Bytes) {
             priority: dmx.priority,
             seq: *seq,
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(next_id: u32) -> State {
+        State {
+            next_id,
+            pending: HashMap::new(),
+            prune_at: 1024,
+            epoch: 0,
+            connected: true,
+            closed: false,
+            last_error: String::new(),
+            subscriptions: HashMap::new(),
+            sourcing: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn ids_in_flight_are_skipped_and_ids_wrap() {
+        let mut st = state(u32::MAX);
+        let (tx_max, _rx_max) = oneshot::channel();
+        st.pending.insert(u32::MAX, tx_max);
+        let (tx0, _rx0) = oneshot::channel();
+        st.pending.insert(0, tx0);
+        let (tx1, _rx1) = oneshot::channel();
+        st.pending.insert(1, tx1);
+        // MAX, 0 and 1 are in flight: the next free id is 2.
+        assert_eq!(st.alloc_id(), 2);
+        assert_eq!(st.alloc_id(), 3);
+    }
+
+    #[test]
+    fn abandoned_entries_are_pruned() {
+        let mut st = state(0);
+        let mut keep = Vec::new();
+        for id in 0..2000u32 {
+            let (tx, rx) = oneshot::channel();
+            st.pending.insert(id + 10_000, tx);
+            if id % 2 == 0 {
+                keep.push(rx);
+            }
+        }
+        st.alloc_id();
+        assert_eq!(st.pending.len(), 1000);
+        assert!(st.prune_at >= 2000);
+    }
+
+    #[test]
+    fn dmx_validation() {
+        assert!(matches!(
+            dmx_data(1, &[0; 513], None),
+            Err(OlaError::TooManySlots(513))
+        ));
+        assert!(matches!(
+            dmx_data(1, &[0; 512], Some(201)),
+            Err(OlaError::InvalidPriority(201))
+        ));
+        assert!(matches!(
+            dmx_data(1 << 31, &[], None),
+            Err(OlaError::InvalidUniverse(_))
+        ));
+        let ok = dmx_data(3, &[1, 2], Some(200)).unwrap();
+        assert_eq!(ok.priority, Some(200));
+        assert_eq!(ok.universe, 3);
+        assert_eq!(dmx_data(3, &[], None).unwrap().priority, None);
     }
 }
