@@ -7,3 +7,4 @@ pub mod pb;
 
 pub use client::{ClientConfig, ClientEvent, DmxFrame, DmxSubscription, OlaClient, OlaError};
 pub use daemon::{DaemonError, OladOptions, OladProcess};
+pub mod bench;
