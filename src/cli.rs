@@ -80,6 +80,8 @@ pub struct GlobalArgs {
 /// The one-shot subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Send DMX to universes through OLA's olad.
+    Dmx(crate::cmd::dmx::DmxArgs),
     /// Print shell completions.
     Completions {
         /// The shell to generate completions for.

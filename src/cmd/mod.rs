@@ -4,6 +4,8 @@
 //! RETURN, a failed olad request), 2 we could not talk to the peer at all
 //! (refused, timed out, bad arguments).
 
+pub mod dmx;
+
 use crate::cli::{Cli, Command};
 use clap::CommandFactory;
 use std::process::ExitCode;
@@ -11,6 +13,7 @@ use std::process::ExitCode;
 /// Runs what the command line asks for and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
+        Some(Command::Dmx(args)) => dmx::run(args, &cli.global),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(
                 shell,
