@@ -430,8 +430,22 @@ async fn the_client_reconnects_and_restores_its_state() {
         ClientEvent::Disconnected { .. }
     ));
     let mut server = accept(&l).await;
+    let action = |m: &RpcMessage| {
+        rvshell::ola::pb::proto::RegisterDmxRequest::decode(m.buffer.clone().unwrap()).unwrap()
+    };
     let reregister = server.next().await.unwrap().unwrap();
     assert_eq!(reregister.name.as_deref(), Some("RegisterForDmx"));
+    assert_eq!(
+        (action(&reregister).universe, action(&reregister).action),
+        (5, 1)
+    );
+    // Universe 2 is only sourced: registered around the re-send so that a
+    // fresh olad has it, then unregistered.
+    let scaffold = server.next().await.unwrap().unwrap();
+    assert_eq!(
+        (action(&scaffold).universe, action(&scaffold).action),
+        (2, 1)
+    );
     let resend = server.next().await.unwrap().unwrap();
     assert_eq!(resend.name.as_deref(), Some("UpdateDmxData"));
     let dmx = DmxData::decode(resend.buffer.clone().unwrap()).unwrap();
@@ -439,10 +453,17 @@ async fn the_client_reconnects_and_restores_its_state() {
         (dmx.universe, dmx.data.to_vec(), dmx.priority),
         (2, vec![7, 7], Some(150))
     );
-    server
-        .send(response(reregister.id.unwrap(), Bytes::new()))
-        .await
-        .unwrap();
+    let unscaffold = server.next().await.unwrap().unwrap();
+    assert_eq!(
+        (action(&unscaffold).universe, action(&unscaffold).action),
+        (2, 2)
+    );
+    for ok in [&reregister, &scaffold, &unscaffold] {
+        server
+            .send(response(ok.id.unwrap(), Bytes::new()))
+            .await
+            .unwrap();
+    }
     server
         .send(RpcMessage {
             r#type: Type::ResponseFailed as i32,

@@ -52,7 +52,9 @@
 //! the writer reconnects with capped exponential backoff. Once connected it
 //! registers every subscription again and re-sends the last frame this
 //! client sent to each universe (olad forgets both when a client goes), then
-//! reports [`ClientEvent::Reconnected`].
+//! reports [`ClientEvent::Reconnected`]. A restarted olad may not have the
+//! universe yet (patches come back later, if at all), so each re-send is
+//! wrapped in a RegisterForDmx/unregister pair, which creates it.
 
 use crate::ola::codec::{self, CodecError, OlaCodec};
 use crate::ola::pb::proto::{
@@ -928,8 +930,15 @@ async fn reconnect(
 /// written before anything else; a task reports the outcome as
 /// [`ClientEvent::Reconnected`]. Returns the frames to write first.
 fn resync(shared: &Arc<Shared>) -> BytesMut {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Step {
+        Resubscribe,
+        Resend,
+        /// A temporary registration around a re-send, see below.
+        Scaffold,
+    }
     let mut batch = BytesMut::new();
-    let mut waits: Vec<(bool, u32, oneshot::Receiver<Reply>)> = Vec::new();
+    let mut waits: Vec<(Step, u32, oneshot::Receiver<Reply>)> = Vec::new();
     {
         let mut st = shared.lock();
         st.connected = true;
@@ -938,25 +947,47 @@ fn resync(shared: &Arc<Shared>) -> BytesMut {
         let mut sources: Vec<(u32, DmxData)> =
             st.sourcing.iter().map(|(u, d)| (*u, d.clone())).collect();
         sources.sort_unstable_by_key(|(u, _)| *u);
-        for universe in subs {
-            let req = RegisterDmxRequest {
-                universe: universe as i32,
-                action: RegisterAction::Register as i32,
-            };
+        let mut push = |st: &mut State, step, universe, msg: &dyn Fn(&mut BytesMut, u32)| {
             let id = st.alloc_id();
-            if codec::encode_request(Type::Request, id, "RegisterForDmx", &req, &mut batch).is_ok()
-            {
-                let (tx, rx) = oneshot::channel();
-                st.pending.insert(id, tx);
-                waits.push((true, universe, rx));
+            msg(&mut batch, id);
+            let (tx, rx) = oneshot::channel();
+            st.pending.insert(id, tx);
+            waits.push((step, universe, rx));
+        };
+        let register = |universe: u32, action: RegisterAction| {
+            move |buf: &mut BytesMut, id: u32| {
+                let req = RegisterDmxRequest {
+                    universe: universe as i32,
+                    action: action as i32,
+                };
+                // A few bytes: always within the size cap.
+                let _ = codec::encode_request(Type::Request, id, "RegisterForDmx", &req, buf);
             }
+        };
+        for &universe in &subs {
+            let reg = register(universe, RegisterAction::Register);
+            push(&mut st, Step::Resubscribe, universe, &reg);
         }
         for (universe, dmx) in sources {
-            let id = st.alloc_id();
-            if codec::encode_request(Type::Request, id, "UpdateDmxData", &dmx, &mut batch).is_ok() {
-                let (tx, rx) = oneshot::channel();
-                st.pending.insert(id, tx);
-                waits.push((false, universe, rx));
+            // A restarted olad may not have the universe yet (its port
+            // patches come back later, or not at all after a crash).
+            // RegisterForDmx creates it (ola-rpc.md §6), and as a source we
+            // keep it alive; the registration is dropped again right after,
+            // unless it is a real subscription. olad handles all of this in
+            // order, so the frame lands.
+            let scaffold = !subs.contains(&universe);
+            if scaffold {
+                let reg = register(universe, RegisterAction::Register);
+                push(&mut st, Step::Scaffold, universe, &reg);
+            }
+            let send = |buf: &mut BytesMut, id: u32| {
+                // At most 512 slots: always within the size cap.
+                let _ = codec::encode_request(Type::Request, id, "UpdateDmxData", &dmx, buf);
+            };
+            push(&mut st, Step::Resend, universe, &send);
+            if scaffold {
+                let unreg = register(universe, RegisterAction::Unregister);
+                push(&mut st, Step::Scaffold, universe, &unreg);
             }
         }
     }
@@ -965,30 +996,26 @@ fn resync(shared: &Arc<Shared>) -> BytesMut {
         let mut resubscribed = Vec::new();
         let mut resent = Vec::new();
         let mut failed = Vec::new();
-        for (is_sub, universe, rx) in waits {
-            let what = if is_sub {
-                "re-register"
-            } else {
-                "re-send the last frame to"
+        for (step, universe, rx) in waits {
+            let what = match step {
+                Step::Resubscribe => "re-register",
+                Step::Resend => "re-send the last frame to",
+                Step::Scaffold => "prepare",
             };
-            match tokio::time::timeout(shared.config.request_timeout, rx).await {
+            let problem = match tokio::time::timeout(shared.config.request_timeout, rx).await {
                 Ok(Ok(Reply::Ok(_))) => {
-                    if is_sub {
-                        resubscribed.push(universe)
-                    } else {
-                        resent.push(universe)
+                    match step {
+                        Step::Resubscribe => resubscribed.push(universe),
+                        Step::Resend => resent.push(universe),
+                        Step::Scaffold => {}
                     }
+                    continue;
                 }
-                Ok(Ok(Reply::Failed(text) | Reply::Cancelled(text) | Reply::Lost(text))) => {
-                    failed.push(format!("could not {what} universe {universe}: {text}"))
-                }
-                Ok(Ok(Reply::NotImplemented)) => failed.push(format!(
-                    "could not {what} universe {universe}: not implemented"
-                )),
-                Ok(Err(_)) | Err(_) => {
-                    failed.push(format!("could not {what} universe {universe}: no answer"))
-                }
-            }
+                Ok(Ok(Reply::Failed(text) | Reply::Cancelled(text) | Reply::Lost(text))) => text,
+                Ok(Ok(Reply::NotImplemented)) => "not implemented".to_owned(),
+                Ok(Err(_)) | Err(_) => "no answer".to_owned(),
+            };
+            failed.push(format!("could not {what} universe {universe}: {problem}"));
         }
         shared.emit(ClientEvent::Reconnected {
             resubscribed,
