@@ -2,7 +2,7 @@
 //! olad per test, started by `rvshell::ola::daemon`. These tests never skip:
 //! without `olad` they fail with the message to install it.
 
-use rvshell::ola::client::{ClientConfig, ClientEvent, OlaClient, OlaError, PortRef};
+use rvshell::ola::client::{ClientConfig, ClientEvent, OlaClient, OlaError, PortPriority, PortRef};
 use rvshell::ola::daemon::{DUMMY_PORT, OladOptions, OladProcess};
 use rvshell::ola::pb::proto::MergeMode;
 use std::time::Duration;
@@ -139,6 +139,32 @@ async fn management_calls() {
     let devices = client.devices(None).await.unwrap();
     let dummy = devices.iter().find(|d| d.device_alias == 1).unwrap();
     assert_eq!(dummy.output_port[0].universe, Some(1));
+    client
+        .set_port_priority(DUMMY_PORT, PortPriority::Static(150))
+        .await
+        .unwrap();
+    client
+        .set_port_priority(DUMMY_PORT, PortPriority::Inherit)
+        .await
+        .unwrap();
+    let missing = PortRef {
+        port_id: 7,
+        ..DUMMY_PORT
+    };
+    let err = client
+        .set_port_priority(missing, PortPriority::Static(150))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string() == "olad refused SetPortPriority: Port doesn't exist",
+        "{err}"
+    );
+    assert!(matches!(
+        client
+            .set_port_priority(DUMMY_PORT, PortPriority::Static(201))
+            .await,
+        Err(OlaError::InvalidPriority(201))
+    ));
     client.set_universe_name(1, "stage left").await.unwrap();
     client.set_merge_mode(1, MergeMode::Htp).await.unwrap();
     let info = client.universe(1).await.unwrap();

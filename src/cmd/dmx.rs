@@ -557,6 +557,12 @@ fn parse_frame_line(line: &str) -> Result<Vec<u8>, String> {
 async fn stream(global: &GlobalArgs, universe: u32, priority: Option<u8>) -> Result<(), Failure> {
     let addr = global.olad.as_str();
     let client = connect(global, false).await?;
+    // olad drops streamed frames for a missing universe without a word, so
+    // check first.
+    client
+        .universe(universe)
+        .await
+        .map_err(|e| explain(e, addr, Some(universe)))?;
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut number = 0usize;
     let outcome = loop {
@@ -577,12 +583,10 @@ async fn stream(global: &GlobalArgs, universe: u32, priority: Option<u8>) -> Res
             break Err(explain(err, addr, Some(universe)));
         }
     };
-    // The barrier in close() makes sure olad applied every frame sent. olad
-    // drops streamed frames for a missing universe silently, so check it.
-    let check = client.universe(universe).await;
+    // close() makes one round trip first, so olad has applied every frame
+    // sent before the connection goes (ola-rpc.md §7.7).
     let closed = close(&client, addr).await;
     outcome?;
-    check.map_err(|e| explain(e, addr, Some(universe)))?;
     closed
 }
 

@@ -151,12 +151,13 @@ pub struct OladProcess {
 
 /// Finds `olad` on `PATH`.
 pub fn find_olad() -> Result<PathBuf, DaemonError> {
-    find_on_path("olad").ok_or(DaemonError::NotFound)
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    find_in(&path, "olad").ok_or(DaemonError::NotFound)
 }
 
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
+/// Finds an executable `name` in a `PATH`-style list of directories.
+fn find_in(path: &std::ffi::OsStr, name: &str) -> Option<PathBuf> {
+    std::env::split_paths(path)
         .map(|dir| dir.join(name))
         .find(|candidate| {
             fs::metadata(candidate)
@@ -456,5 +457,58 @@ impl Drop for OladProcess {
         if !self.dir.as_os_str().is_empty() {
             let _ = fs::remove_dir_all(&self.dir);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_olad_says_how_to_install_it() {
+        assert_eq!(
+            find_in(std::ffi::OsStr::new("/nonexistent:/also/not"), "olad"),
+            None
+        );
+        let msg = DaemonError::NotFound.to_string();
+        assert!(msg.contains("apt-get install ola"), "{msg}");
+        // A directory entry that is not executable does not count.
+        let dir = std::env::temp_dir().join(format!("rvshell-find-{}", fastrand::u64(..)));
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("olad"), "").unwrap();
+        assert_eq!(find_in(dir.as_os_str(), "olad"), None);
+        fs::set_permissions(dir.join("olad"), fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(find_in(dir.as_os_str(), "olad"), Some(dir.join("olad")));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn config_dir_disables_every_plugin_but_dummy() {
+        let dir = prepare_dir().unwrap();
+        assert_eq!(
+            fs::read_to_string(dir.join("ola-dummy.conf")).unwrap(),
+            "enabled = true\n"
+        );
+        for plugin in DISABLED_PLUGINS {
+            let conf = fs::read_to_string(dir.join(format!("ola-{plugin}.conf"))).unwrap();
+            assert_eq!(conf, "enabled = false\n", "{plugin}");
+        }
+        assert_eq!(DISABLED_PLUGINS.len(), 23);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn id_lookup_reads_passwd_format() {
+        let file = std::env::temp_dir().join(format!("rvshell-passwd-{}", fastrand::u64(..)));
+        fs::write(
+            &file,
+            "root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n",
+        )
+        .unwrap();
+        let path = file.to_string_lossy().into_owned();
+        assert_eq!(lookup_id(&path, "nobody"), Some(65534));
+        assert_eq!(lookup_id(&path, "root"), Some(0));
+        assert_eq!(lookup_id(&path, "nob"), None);
+        fs::remove_file(&file).unwrap();
     }
 }
