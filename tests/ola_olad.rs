@@ -317,3 +317,20 @@ async fn harness_stops_olad_by_pid() {
         .unwrap_err();
     assert!(matches!(err, OlaError::Connect { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn harness_does_not_mistake_another_listener_for_its_olad() {
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = squatter.local_addr().unwrap().port();
+    let err = OladProcess::start(OladOptions {
+        port: Some(port),
+        ..OladOptions::default()
+    })
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, rvshell::ola::DaemonError::Exited { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("Address already in use"), "{err}");
+}

@@ -215,6 +215,19 @@ fn prepare_dir() -> Result<PathBuf, DaemonError> {
     Ok(dir)
 }
 
+/// The inode of the socket listening on 127.0.0.1:`port` (or any address),
+/// from the text of /proc/net/tcp.
+fn listening_inode(proc_net_tcp: &str, port: u16) -> Option<u64> {
+    let loopback = format!("0100007F:{port:04X}");
+    let any = format!("00000000:{port:04X}");
+    proc_net_tcp.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (local, state, inode) = (fields.get(1)?, fields.get(3)?, fields.get(9)?);
+        let listening = *state == "0A" && (*local == loopback || *local == any);
+        listening.then(|| inode.parse().ok()).flatten()
+    })
+}
+
 fn tail(path: &Path, max_lines: usize) -> String {
     let Ok(mut file) = fs::File::open(path) else {
         return "(no log)".to_owned();
@@ -332,7 +345,9 @@ impl OladProcess {
                     log: tail(&self.log_path(), 20),
                 });
             }
-            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            // Someone else may hold the port (a picked port is free only
+            // when picked); then our olad exits with a bind error soon.
+            if tokio::net::TcpStream::connect(addr).await.is_ok() && self.owns_port() {
                 return Ok(());
             }
             if started.elapsed() > timeout {
@@ -345,6 +360,30 @@ impl OladProcess {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Whether the socket listening on our port belongs to our child
+    /// (Linux: its inode in /proc/net/tcp is one of the child's fds).
+    /// Without /proc, assumes it does.
+    fn owns_port(&self) -> bool {
+        let Some(pid) = self.pid() else {
+            return false;
+        };
+        let Ok(tcp) = fs::read_to_string("/proc/net/tcp") else {
+            return true;
+        };
+        let Some(inode) = listening_inode(&tcp, self.port) else {
+            return false;
+        };
+        let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+            return true;
+        };
+        let wanted = format!("socket:[{inode}]");
+        fds.flatten().any(|fd| {
+            fs::read_link(fd.path())
+                .map(|target| target.as_os_str() == wanted.as_str())
+                .unwrap_or(false)
+        })
     }
 
     async fn patch(&self, universe: u32) -> Result<(), DaemonError> {
@@ -495,6 +534,16 @@ mod tests {
         }
         assert_eq!(DISABLED_PLUGINS.len(), 23);
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn listening_inode_finds_the_listener() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:2332 00000000:0000 0A 00000000:00000000 00:00000000 00000000 65534        0 123456 1 0000000000000000 100 0 0 10 0
+   1: 0100007F:2332 0100007F:D3A8 01 00000000:00000000 00:00000000 00000000 65534        0 777 1 0000000000000000 20 4 30 10 -1
+";
+        assert_eq!(listening_inode(table, 9010), Some(123456));
+        assert_eq!(listening_inode(table, 9011), None);
     }
 
     #[test]
