@@ -564,9 +564,13 @@ impl OlaClient {
         priority: Option<u8>,
     ) -> Result<(), OlaError> {
         let dmx = dmx_data(universe, data, priority)?;
-        let _: Ack = self.call("UpdateDmxData", &dmx).await?;
-        self.shared.lock().sourcing.insert(universe, dmx);
-        Ok(())
+        let result = self.call::<Ack>("UpdateDmxData", &dmx).await;
+        // Remember it for re-sending after a reconnect, unless olad refused
+        // it (then it never was this universe's state).
+        if !matches!(&result, Err(err) if err.is_refusal() || matches!(err, OlaError::Closed)) {
+            self.shared.lock().sourcing.insert(universe, dmx);
+        }
+        result.map(|_| ())
     }
 
     /// Streams a DMX frame (`StreamDmxData` as STREAM_REQUEST): olad never
