@@ -248,3 +248,23 @@ async fn monitor_prints_other_clients_frames() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn bench_reports_figures_and_a_matching_readback() {
+    let olad = olad().await;
+    let out = stdout_of(rvshell(&olad).args(["bench", "-u", "1", "--frames", "300"]));
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("rvshell "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(row.ends_with("match"), "{out}");
+    assert!(out.contains("raw socket floor"), "{out}");
+    // ola_streaming_client only reaches 127.0.0.1:9010; this olad is elsewhere.
+    assert!(out.contains("ola_streaming_client not run"), "{out}");
+    // Every client measured ends on frame 299 (slot c = (299 + c) & 0xff).
+    let last: Vec<String> = (0..512).map(|c| ((299 + c) & 0xff).to_string()).collect();
+    assert_eq!(
+        stdout_of(rvshell(&olad).args(["get", "-u", "1"])),
+        last.join(",") + "\n"
+    );
+}

@@ -23,6 +23,12 @@ async fn client(olad: &OladProcess) -> OlaClient {
     OlaClient::connect(&olad.addr().to_string()).await.unwrap()
 }
 
+fn rss_kib(olad: &OladProcess) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", olad.pid().unwrap())).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
 fn frame(seed: usize) -> Vec<u8> {
     (0..512).map(|c| ((seed + c) & 0xff) as u8).collect()
 }
@@ -224,6 +230,7 @@ async fn a_monitor_under_a_100k_frame_stream_leaves_olad_alive() {
     let watcher = client(&olad).await;
     let mut sub = watcher.register(1).await.unwrap();
     let sender = client(&olad).await;
+    let rss_before = rss_kib(&olad);
     for i in 0..100_000 {
         sender.stream_dmx(1, &frame(i), None).await.unwrap();
     }
@@ -242,6 +249,12 @@ async fn a_monitor_under_a_100k_frame_stream_leaves_olad_alive() {
     .expect("the watcher never saw the last frame");
     assert!(got.seq >= 2, "seq {}", got.seq);
     assert!(olad.is_running(), "olad died:\n{}", olad.log_tail(20));
+    // Every push was acked: olad keeps an entry per unanswered push, about
+    // 24 MB per 100k (ola-rpc.md §7.8), and drops clients it cannot send to.
+    let growth = rss_kib(&olad).saturating_sub(rss_before);
+    assert!(growth < 12 * 1024, "olad grew by {growth} KiB");
+    let log = std::fs::read_to_string(olad.log_path()).unwrap();
+    assert!(!log.contains("Failed to send full RPC message"), "{log}");
     let check = client(&olad).await;
     assert_eq!(check.get_dmx(1).await.unwrap().to_vec(), last);
 }
