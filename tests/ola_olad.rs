@@ -2,6 +2,7 @@
 //! olad per test, started by `rvshell::ola::daemon`. These tests never skip:
 //! without `olad` they fail with the message to install it.
 
+use futures_util::StreamExt;
 use rvshell::ola::client::{ClientConfig, ClientEvent, OlaClient, OlaError, PortPriority, PortRef};
 use rvshell::ola::daemon::{DUMMY_PORT, OladOptions, OladProcess};
 use rvshell::ola::pb::proto::MergeMode;
@@ -208,8 +209,16 @@ async fn monitor_sees_another_clients_frames() {
         .unwrap()
         .unwrap();
     assert_eq!(got.data.to_vec(), frame(4));
+    // The same as a Stream, and it ends when the universe is unregistered.
+    let mut frames = Box::pin(sub.into_stream());
+    sender.update_dmx(1, &frame(5), None).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(5), frames.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.data.to_vec(), frame(5));
     watcher.unregister(1).await.unwrap();
-    assert!(sub.next().await.is_none());
+    assert!(frames.next().await.is_none());
 }
 
 #[tokio::test]

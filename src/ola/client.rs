@@ -295,6 +295,14 @@ impl DmxSubscription {
     pub fn latest(&self) -> Option<DmxFrame> {
         self.rx.borrow().clone()
     }
+
+    /// The subscription as a [`futures_util::Stream`] of frames (same
+    /// latest-value semantics as [`DmxSubscription::next`]).
+    pub fn into_stream(self) -> impl futures_util::Stream<Item = DmxFrame> + Send + 'static {
+        futures_util::stream::unfold(self, |mut sub| async move {
+            sub.next().await.map(|frame| (frame, sub))
+        })
+    }
 }
 
 /// Identifies one port of one device.
