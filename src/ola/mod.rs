@@ -8,7 +8,7 @@
 //!   timeouts, acked DMX pushes, a close barrier and reconnection.
 //! - [`daemon`]: [`OladProcess`], a private, network-silent olad for tests,
 //!   benchmarks and demos (ola-rpc.md §13).
-//! - [`bench`]: the measurements behind `rvshell dmx bench` and `benches/ola.rs`.
+//! - [`bench`](mod@bench): the measurements behind `rvshell dmx bench` and `benches/ola.rs`.
 //!
 //! # Example
 //!
