@@ -37,7 +37,11 @@ fn frame(seed: usize) -> Vec<u8> {
 #[tokio::test]
 async fn set_get_round_trip() {
     let olad = olad(Some(1)).await;
-    let client = client(&olad).await;
+    // `localhost` works too, though olad listens on IPv4 only.
+    let client = OlaClient::connect(&format!("localhost:{}", olad.port()))
+        .await
+        .unwrap();
+    assert!(client.addr().is_ipv4());
     client.update_dmx(1, &frame(7), None).await.unwrap();
     assert_eq!(client.get_dmx(1).await.unwrap().to_vec(), frame(7));
     // Short frames stay short (ola-rpc.md §7.1).

@@ -437,19 +437,28 @@ impl OlaClient {
             addr: addr.to_owned(),
             source,
         };
-        let sock = tokio::net::lookup_host(addr)
+        // olad listens on IPv4 loopback only (ola-rpc.md §1): for a name
+        // like `localhost`, try the IPv4 addresses first.
+        let mut candidates: Vec<SocketAddr> = tokio::net::lookup_host(addr)
             .await
             .map_err(connect_err)?
-            .next()
-            .ok_or_else(|| {
-                connect_err(std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "the address resolves to nothing",
-                ))
-            })?;
-        let stream = open(sock, config.request_timeout)
-            .await
-            .map_err(connect_err)?;
+            .collect();
+        candidates.sort_by_key(|a| !a.is_ipv4());
+        let mut last_err = std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the address resolves to nothing",
+        );
+        let mut connected = None;
+        for candidate in candidates {
+            match open(candidate, config.request_timeout).await {
+                Ok(stream) => {
+                    connected = Some((candidate, stream));
+                    break;
+                }
+                Err(err) => last_err = err,
+            }
+        }
+        let (sock, stream) = connected.ok_or_else(|| connect_err(last_err))?;
         let first_id = config.first_id;
         let (tx, rx) = mpsc::channel(config.queue_depth.max(1));
         let (events, _) = broadcast::channel(64);
