@@ -215,6 +215,27 @@ async fn pushes_are_acked_and_delivered_without_stalling_replies() {
 }
 
 #[tokio::test]
+async fn stream_dmx_data_is_never_sent_as_a_request() {
+    let (l, addr) = listener().await;
+    let client = OlaClient::connect_with(&addr, config()).await.unwrap();
+    let mut server = accept(&l).await;
+    let dmx = DmxData {
+        universe: 1,
+        data: Bytes::from_static(&[1]),
+        priority: None,
+    };
+    let err = client
+        .call::<rvshell::ola::pb::proto::Ack>("StreamDmxData", &dmx)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OlaError::StreamingMethod), "{err:?}");
+    // Nothing reached the peer; the next message is the stream frame.
+    client.stream_dmx(1, &[1], None).await.unwrap();
+    let msg = server.next().await.unwrap().unwrap();
+    assert_eq!(msg.r#type, Type::StreamRequest as i32);
+}
+
+#[tokio::test]
 async fn push_ack_bytes_match_the_spec() {
     let (l, addr) = listener().await;
     let _client = OlaClient::connect_with(&addr, config()).await.unwrap();

@@ -181,6 +181,10 @@ pub enum OlaError {
         /// The framing error.
         source: CodecError,
     },
+    /// `StreamDmxData` called as a request: olad would apply it, never answer,
+    /// and leak an entry (ola-rpc.md §7.5).
+    #[error("StreamDmxData gets no reply from olad; send it with stream_dmx")]
+    StreamingMethod,
     /// [`OlaClient::close`] was called, or the client's task ended.
     #[error("the olad client is closed")]
     Closed,
@@ -514,6 +518,9 @@ impl OlaClient {
         method: &'static str,
         request: &impl Message,
     ) -> Result<Bytes, OlaError> {
+        if method == "StreamDmxData" {
+            return Err(OlaError::StreamingMethod);
+        }
         let (reply_tx, reply_rx) = oneshot::channel();
         let (epoch, bytes) = {
             let mut st = self.shared.lock();
