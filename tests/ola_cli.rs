@@ -268,3 +268,21 @@ async fn bench_reports_figures_and_a_matching_readback() {
         last.join(",") + "\n"
     );
 }
+
+#[test]
+fn bench_on_a_private_olad() {
+    let out = Command::cargo_bin("rvshell")
+        .unwrap()
+        .args(["dmx", "bench", "--private", "-u", "3", "--frames", "100"])
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.starts_with("private olad ("), "{out}");
+    assert!(out.contains("patched to universe 3"), "{out}");
+    let row = out.lines().find(|l| l.starts_with("rvshell ")).unwrap();
+    assert!(row.ends_with("match"), "{out}");
+}

@@ -118,6 +118,9 @@ pub enum DmxCommand {
     },
     /// Measure round trips and throughput into a universe (it gets
     /// overwritten), next to the OLA Python client and ola_streaming_client.
+    ///
+    /// With --private, a private olad (Dummy plugin only, started and stopped
+    /// here) is measured instead of the one at --olad.
     Bench {
         /// Universe number (must exist, e.g. patched to a port).
         #[arg(short, long)]
@@ -125,6 +128,9 @@ pub enum DmxCommand {
         /// Frames per measurement.
         #[arg(long, default_value_t = 10_000)]
         frames: usize,
+        /// Measure a private olad instead of the one at --olad.
+        #[arg(long)]
+        private: bool,
     },
 }
 
@@ -365,9 +371,21 @@ async fn dispatch(command: DmxCommand, global: &GlobalArgs) -> Result<(), Failur
             stream(global, universe, priority).await
         }
         DmxCommand::Monitor { universe } => monitor(global, universe).await,
-        DmxCommand::Bench { universe, frames } => {
+        DmxCommand::Bench {
+            universe,
+            frames,
+            private,
+        } => {
             if frames == 0 {
                 return Err(Failure::usage("--frames must be at least 1"));
+            }
+            if private {
+                let (about, report) = crate::ola::bench::run_private(universe, frames)
+                    .await
+                    .map_err(|e| Failure::Other(e.to_string().replace('\n', "; ")))?;
+                println!("{about}");
+                print!("{}", report.render());
+                return Ok(());
             }
             let report = crate::ola::bench::run(addr, universe, frames)
                 .await

@@ -20,6 +20,7 @@
 //! A baseline that is not installed is reported as such, not failed.
 
 use crate::ola::client::{ClientConfig, OlaClient, OlaError};
+use crate::ola::daemon::{DaemonError, OladOptions, OladProcess};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use std::fmt::Write as _;
@@ -403,6 +404,59 @@ pub async fn run(addr: &str, universe: u32, frames: usize) -> Result<BenchReport
         python,
         streaming_client,
     })
+}
+
+/// Why a benchmark on a private olad failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PrivateBenchError {
+    /// The private olad did not start.
+    #[error(transparent)]
+    Daemon(#[from] DaemonError),
+    /// A measurement failed; olad's log tail is attached.
+    #[error("{source}; the end of olad's log:\n{log}")]
+    Client {
+        /// The failure.
+        source: OlaError,
+        /// The last lines of olad's log.
+        log: String,
+    },
+}
+
+/// Starts a private olad (on 127.0.0.1:9010 when that port is free, so that
+/// `ola_streaming_client` can be measured too; otherwise on a free port),
+/// patches its Dummy port to `universe`, runs [`run`] and stops it. Returns
+/// a one-line description of the olad and the report.
+pub async fn run_private(
+    universe: u32,
+    frames: usize,
+) -> Result<(String, BenchReport), PrivateBenchError> {
+    let port = std::net::TcpListener::bind("127.0.0.1:9010")
+        .ok()
+        .map(|_| 9010);
+    let mut olad = OladProcess::start(OladOptions {
+        port,
+        patch_universe: Some(universe),
+        ..OladOptions::default()
+    })
+    .await?;
+    let addr = olad.addr().to_string();
+    let version = Command::new("olad")
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let about = format!(
+        "private olad ({version}, pid {}) on {addr}, Dummy port patched to universe {universe}",
+        olad.pid().unwrap_or(0)
+    );
+    let result = run(&addr, universe, frames).await;
+    let report = result.map_err(|source| PrivateBenchError::Client {
+        source,
+        log: olad.log_tail(20),
+    })?;
+    olad.stop();
+    Ok((about, report))
 }
 
 fn us(d: Duration) -> String {
