@@ -419,6 +419,61 @@ async fn close_sends_a_barrier_after_the_streamed_frames_and_waits_for_it() {
     ));
 }
 
+#[tokio::test(start_paused = true)]
+async fn reconnect_backoff_doubles_up_to_the_cap() {
+    let (l, addr) = listener().await;
+    let client = OlaClient::connect_with(
+        &addr,
+        ClientConfig {
+            reconnect: true,
+            backoff_initial: Duration::from_millis(10),
+            backoff_max: Duration::from_millis(100),
+            ..config()
+        },
+    )
+    .await
+    .unwrap();
+    let mut events = client.events();
+    let server = accept(&l).await;
+    // olad goes away entirely: connection and listener.
+    drop(server);
+    drop(l);
+    assert!(matches!(
+        events.recv().await.unwrap(),
+        ClientEvent::Disconnected { .. }
+    ));
+    let mut delays = Vec::new();
+    for _ in 0..7 {
+        match events.recv().await.unwrap() {
+            ClientEvent::Reconnecting { attempt, delay } => {
+                assert_eq!(attempt as usize, delays.len() + 1);
+                delays.push(delay.as_millis());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(delays, vec![10, 20, 40, 80, 100, 100, 100]);
+    // Meanwhile calls fail at once, saying why.
+    let err = client.get_dmx(1).await.unwrap_err();
+    assert!(matches!(err, OlaError::NotConnected { .. }), "{err:?}");
+    assert!(err.to_string().contains("reconnecting"), "{err}");
+    // olad is back: the client reconnects on its own.
+    let l = TcpListener::bind(&addr).await.unwrap();
+    let mut server = accept(&l).await;
+    assert!(matches!(
+        settled(&mut events).await,
+        ClientEvent::Reconnected { .. }
+    ));
+    let c = client.clone();
+    let call = tokio::spawn(async move { c.get_dmx(1).await });
+    let req = server.next().await.unwrap().unwrap();
+    server
+        .send(response(req.id.unwrap(), dmx_reply(1, &[3])))
+        .await
+        .unwrap();
+    assert_eq!(call.await.unwrap().unwrap().to_vec(), vec![3]);
+}
+
 #[tokio::test]
 async fn the_client_reconnects_and_restores_its_state() {
     let (l, addr) = listener().await;
@@ -495,7 +550,7 @@ async fn the_client_reconnects_and_restores_its_state() {
         .await
         .unwrap();
     assert_eq!(
-        events.recv().await.unwrap(),
+        settled(&mut events).await,
         ClientEvent::Reconnected {
             resubscribed: vec![5],
             resent: vec![],
@@ -504,4 +559,72 @@ async fn the_client_reconnects_and_restores_its_state() {
             ],
         }
     );
+}
+
+/// The next event that is not a `Reconnecting` attempt.
+async fn settled(events: &mut tokio::sync::broadcast::Receiver<ClientEvent>) -> ClientEvent {
+    loop {
+        match events.recv().await.unwrap() {
+            ClientEvent::Reconnecting { .. } => continue,
+            other => return other,
+        }
+    }
+}
+
+fn arb_message() -> impl proptest::strategy::Strategy<Value = RpcMessage> {
+    use proptest::prelude::*;
+    (
+        -2i32..=12,
+        proptest::option::of(any::<u32>()),
+        proptest::option::of(prop_oneof![
+            Just("UpdateDmxData".to_owned()),
+            "[A-Za-z]{0,12}"
+        ]),
+        proptest::option::of(proptest::collection::vec(any::<u8>(), 0..64)),
+    )
+        .prop_map(|(kind, id, name, buffer)| RpcMessage {
+            r#type: kind,
+            // Keep clear of the id the final check uses (1); no id reads as 0.
+            id: id.map(|i| i | 0x8000_0000),
+            name,
+            buffer: buffer.map(Bytes::from),
+        })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(48))]
+
+    /// Any well-framed messages from the peer (unknown types, stray replies,
+    /// pushes with garbage bodies, unknown methods) leave the client working.
+    #[test]
+    fn well_framed_junk_never_breaks_the_client(
+        junk in proptest::collection::vec(arb_message(), 0..20),
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let (l, addr) = listener().await;
+            let client = OlaClient::connect_with(&addr, ClientConfig { first_id: 1, ..config() })
+                .await
+                .unwrap();
+            let c = client.clone();
+            let mut server = accept(&l).await;
+            for msg in junk {
+                server.send(msg).await.unwrap();
+            }
+            let call = tokio::spawn(async move { c.get_dmx(1).await.map(|d| d.to_vec()) });
+            // Skip the client's answers to junk requests; find the GetDmx.
+            let req = loop {
+                let msg = server.next().await.unwrap().unwrap();
+                if msg.name.as_deref() == Some("GetDmx") {
+                    break msg;
+                }
+                proptest::prop_assert!(msg.r#type == Type::Response as i32
+                    || msg.r#type == Type::ResponseNotImplemented as i32, "{msg:?}");
+            };
+            server.send(response(req.id.unwrap(), dmx_reply(1, &[1, 2]))).await.unwrap();
+            proptest::prop_assert_eq!(call.await.unwrap().unwrap(), vec![1, 2]);
+            proptest::prop_assert!(client.is_connected());
+            Ok(())
+        })?;
+    }
 }

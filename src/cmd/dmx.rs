@@ -661,7 +661,7 @@ async fn monitor(global: &GlobalArgs, universe: u32) -> Result<(), Failure> {
                         eprintln!("rvshell: after reconnecting: {line}");
                     }
                 }
-                Ok(ClientEvent::Closed) => {}
+                Ok(ClientEvent::Closed | ClientEvent::Reconnecting { .. }) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => events_open = false,
             },

@@ -241,6 +241,14 @@ pub enum ClientEvent {
         /// Why it ended.
         reason: String,
     },
+    /// The next reconnect attempt starts after `delay` (doubling from
+    /// [`ClientConfig::backoff_initial`] up to [`ClientConfig::backoff_max`]).
+    Reconnecting {
+        /// 1 for the first attempt after the loss.
+        attempt: u32,
+        /// The wait before this attempt.
+        delay: Duration,
+    },
     /// A new connection is up, and the subscriptions and last frames were
     /// restored as listed.
     Reconnected {
@@ -930,7 +938,10 @@ async fn reconnect(
     rx: &mut mpsc::Receiver<Outgoing>,
 ) -> Result<TcpStream, Option<oneshot::Sender<()>>> {
     let mut delay = shared.config.backoff_initial;
+    let mut attempt = 0u32;
     loop {
+        attempt = attempt.saturating_add(1);
+        shared.emit(ClientEvent::Reconnecting { attempt, delay });
         let sleep = tokio::time::sleep(delay);
         tokio::pin!(sleep);
         loop {
