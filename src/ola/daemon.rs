@@ -255,10 +255,13 @@ impl OladProcess {
             attempts += 1;
             let port = match fixed_port {
                 Some(port) => port,
-                None => free_port().map_err(|source| DaemonError::Setup {
-                    path: dir.clone(),
-                    source,
-                })?,
+                None => match free_port() {
+                    Ok(port) => port,
+                    Err(source) => {
+                        let _ = fs::remove_dir_all(&dir);
+                        return Err(DaemonError::Setup { path: dir, source });
+                    }
+                },
             };
             let mut process = OladProcess {
                 child: None,
