@@ -335,8 +335,12 @@ async fn harness_stops_olad_by_pid() {
         let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
         assert!(uid_line.contains("65534"), "olad runs as {uid_line}");
     }
-    olad.stop();
+    let status = olad.shutdown().await.unwrap();
+    // It exited on SIGTERM by itself, not by the SIGKILL after the grace period.
+    assert!(status.success(), "{status:?}");
     assert!(!olad.is_running());
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+    assert_eq!(olad.shutdown().await, None);
     let err = OlaClient::connect(&olad.addr().to_string())
         .await
         .unwrap_err();

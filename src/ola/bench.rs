@@ -455,7 +455,7 @@ pub async fn run_private(
         source,
         log: olad.log_tail(20),
     })?;
-    olad.stop();
+    olad.shutdown().await;
     Ok((about, report))
 }
 

@@ -25,8 +25,22 @@ use std::io::{Read, Seek, SeekFrom};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+/// How long olad gets to exit after SIGTERM before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Sends SIGTERM to our child, by its PID.
+fn terminate(child: &Child) {
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill(2) on the PID of a child we spawned and have not
+        // reaped yet, so the PID cannot belong to another process.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+    }
+}
 
 /// Plugins disabled in a private olad: every one except Dummy (ola-rpc.md §13).
 pub const DISABLED_PLUGINS: &[&str] = &[
@@ -453,26 +467,36 @@ impl OladProcess {
     }
 
     /// Stops olad with SIGTERM (by PID), waits up to 5 s, then SIGKILLs it.
-    pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        if let Ok(pid) = libc::pid_t::try_from(child.id()) {
-            // SAFETY: kill(2) with a PID of a child we spawned and have not
-            // reaped yet, so the PID cannot belong to another process.
-            unsafe {
-                libc::kill(pid, libc::SIGTERM);
-            }
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
+    /// Blocks the calling thread meanwhile (olad normally exits at once);
+    /// in async code prefer [`OladProcess::shutdown`]. Returns how olad
+    /// exited (`None` if it was not running).
+    pub fn stop(&mut self) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        terminate(&child);
+        let deadline = Instant::now() + STOP_GRACE;
         while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
             }
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(5));
         }
         let _ = child.kill();
-        let _ = child.wait();
+        child.wait().ok()
+    }
+
+    /// Like [`OladProcess::stop`], without blocking the async runtime.
+    pub async fn shutdown(&mut self) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        terminate(&child);
+        let deadline = Instant::now() + STOP_GRACE;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let _ = child.kill();
+        child.wait().ok()
     }
 
     /// Starts olad again on the same port with the same config directory
@@ -495,7 +519,7 @@ impl OladProcess {
 
 impl Drop for OladProcess {
     fn drop(&mut self) {
-        self.stop();
+        let _ = self.stop();
         if !self.dir.as_os_str().is_empty() {
             let _ = fs::remove_dir_all(&self.dir);
         }
