@@ -368,7 +368,7 @@ impl OladProcess {
                 return Ok(());
             }
             if started.elapsed() > timeout {
-                self.stop();
+                self.shutdown().await;
                 return Err(DaemonError::NotReady {
                     addr,
                     timeout,
@@ -502,7 +502,7 @@ impl OladProcess {
     /// Starts olad again on the same port with the same config directory
     /// (stopping it first if it still runs), and re-applies the patch.
     pub async fn restart(&mut self) -> Result<(), DaemonError> {
-        self.stop();
+        self.shutdown().await;
         let olad = find_olad()?;
         let deadline = Instant::now() + self.options.startup_timeout;
         loop {
