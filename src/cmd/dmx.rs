@@ -16,6 +16,7 @@ use tokio::io::AsyncBufReadExt;
 /// Send DMX to universes through OLA's olad (address: --olad).
 #[derive(Debug, Args)]
 pub struct DmxArgs {
+    /// What to do.
     #[command(subcommand)]
     pub command: DmxCommand,
 }
