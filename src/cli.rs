@@ -9,15 +9,13 @@ use std::path::PathBuf;
 
 /// Remote-control RV over its network protocol, and drive DMX universes through OLA.
 #[derive(Debug, Parser)]
-#[command(
-    name = "rvshell",
-    version,
-    about,
-    args_conflicts_with_subcommands = true
-)]
+#[command(name = "rvshell", version, about)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+
+    #[command(flatten)]
+    pub rv_port: RvPort,
 
     /// Expected RV contact name (informational; RV's GREETING gives the real one).
     #[arg(value_name = "NAME")]
@@ -28,11 +26,28 @@ pub struct Cli {
     pub host_pos: Option<String>,
 
     /// RV port (same as --port).
-    #[arg(value_name = "PORT")]
+    #[arg(value_name = "PORT", conflicts_with = "port")]
     pub port_pos: Option<u16>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// RV's port, taken by the interactive shell and by every subcommand that
+/// talks to RV (not global: `dmx patch --port` is a device's port).
+#[derive(Debug, Args, Clone, Default)]
+pub struct RvPort {
+    /// RV's port. Default: the port of the one running RV (or simulator) whose
+    /// port file matches --tag, else 45124.
+    #[arg(long, env = "RVSHELL_PORT")]
+    pub port: Option<u16>,
+}
+
+impl RvPort {
+    /// This port, else `fallback` (the one given before the subcommand).
+    pub fn or(&self, fallback: &RvPort) -> Option<u16> {
+        self.port.or(fallback.port)
+    }
 }
 
 /// Options shared by every mode and subcommand.
@@ -42,11 +57,6 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "RVSHELL_HOST", default_value = "localhost")]
     pub host: String,
 
-    /// RV's port. Default: the port of the one running RV (or simulator) whose
-    /// port file matches --tag, else 45124.
-    #[arg(long, global = true, env = "RVSHELL_PORT")]
-    pub port: Option<u16>,
-
     /// Our contact name as RV sees it. Default: `rvshell-<random suffix>`.
     #[arg(long, global = true, env = "RVSHELL_CONTACT")]
     pub contact: Option<String>,
@@ -55,7 +65,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "RVSHELL_TAG", default_value = "")]
     pub tag: String,
 
-    /// Seconds to wait for RV's greeting and for each RETURN.
+    /// Seconds to wait for RV's greeting and each RETURN, and for each olad reply.
     #[arg(long, global = true, value_name = "SECS", default_value_t = 30.0)]
     pub timeout: f64,
 
@@ -88,6 +98,8 @@ pub enum Command {
     Ping(crate::cmd::rv::PingArgs),
     /// Run the built-in RV simulator (prints `listening on ADDR:PORT` first).
     Sim(crate::cmd::sim::SimArgs),
+    /// Send DMX to universes through OLA's olad.
+    Dmx(crate::cmd::dmx::DmxArgs),
     /// Print shell completions.
     Completions {
         /// The shell to generate completions for.

@@ -4,6 +4,7 @@
 //! RETURN, a failed olad request), 2 we could not talk to the peer at all
 //! (refused, timed out, bad arguments).
 
+pub mod dmx;
 pub mod rv;
 pub mod sim;
 
@@ -14,10 +15,23 @@ use std::process::ExitCode;
 /// Runs what the command line asks for and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Some(Command::Eval(args)) => rv::eval(args, &cli.global),
-        Some(Command::Event(args)) => rv::event(args, &cli.global),
-        Some(Command::Ping(args)) => rv::ping(args, &cli.global),
-        Some(Command::Sim(args)) => sim::run(args, &cli.global),
+        Some(Command::Eval(args)) => {
+            let port = args.rv_port.or(&cli.rv_port);
+            rv::eval(args, &cli.global, port)
+        }
+        Some(Command::Event(args)) => {
+            let port = args.rv_port.or(&cli.rv_port);
+            rv::event(args, &cli.global, port)
+        }
+        Some(Command::Ping(args)) => {
+            let port = args.rv_port.or(&cli.rv_port);
+            rv::ping(args, &cli.global, port)
+        }
+        Some(Command::Sim(args)) => {
+            let port = args.rv_port.or(&cli.rv_port);
+            sim::run(args, &cli.global, port)
+        }
+        Some(Command::Dmx(args)) => dmx::run(args, &cli.global),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(
                 shell,

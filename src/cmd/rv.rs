@@ -1,6 +1,6 @@
 //! `rvshell eval`, `rvshell event`, `rvshell ping`: one request to RV, for scripts.
 
-use crate::cli::GlobalArgs;
+use crate::cli::{GlobalArgs, RvPort};
 use crate::rv::client::{Config, RvClient};
 use crate::rv::discover::{self, PortChoice};
 use crate::rv::message::{Event, unquote_mu};
@@ -19,6 +19,8 @@ pub struct EvalArgs {
     /// Print a quoted Mu string result unquoted and unescaped.
     #[arg(long)]
     pub unquote: bool,
+    #[command(flatten)]
+    pub rv_port: RvPort,
     /// The code; `-` reads it from stdin.
     pub code: String,
 }
@@ -29,6 +31,8 @@ pub struct EventArgs {
     /// Send a RETURNEVENT and print the RETURN.
     #[arg(long = "return")]
     pub rsvp: bool,
+    #[command(flatten)]
+    pub rv_port: RvPort,
     /// Event target (ignored by RV).
     #[arg(long, default_value = "*")]
     pub target: String,
@@ -45,11 +49,13 @@ pub struct PingArgs {
     /// How many round trips to measure.
     #[arg(long, short = 'c', default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub count: u32,
+    #[command(flatten)]
+    pub rv_port: RvPort,
 }
 
 /// The connection settings the global options describe.
-pub fn client_config(global: &GlobalArgs) -> anyhow::Result<Config> {
-    let choice = discover::choose_port(global.port, &global.tag);
+pub fn client_config(global: &GlobalArgs, port: Option<u16>) -> anyhow::Result<Config> {
+    let choice = discover::choose_port(port, &global.tag);
     if let PortChoice::Discovered(file) = &choice {
         tracing::info!(port = file.port, path = %file.path.display(), "found RV through its port file");
     }
@@ -133,8 +139,8 @@ async fn one_event(config: Config, event: Event, rsvp: bool, unquote: bool) -> E
 }
 
 /// `rvshell eval`.
-pub fn eval(args: EvalArgs, global: &GlobalArgs) -> ExitCode {
-    let prepared = read_arg(args.code).and_then(|code| Ok((code, client_config(global)?)));
+pub fn eval(args: EvalArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCode {
+    let prepared = read_arg(args.code).and_then(|code| Ok((code, client_config(global, port)?)));
     let (code, config) = match prepared {
         Ok(prepared) => prepared,
         Err(err) => return fail(format!("{err:#}")),
@@ -156,9 +162,9 @@ pub fn eval(args: EvalArgs, global: &GlobalArgs) -> ExitCode {
 }
 
 /// `rvshell event`.
-pub fn event(args: EventArgs, global: &GlobalArgs) -> ExitCode {
+pub fn event(args: EventArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCode {
     let prepared =
-        read_arg(args.contents).and_then(|contents| Ok((contents, client_config(global)?)));
+        read_arg(args.contents).and_then(|contents| Ok((contents, client_config(global, port)?)));
     let (contents, config) = match prepared {
         Ok(prepared) => prepared,
         Err(err) => return fail(format!("{err:#}")),
@@ -178,8 +184,8 @@ pub fn event(args: EventArgs, global: &GlobalArgs) -> ExitCode {
 }
 
 /// `rvshell ping`.
-pub fn ping(args: PingArgs, global: &GlobalArgs) -> ExitCode {
-    let config = match client_config(global) {
+pub fn ping(args: PingArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCode {
+    let config = match client_config(global, port) {
         Ok(config) => config,
         Err(err) => return fail(format!("{err:#}")),
     };

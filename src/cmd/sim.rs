@@ -1,6 +1,6 @@
 //! `rvshell sim`: run the RV simulator in the foreground.
 
-use crate::cli::GlobalArgs;
+use crate::cli::{GlobalArgs, RvPort};
 use crate::rv::discover::OwnPortFile;
 use crate::sim::server::{SimConfig, Simulator};
 use clap::Args;
@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Arguments of `rvshell sim` (the port is the global `--port`; 0 picks a free one).
+/// Arguments of `rvshell sim` (`--port 0` picks a free port).
 #[derive(Debug, Args)]
 pub struct SimArgs {
     /// Address to listen on.
@@ -27,6 +27,8 @@ pub struct SimArgs {
     /// Do not write a port file in <temp dir>/tweak_rv_proc.
     #[arg(long)]
     pub no_port_file: bool,
+    #[command(flatten)]
+    pub rv_port: RvPort,
 }
 
 fn seconds(name: &str, value: f64) -> Result<Duration, String> {
@@ -38,7 +40,7 @@ fn seconds(name: &str, value: f64) -> Result<Duration, String> {
 }
 
 /// Runs the simulator until Ctrl+C or SIGTERM.
-pub fn run(args: SimArgs, global: &GlobalArgs) -> ExitCode {
+pub fn run(args: SimArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCode {
     let config = match (
         seconds("ping-interval", args.ping_interval),
         seconds("pong-timeout", args.pong_timeout),
@@ -63,7 +65,7 @@ pub fn run(args: SimArgs, global: &GlobalArgs) -> ExitCode {
         }
     };
     rt.block_on(async move {
-        let sim = match start(config, global.port).await {
+        let sim = match start(config, port).await {
             Ok(sim) => sim,
             Err(err) => {
                 eprintln!("rvshell sim: {err}");

@@ -1,0 +1,781 @@
+//! `rvshell dmx ...`: one-shot DMX commands against olad.
+//!
+//! Exit codes: 0 success; 1 olad refused the request (its text is shown);
+//! 2 olad could not be reached or did not answer, or the arguments are bad.
+//! Every failure prints one line on stderr.
+
+use crate::cli::GlobalArgs;
+use crate::ola::client::{ClientConfig, ClientEvent, MAX_SLOTS, OlaClient, OlaError, PortRef};
+use crate::ola::pb::proto::{MergeMode, PortInfo};
+use clap::{Args, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio::io::AsyncBufReadExt;
+
+/// Send DMX to universes through OLA's olad (address: --olad).
+#[derive(Debug, Args)]
+pub struct DmxArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: DmxCommand,
+}
+
+/// The `dmx` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DmxCommand {
+    /// Set slots of a universe and wait for olad's Ack.
+    ///
+    /// VALUES are comma-separated (or separate arguments). Plain values
+    /// `255,0,128` set channels 1, 2, 3... and nothing else, like
+    /// `ola_set_dmx`. `CH=VAL` and `CH-CH=VAL` (channels 1..=512) change only
+    /// those channels of the universe's current values; plain values after
+    /// them continue at the next channel.
+    Set {
+        /// Universe number.
+        #[arg(short, long)]
+        universe: u32,
+        /// Source priority 0..=200 (olad's default is 100).
+        #[arg(long)]
+        priority: Option<u8>,
+        /// Values, e.g. `255,0,128` or `1=255` or `10-20=128`.
+        #[arg(required = true, value_name = "VALUES")]
+        values: Vec<String>,
+    },
+    /// Print a universe's current values, comma-separated.
+    Get {
+        /// Universe number.
+        #[arg(short, long)]
+        universe: u32,
+    },
+    /// Set all 512 channels of a universe to 0.
+    Blackout {
+        /// Universe number.
+        #[arg(short, long)]
+        universe: u32,
+    },
+    /// List the universes olad knows.
+    Universes,
+    /// List devices and their ports.
+    Devices,
+    /// Patch (or unpatch) a device port to a universe.
+    ///
+    /// Like `ola_patch -d D -p P -u U`.
+    Patch {
+        /// Device alias, as `rvshell dmx devices` shows it.
+        #[arg(short, long)]
+        device: i32,
+        /// The device's port number, as `rvshell dmx devices` shows it.
+        #[arg(short = 'p', long = "port", value_name = "P")]
+        port: u16,
+        /// Universe number.
+        #[arg(short, long)]
+        universe: u32,
+        /// The port is an input port (default: output).
+        #[arg(long)]
+        input: bool,
+        /// Unpatch instead of patch.
+        #[arg(long)]
+        unpatch: bool,
+    },
+    /// Rename a universe.
+    Name {
+        /// Universe number.
+        #[arg(short, long)]
+        universe: u32,
+        /// The new name.
+        name: String,
+    },
+    /// Set a universe's merge mode.
+    Merge {
+        /// Universe number.
+        #[arg(short, long)]
+        universe: u32,
+        /// HTP (highest takes precedence) or LTP (latest takes precedence).
+        mode: MergeArg,
+    },
+    /// Stream frames read from stdin, one comma-separated frame per line.
+    ///
+    /// Uses StreamDmxData (no per-frame round trip) and ends with a round
+    /// trip, so olad has applied every frame when the command returns.
+    Stream {
+        /// Universe number.
+        #[arg(short, long)]
+        universe: u32,
+        /// Source priority 0..=200 (olad's default is 100).
+        #[arg(long)]
+        priority: Option<u8>,
+    },
+    /// Print each change of a universe as it arrives, until interrupted.
+    ///
+    /// On a terminal: a live view of the 512 slots. Otherwise one
+    /// comma-separated line per frame (frames replaced before they could be
+    /// printed are skipped; the last one is always printed).
+    Monitor {
+        /// Universe number.
+        #[arg(short, long)]
+        universe: u32,
+    },
+    /// Measure round trips and throughput into a universe (it gets
+    /// overwritten), next to the OLA Python client and ola_streaming_client.
+    ///
+    /// With --private, a private olad (Dummy plugin only, started and stopped
+    /// here) is measured instead of the one at --olad.
+    Bench {
+        /// Universe number (must exist, e.g. patched to a port).
+        #[arg(short, long)]
+        universe: u32,
+        /// Frames per measurement.
+        #[arg(long, default_value_t = 10_000)]
+        frames: usize,
+        /// Measure a private olad instead of the one at --olad.
+        #[arg(long)]
+        private: bool,
+    },
+}
+
+/// Merge modes as typed on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MergeArg {
+    /// Highest takes precedence.
+    Htp,
+    /// Latest takes precedence.
+    Ltp,
+}
+
+/// A failure, with its exit code.
+#[derive(Debug)]
+enum Failure {
+    /// olad answered with an error: exit 1.
+    Refused(String),
+    /// olad unreachable, silent, or bad arguments: exit 2.
+    Other(String),
+}
+
+impl Failure {
+    fn usage(msg: impl Into<String>) -> Self {
+        Failure::Other(msg.into())
+    }
+}
+
+/// Turns a client error into a one-line failure with a hint.
+fn explain(err: OlaError, addr: &str, universe: Option<u32>) -> Failure {
+    match &err {
+        OlaError::Failed { message, .. } if message == "Universe doesn't exist" => {
+            let u = universe
+                .map(|u| u.to_string())
+                .unwrap_or_else(|| "?".into());
+            Failure::Refused(format!(
+                "universe {u} does not exist on olad at {addr}; create it by patching a port (rvshell dmx patch --device D --port P -u {u}; see rvshell dmx devices)"
+            ))
+        }
+        OlaError::Failed { message, .. }
+            if message == "Device doesn't exist" || message == "Port doesn't exist" =>
+        {
+            Failure::Refused(format!(
+                "{} on olad at {addr}; list devices and ports with `rvshell dmx devices`",
+                message
+                    .trim_end_matches('.')
+                    .to_lowercase()
+                    .replace("doesn't", "does not")
+            ))
+        }
+        _ if err.is_refusal() => Failure::Refused(format!("{err} (olad at {addr})")),
+        _ => Failure::Other(err.to_string()),
+    }
+}
+
+/// Runs a `dmx` subcommand and returns the exit code.
+pub fn run(args: DmxArgs, global: &GlobalArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("rvshell: cannot start the async runtime: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(dispatch(args.command, global)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Refused(msg)) => {
+            eprintln!("rvshell: {msg}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Other(msg)) => {
+            eprintln!("rvshell: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn timeout(global: &GlobalArgs) -> Result<Duration, Failure> {
+    Duration::try_from_secs_f64(global.timeout)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            Failure::usage(format!(
+                "--timeout {} is not a positive number of seconds",
+                global.timeout
+            ))
+        })
+}
+
+async fn connect(global: &GlobalArgs, reconnect: bool) -> Result<OlaClient, Failure> {
+    let config = ClientConfig {
+        request_timeout: timeout(global)?,
+        reconnect,
+        ..ClientConfig::default()
+    };
+    OlaClient::connect_with(&global.olad, config)
+        .await
+        .map_err(|err| explain(err, &global.olad, None))
+}
+
+async fn dispatch(command: DmxCommand, global: &GlobalArgs) -> Result<(), Failure> {
+    let addr = global.olad.as_str();
+    match command {
+        DmxCommand::Set {
+            universe,
+            priority,
+            values,
+        } => {
+            let spec = parse_values(&values.join(","))?;
+            check_priority(priority)?;
+            let client = connect(global, false).await?;
+            let frame = match spec {
+                SetSpec::Plain(frame) => frame,
+                SetSpec::Addressed(changes) => {
+                    let current = client
+                        .get_dmx(universe)
+                        .await
+                        .map_err(|e| explain(e, addr, Some(universe)))?;
+                    apply_changes(&current, &changes)
+                }
+            };
+            client
+                .update_dmx(universe, &frame, priority)
+                .await
+                .map_err(|e| explain(e, addr, Some(universe)))?;
+            close(&client, addr).await
+        }
+        DmxCommand::Get { universe } => {
+            let client = connect(global, false).await?;
+            let data = client
+                .get_dmx(universe)
+                .await
+                .map_err(|e| explain(e, addr, Some(universe)))?;
+            println!("{}", join(&data));
+            close(&client, addr).await
+        }
+        DmxCommand::Blackout { universe } => {
+            let client = connect(global, false).await?;
+            client
+                .update_dmx(universe, &[0; MAX_SLOTS], None)
+                .await
+                .map_err(|e| explain(e, addr, Some(universe)))?;
+            close(&client, addr).await
+        }
+        DmxCommand::Universes => {
+            let client = connect(global, false).await?;
+            let universes = client
+                .universes()
+                .await
+                .map_err(|e| explain(e, addr, None))?;
+            let mut out = String::new();
+            for u in universes {
+                let mode = match MergeMode::try_from(u.merge_mode) {
+                    Ok(MergeMode::Htp) => "HTP",
+                    Ok(MergeMode::Ltp) => "LTP",
+                    Err(_) => "?",
+                };
+                out.push_str(&format!(
+                    "{:>5}  {:<24} {mode}  inputs {}  outputs {}  rdm devices {}\n",
+                    u.universe,
+                    format!("{:?}", u.name),
+                    u.input_port_count,
+                    u.output_port_count,
+                    u.rdm_devices
+                ));
+            }
+            print!("{out}");
+            close(&client, addr).await
+        }
+        DmxCommand::Devices => {
+            let client = connect(global, false).await?;
+            let devices = client
+                .devices(None)
+                .await
+                .map_err(|e| explain(e, addr, None))?;
+            let mut out = String::new();
+            for d in devices {
+                out.push_str(&format!(
+                    "device {} ({}): {:?}, plugin {}\n",
+                    d.device_alias, d.device_id, d.device_name, d.plugin_id
+                ));
+                for p in &d.input_port {
+                    out.push_str(&port_line("input ", p));
+                }
+                for p in &d.output_port {
+                    out.push_str(&port_line("output", p));
+                }
+            }
+            print!("{out}");
+            close(&client, addr).await
+        }
+        DmxCommand::Patch {
+            device,
+            port,
+            universe,
+            input,
+            unpatch,
+        } => {
+            let client = connect(global, false).await?;
+            let port = PortRef {
+                device_alias: device,
+                port_id: i32::from(port),
+                is_output: !input,
+            };
+            let result = if unpatch {
+                client.unpatch(port, universe).await
+            } else {
+                client.patch(port, universe).await
+            };
+            result.map_err(|e| explain(e, addr, Some(universe)))?;
+            close(&client, addr).await
+        }
+        DmxCommand::Name { universe, name } => {
+            let client = connect(global, false).await?;
+            client
+                .set_universe_name(universe, &name)
+                .await
+                .map_err(|e| explain(e, addr, Some(universe)))?;
+            close(&client, addr).await
+        }
+        DmxCommand::Merge { universe, mode } => {
+            let client = connect(global, false).await?;
+            let mode = match mode {
+                MergeArg::Htp => MergeMode::Htp,
+                MergeArg::Ltp => MergeMode::Ltp,
+            };
+            client
+                .set_merge_mode(universe, mode)
+                .await
+                .map_err(|e| explain(e, addr, Some(universe)))?;
+            close(&client, addr).await
+        }
+        DmxCommand::Stream { universe, priority } => {
+            check_priority(priority)?;
+            stream(global, universe, priority).await
+        }
+        DmxCommand::Monitor { universe } => monitor(global, universe).await,
+        DmxCommand::Bench {
+            universe,
+            frames,
+            private,
+        } => {
+            if frames == 0 {
+                return Err(Failure::usage("--frames must be at least 1"));
+            }
+            if private {
+                let (about, report) = crate::ola::bench::run_private(universe, frames)
+                    .await
+                    .map_err(|e| Failure::Other(e.to_string().replace('\n', "; ")))?;
+                println!("{about}");
+                print!("{}", report.render());
+                return Ok(());
+            }
+            let report = crate::ola::bench::run(addr, universe, frames)
+                .await
+                .map_err(|e| explain(e, addr, Some(universe)))?;
+            print!("{}", report.render());
+            Ok(())
+        }
+    }
+}
+
+fn check_priority(priority: Option<u8>) -> Result<(), Failure> {
+    match priority {
+        Some(p) if p > 200 => Err(Failure::usage(format!(
+            "--priority {p} is out of range: olad accepts 0..=200"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+async fn close(client: &OlaClient, addr: &str) -> Result<(), Failure> {
+    client.close().await.map_err(|e| explain(e, addr, None))
+}
+
+fn port_line(kind: &str, p: &PortInfo) -> String {
+    let patched = match p.universe {
+        Some(u) if p.active.unwrap_or(true) => format!("universe {u}"),
+        _ => "not patched".to_owned(),
+    };
+    format!(
+        "  {kind} port {}: {:?}, {patched}{}\n",
+        p.port_id,
+        p.description,
+        if p.supports_rdm.unwrap_or(false) {
+            ", RDM"
+        } else {
+            ""
+        }
+    )
+}
+
+fn join(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len() * 4);
+    for (i, v) in data.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&v.to_string());
+    }
+    out
+}
+
+/// What `set` was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SetSpec {
+    /// Only plain values: exactly this frame.
+    Plain(Vec<u8>),
+    /// Some `CH=VAL` / `CH-CH=VAL`: (first channel, last channel, value),
+    /// 1-based, applied over the current values.
+    Addressed(Vec<(usize, usize, u8)>),
+}
+
+fn parse_value(text: &str) -> Result<u8, Failure> {
+    text.trim().parse::<u8>().map_err(|_| {
+        Failure::usage(format!(
+            "bad DMX value {:?}: values are whole numbers 0..=255",
+            text.trim()
+        ))
+    })
+}
+
+fn parse_channel(text: &str) -> Result<usize, Failure> {
+    match text.trim().parse::<usize>() {
+        Ok(c) if (1..=MAX_SLOTS).contains(&c) => Ok(c),
+        _ => Err(Failure::usage(format!(
+            "bad channel {:?}: channels are 1..=512",
+            text.trim()
+        ))),
+    }
+}
+
+/// Parses `set`'s values (see [`DmxCommand::Set`]).
+fn parse_values(text: &str) -> Result<SetSpec, Failure> {
+    let mut changes = Vec::new();
+    let mut addressed = false;
+    let mut next = 1usize;
+    for item in text.split(',') {
+        let item = item.trim();
+        if item.is_empty() {
+            return Err(Failure::usage(format!(
+                "empty value in {text:?}: separate values with single commas"
+            )));
+        }
+        let (first, last, value) = match item.split_once('=') {
+            None => (next, next, parse_value(item)?),
+            Some((channels, value)) => {
+                addressed = true;
+                let value = parse_value(value)?;
+                match channels.split_once('-') {
+                    None => {
+                        let c = parse_channel(channels)?;
+                        (c, c, value)
+                    }
+                    Some((a, b)) => {
+                        let (a, b) = (parse_channel(a)?, parse_channel(b)?);
+                        if a > b {
+                            return Err(Failure::usage(format!(
+                                "bad channel range {channels:?}: the first channel must not exceed the last"
+                            )));
+                        }
+                        (a, b, value)
+                    }
+                }
+            }
+        };
+        if last > MAX_SLOTS {
+            return Err(Failure::usage(format!(
+                "too many values in {text:?}: a universe has 512 channels"
+            )));
+        }
+        changes.push((first, last, value));
+        next = last + 1;
+    }
+    if addressed {
+        Ok(SetSpec::Addressed(changes))
+    } else {
+        Ok(SetSpec::Plain(
+            changes.into_iter().map(|(_, _, v)| v).collect(),
+        ))
+    }
+}
+
+/// Applies addressed changes over the current values (extended with zeros
+/// as far as the highest channel changed).
+fn apply_changes(current: &[u8], changes: &[(usize, usize, u8)]) -> Vec<u8> {
+    let top = changes.iter().map(|&(_, last, _)| last).max().unwrap_or(0);
+    let mut frame = current.to_vec();
+    if frame.len() < top {
+        frame.resize(top, 0);
+    }
+    for &(first, last, value) in changes {
+        // Channels are 1..=512 and frame.len() >= last, checked above.
+        for slot in &mut frame[first - 1..last] {
+            *slot = value;
+        }
+    }
+    frame
+}
+
+/// Parses one line of `stream` input: plain comma-separated values.
+fn parse_frame_line(line: &str) -> Result<Vec<u8>, String> {
+    let mut frame = Vec::with_capacity(MAX_SLOTS);
+    for item in line.split(',') {
+        let item = item.trim();
+        let value = item
+            .parse::<u8>()
+            .map_err(|_| format!("bad DMX value {item:?}: values are whole numbers 0..=255"))?;
+        if frame.len() == MAX_SLOTS {
+            return Err("more than 512 values".to_owned());
+        }
+        frame.push(value);
+    }
+    Ok(frame)
+}
+
+async fn stream(global: &GlobalArgs, universe: u32, priority: Option<u8>) -> Result<(), Failure> {
+    let addr = global.olad.as_str();
+    let client = connect(global, false).await?;
+    // olad drops streamed frames for a missing universe without a word, so
+    // check first.
+    client
+        .universe(universe)
+        .await
+        .map_err(|e| explain(e, addr, Some(universe)))?;
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut number = 0usize;
+    let outcome = loop {
+        let line = match lines.next_line().await {
+            Ok(Some(line)) => line,
+            Ok(None) => break Ok(()),
+            Err(err) => break Err(Failure::usage(format!("reading stdin failed: {err}"))),
+        };
+        number += 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let frame = match parse_frame_line(&line) {
+            Ok(frame) => frame,
+            Err(msg) => break Err(Failure::usage(format!("stdin line {number}: {msg}"))),
+        };
+        if let Err(err) = client.stream_dmx(universe, &frame, priority).await {
+            break Err(explain(err, addr, Some(universe)));
+        }
+    };
+    // close() makes one round trip first, so olad has applied every frame
+    // sent before the connection goes (ola-rpc.md §7.7).
+    let closed = close(&client, addr).await;
+    outcome?;
+    closed
+}
+
+async fn monitor(global: &GlobalArgs, universe: u32) -> Result<(), Failure> {
+    let addr = global.olad.as_str();
+    let client = connect(global, true).await?;
+    let mut events = client.events();
+    let mut sub = client
+        .register(universe)
+        .await
+        .map_err(|e| explain(e, addr, Some(universe)))?;
+    let live = std::io::stdout().is_terminal();
+    let mut stdout = std::io::stdout().lock();
+    if live {
+        let _ = write!(stdout, "\x1b[2J\x1b[H");
+        let _ = writeln!(
+            stdout,
+            "universe {universe} on olad at {addr}: waiting for data (Ctrl-C to quit)"
+        );
+        let _ = stdout.flush();
+    }
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut events_open = true;
+    loop {
+        tokio::select! {
+            _ = &mut ctrl_c => break,
+            frame = sub.next() => {
+                let Some(frame) = frame else {
+                    return Err(Failure::Other(format!(
+                        "the subscription to universe {universe} ended (olad at {addr} went away)"
+                    )));
+                };
+                let text = if live {
+                    render_grid(universe, addr, &frame.data, frame.seq, frame.priority)
+                } else {
+                    format!("{}\n", join(&frame.data))
+                };
+                let written = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+                if written.is_err() {
+                    // The reader went away (e.g. `| head`): done.
+                    break;
+                }
+            }
+            event = events.recv(), if events_open => match event {
+                Ok(ClientEvent::Disconnected { reason }) => {
+                    eprintln!("rvshell: lost olad at {addr} ({reason}); reconnecting");
+                }
+                Ok(ClientEvent::Reconnected { failed, .. }) => {
+                    if failed.is_empty() {
+                        eprintln!("rvshell: reconnected to olad at {addr}; monitoring again");
+                    }
+                    for line in failed {
+                        eprintln!("rvshell: after reconnecting: {line}");
+                    }
+                }
+                Ok(ClientEvent::Closed | ClientEvent::Reconnecting { .. }) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => events_open = false,
+            },
+        }
+    }
+    let _ = client.close().await;
+    Ok(())
+}
+
+/// The live view: 32 rows of 16 slots, with the first channel of each row.
+fn render_grid(universe: u32, addr: &str, data: &[u8], seq: u64, priority: Option<i32>) -> String {
+    let mut out = String::with_capacity(3000);
+    out.push_str("\x1b[H");
+    let priority = priority
+        .map(|p| format!(", priority {p}"))
+        .unwrap_or_default();
+    out.push_str(&format!(
+        "universe {universe} on olad at {addr}: frame {seq}, {} slots{priority} (Ctrl-C to quit)\x1b[K\n",
+        data.len()
+    ));
+    for row in 0..MAX_SLOTS / 16 {
+        out.push_str(&format!("{:>3}:", row * 16 + 1));
+        for col in 0..16 {
+            match data.get(row * 16 + col) {
+                Some(v) => out.push_str(&format!(" {v:>3}")),
+                None => out.push_str("   ."),
+            }
+        }
+        out.push_str("\x1b[K\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(text: &str) -> SetSpec {
+        match parse_values(text) {
+            Ok(spec) => spec,
+            Err(err) => panic!("{text}: {err:?}"),
+        }
+    }
+
+    fn usage_error(text: &str) -> String {
+        match parse_values(text) {
+            Err(Failure::Other(msg)) => msg,
+            other => panic!("{text}: expected a usage error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn plain_values_are_the_frame() {
+        assert_eq!(spec("255,0,128"), SetSpec::Plain(vec![255, 0, 128]));
+        assert_eq!(spec(" 1 , 2 "), SetSpec::Plain(vec![1, 2]));
+        let full = vec!["7"; 512].join(",");
+        assert_eq!(spec(&full), SetSpec::Plain(vec![7; 512]));
+    }
+
+    #[test]
+    fn addressed_values_patch_the_current_frame() {
+        let changes = spec("3=9,10-12=200,1");
+        assert_eq!(
+            changes,
+            SetSpec::Addressed(vec![(3, 3, 9), (10, 12, 200), (13, 13, 1)])
+        );
+        let SetSpec::Addressed(changes) = changes else {
+            unreachable!()
+        };
+        let frame = apply_changes(&[5, 5, 5, 5], &changes);
+        assert_eq!(frame, vec![5, 5, 9, 5, 0, 0, 0, 0, 0, 200, 200, 200, 1]);
+        // Untouched channels beyond the change keep their current values.
+        let frame = apply_changes(&[1; 20], &[(2, 2, 0)]);
+        assert_eq!(frame.len(), 20);
+        assert_eq!(frame[1], 0);
+        assert_eq!(frame[2], 1);
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        assert!(usage_error("300").contains("0..=255"));
+        assert!(usage_error("1,,2").contains("empty value"));
+        assert!(usage_error("0=5").contains("channels are 1..=512"));
+        assert!(usage_error("513=5").contains("channels are 1..=512"));
+        assert!(usage_error("5-2=1").contains("must not exceed"));
+        assert!(usage_error("x").contains("\"x\""));
+        let too_many = vec!["1"; 513].join(",");
+        assert!(usage_error(&too_many).contains("512 channels"));
+        assert!(usage_error("512=1,2").contains("512 channels"));
+    }
+
+    #[test]
+    fn stream_lines() {
+        assert_eq!(parse_frame_line("1,2,3").unwrap(), vec![1, 2, 3]);
+        assert!(parse_frame_line("1,256").unwrap_err().contains("256"));
+        assert!(
+            parse_frame_line(&vec!["0"; 513].join(","))
+                .unwrap_err()
+                .contains("512")
+        );
+    }
+
+    #[test]
+    fn failures_map_to_exit_codes_and_hints() {
+        let refused = explain(
+            OlaError::Failed {
+                method: "UpdateDmxData",
+                message: "Universe doesn't exist".into(),
+            },
+            "127.0.0.1:9010",
+            Some(99),
+        );
+        match refused {
+            Failure::Refused(msg) => assert!(
+                msg.starts_with(
+                    "universe 99 does not exist on olad at 127.0.0.1:9010; create it by patching a port (rvshell dmx patch"
+                ),
+                "{msg}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            explain(OlaError::Closed, "a", None),
+            Failure::Other(_)
+        ));
+        assert!(matches!(
+            explain(OlaError::NotImplemented { method: "X" }, "a", None),
+            Failure::Refused(_)
+        ));
+    }
+
+    #[test]
+    fn grid_shows_every_slot() {
+        let grid = render_grid(1, "a", &[255; 512], 3, Some(100));
+        assert_eq!(grid.matches(" 255").count(), 512);
+        assert!(grid.contains("frame 3"));
+        let short = render_grid(1, "a", &[1, 2], 1, None);
+        assert_eq!(short.matches("   .").count(), 510);
+    }
+}

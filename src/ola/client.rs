@@ -1,0 +1,1315 @@
+//! An async, full-duplex client for olad's RPC port.
+//!
+//! # Shape
+//!
+//! [`OlaClient`] is a cheap, cloneable handle. Behind it run two tokio tasks
+//! per connection:
+//!
+//! - the **writer** owns the socket's write half. It takes ready-made frames
+//!   from a bounded queue, batches whatever is queued into one buffer and
+//!   hands it to a single `write_all`, so a header is never split from its
+//!   body (ola-rpc.md §2). It also reconnects when olad goes away.
+//! - the **reader** owns the read half and *always* drains the socket: a
+//!   client that stops reading gets dropped by olad, and a dropped DMX sink
+//!   can crash olad (ola-rpc.md §7.9). It never waits on a consumer: replies
+//!   go to one-shot channels, DMX pushes to `watch` channels (latest value
+//!   wins), acks to an unbounded queue for the writer.
+//!
+//! # Ids, replies, timeouts (ola-rpc.md §4, §7.4)
+//!
+//! Each request gets the next `u32` id (wrapping, skipping ids still in
+//! flight, so two requests in flight never share an id). Replies are matched by
+//! id, not by order. olad says nothing at all when it cannot parse a
+//! request, so every request has a timeout ([`ClientConfig::request_timeout`]).
+//! `RESPONSE_FAILED` becomes [`OlaError::Failed`] with olad's text,
+//! `RESPONSE_NOT_IMPLEMENTED` becomes [`OlaError::NotImplemented`].
+//!
+//! # Pushes (ola-rpc.md §7.8)
+//!
+//! After [`OlaClient::register`], olad sends `REQUEST UpdateDmxData` for every
+//! change of the universe, with its own ids. The reader answers each with a
+//! `RESPONSE` carrying an empty `Ack` and the same id (olad leaks memory for
+//! every unanswered push), and answers unknown methods with
+//! `RESPONSE_NOT_IMPLEMENTED`:
+//!
+//! ```text
+//! olad -> client  1d 02 00 10 | 08 01 10 00 1a 0d "UpdateDmxData" 22 87 04 08 01 12 80 04 ...
+//! client -> olad  06 00 00 10 | 08 02 10 00 22 00
+//! ```
+//!
+//! # Closing (ola-rpc.md §7.7)
+//!
+//! olad discards whatever is still unread in a socket once it sees the peer
+//! close, so streamed frames sent just before a close are lost.
+//! [`OlaClient::close`] first makes one round trip (a barrier: olad handles a
+//! connection's messages in order), then closes. Dropping every handle closes
+//! the connection without that barrier.
+//!
+//! # Reconnecting
+//!
+//! When the connection drops, requests in flight fail with
+//! [`OlaError::Disconnected`], new ones with [`OlaError::NotConnected`], and
+//! the writer reconnects with capped exponential backoff. Once connected it
+//! registers every subscription again and re-sends the last frame this
+//! client sent to each universe (olad forgets both when a client goes), then
+//! reports [`ClientEvent::Reconnected`]. A restarted olad may not have the
+//! universe yet (patches come back later, if at all), so each re-send is
+//! wrapped in a RegisterForDmx/unregister pair, which creates it.
+
+use crate::ola::codec::{self, CodecError, OlaCodec};
+use crate::ola::pb::proto::{
+    Ack, DeviceInfo, DeviceInfoReply, DeviceInfoRequest, DmxData, MergeMode, MergeModeRequest,
+    OptionalUniverseRequest, PatchAction, PatchPortRequest, PluginInfo, PluginListReply,
+    PluginListRequest, PortPriorityRequest, RegisterAction, RegisterDmxRequest, UniverseInfo,
+    UniverseInfoReply, UniverseNameRequest, UniverseRequest,
+};
+use crate::ola::pb::rpc::{RpcMessage, Type};
+use bytes::{Bytes, BytesMut};
+use prost::Message;
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+/// olad's default RPC address (ola-rpc.md §1).
+pub const DEFAULT_ADDR: &str = "127.0.0.1:9010";
+
+/// The most slots a DMX universe has.
+pub const MAX_SLOTS: usize = 512;
+
+/// The highest priority olad honours; larger values wrap (ola-rpc.md §7.2).
+pub const MAX_PRIORITY: u8 = 200;
+
+/// Largest batch of queued frames the writer gathers into one `write_all`.
+const MAX_BATCH: usize = 64 * 1024;
+
+/// Errors from [`OlaClient`].
+#[derive(Debug, thiserror::Error)]
+pub enum OlaError {
+    /// The TCP connection to olad could not be made.
+    #[error(
+        "could not connect to olad at {addr}: {source}; is olad running? (start it with `olad`, or point --olad at it)"
+    )]
+    Connect {
+        /// olad's address.
+        addr: String,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The connection is down (the client is reconnecting).
+    #[error("not connected to olad at {addr} ({reason}); the client is reconnecting, try again")]
+    NotConnected {
+        /// olad's address.
+        addr: SocketAddr,
+        /// Why the last connection ended.
+        reason: String,
+    },
+    /// The connection went away before the reply arrived. The request may or
+    /// may not have been applied.
+    #[error("connection to olad at {addr} lost before {method} was answered ({reason})")]
+    Disconnected {
+        /// olad's address.
+        addr: SocketAddr,
+        /// The method called.
+        method: &'static str,
+        /// Why the connection ended.
+        reason: String,
+    },
+    /// No reply within the request timeout. olad says nothing when it cannot
+    /// parse a request (ola-rpc.md §7.4).
+    #[error(
+        "olad at {addr} did not answer {method} within {timeout:?}; it may be overloaded, or it could not parse the request (see olad's log)"
+    )]
+    Timeout {
+        /// olad's address.
+        addr: SocketAddr,
+        /// The method called.
+        method: &'static str,
+        /// The timeout that expired.
+        timeout: Duration,
+    },
+    /// olad answered `RESPONSE_FAILED` with this text.
+    #[error("olad refused {method}: {message}")]
+    Failed {
+        /// The method called.
+        method: &'static str,
+        /// olad's text, e.g. "Universe doesn't exist".
+        message: String,
+    },
+    /// olad answered `RESPONSE_CANCEL` (olad 0.10.9 never does).
+    #[error("olad cancelled {method}: {message}")]
+    Cancelled {
+        /// The method called.
+        method: &'static str,
+        /// olad's text.
+        message: String,
+    },
+    /// olad does not know this method.
+    #[error("olad does not implement {method} (is it an older olad?)")]
+    NotImplemented {
+        /// The method called.
+        method: &'static str,
+    },
+    /// olad's reply could not be decoded.
+    #[error("could not decode olad's reply to {method}: {source}")]
+    BadReply {
+        /// The method called.
+        method: &'static str,
+        /// The decoding error.
+        source: prost::DecodeError,
+    },
+    /// A DMX frame longer than 512 slots.
+    #[error("a DMX frame has at most 512 slots, got {0}")]
+    TooManySlots(usize),
+    /// A priority olad would not take as given.
+    #[error("priority {0} is out of range: olad accepts 0..=200 (larger values wrap around)")]
+    InvalidPriority(u8),
+    /// A universe number that does not fit olad's int32.
+    #[error("universe {0} is out of range (0..=2147483647)")]
+    InvalidUniverse(u32),
+    /// A request that does not fit in one frame.
+    #[error("request {method} is too large to send: {source}")]
+    Encode {
+        /// The method called.
+        method: &'static str,
+        /// The framing error.
+        source: CodecError,
+    },
+    /// `StreamDmxData` called as a request: olad would apply it, never answer,
+    /// and leak an entry (ola-rpc.md §7.5).
+    #[error("StreamDmxData gets no reply from olad; send it with stream_dmx")]
+    StreamingMethod,
+    /// [`OlaClient::close`] was called, or the client's task ended.
+    #[error("the olad client is closed")]
+    Closed,
+}
+
+impl OlaError {
+    /// Whether olad itself refused the request (as opposed to the request
+    /// never being answered, or never being sent).
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            OlaError::Failed { .. } | OlaError::Cancelled { .. } | OlaError::NotImplemented { .. }
+        )
+    }
+}
+
+/// Settings for [`OlaClient::connect_with`].
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// How long to wait for each reply (and for the TCP connect).
+    pub request_timeout: Duration,
+    /// Reconnect when olad goes away. If false, the client closes instead.
+    pub reconnect: bool,
+    /// First delay between reconnect attempts; doubled after each failure.
+    pub backoff_initial: Duration,
+    /// Largest delay between reconnect attempts.
+    pub backoff_max: Duration,
+    /// Frames that may wait for the writer before callers are slowed down.
+    pub queue_depth: usize,
+    /// The first request id (0, like libola and the Python client). Ids
+    /// wrap around after `u32::MAX`.
+    pub first_id: u32,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(5),
+            reconnect: true,
+            backoff_initial: Duration::from_millis(50),
+            backoff_max: Duration::from_secs(2),
+            queue_depth: 4096,
+            first_id: 0,
+        }
+    }
+}
+
+/// Something that happened to the connection, from [`OlaClient::events`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// The connection to olad ended; the client is reconnecting (unless
+    /// reconnecting is off).
+    Disconnected {
+        /// Why it ended.
+        reason: String,
+    },
+    /// The next reconnect attempt starts after `delay` (doubling from
+    /// [`ClientConfig::backoff_initial`] up to [`ClientConfig::backoff_max`]).
+    Reconnecting {
+        /// 1 for the first attempt after the loss.
+        attempt: u32,
+        /// The wait before this attempt.
+        delay: Duration,
+    },
+    /// A new connection is up, and the subscriptions and last frames were
+    /// restored as listed.
+    Reconnected {
+        /// Universes registered for DMX again.
+        resubscribed: Vec<u32>,
+        /// Universes whose last frame from this client was sent again.
+        resent: Vec<u32>,
+        /// What could not be restored, one line each.
+        failed: Vec<String>,
+    },
+    /// The client was closed; no more events follow.
+    Closed,
+}
+
+/// One DMX frame pushed by olad for a registered universe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DmxFrame {
+    /// The universe.
+    pub universe: u32,
+    /// The merged slot values (may be shorter than 512, ola-rpc.md §7.1).
+    pub data: Bytes,
+    /// The universe's active priority, when olad sends it.
+    pub priority: Option<i32>,
+    /// Number of pushes received for this universe so far (1 for the first).
+    /// Gaps between consecutive values seen by a subscriber are frames that
+    /// were replaced by newer ones before the subscriber looked.
+    pub seq: u64,
+}
+
+/// A subscription to one universe's DMX, from [`OlaClient::register`].
+/// Latest value wins: a slow consumer sees the newest frame, never a backlog.
+#[derive(Debug)]
+pub struct DmxSubscription {
+    universe: u32,
+    rx: watch::Receiver<Option<DmxFrame>>,
+}
+
+impl DmxSubscription {
+    /// The universe this subscription is for.
+    pub fn universe(&self) -> u32 {
+        self.universe
+    }
+
+    /// Waits for the next frame newer than the last one returned. `None` once
+    /// the universe is unregistered or the client is closed.
+    pub async fn next(&mut self) -> Option<DmxFrame> {
+        loop {
+            self.rx.changed().await.ok()?;
+            if let Some(frame) = self.rx.borrow_and_update().clone() {
+                return Some(frame);
+            }
+        }
+    }
+
+    /// The newest frame received so far, without waiting.
+    pub fn latest(&self) -> Option<DmxFrame> {
+        self.rx.borrow().clone()
+    }
+
+    /// The subscription as a [`futures_util::Stream`] of frames (same
+    /// latest-value semantics as [`DmxSubscription::next`]).
+    pub fn into_stream(self) -> impl futures_util::Stream<Item = DmxFrame> + Send + 'static {
+        futures_util::stream::unfold(self, |mut sub| async move {
+            sub.next().await.map(|frame| (frame, sub))
+        })
+    }
+}
+
+/// Identifies one port of one device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRef {
+    /// The device's alias (as `ola_dev_info` shows it, e.g. 1 for Dummy).
+    pub device_alias: i32,
+    /// The port number on the device.
+    pub port_id: i32,
+    /// Output port (sends DMX out) or input port.
+    pub is_output: bool,
+}
+
+/// A port's priority setting, for [`OlaClient::set_port_priority`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortPriority {
+    /// Use the priority of the incoming data.
+    Inherit,
+    /// Use this fixed priority (0..=200).
+    Static(u8),
+}
+
+/// Outcome of a request as the reader saw it.
+enum Reply {
+    Ok(Bytes),
+    Failed(String),
+    Cancelled(String),
+    NotImplemented,
+    Lost(String),
+}
+
+enum Outgoing {
+    /// A complete frame (or several), written if still of the current connection.
+    Frame { epoch: u64, bytes: Bytes },
+    /// Stop: close the socket, then answer.
+    Close(oneshot::Sender<()>),
+}
+
+struct State {
+    next_id: u32,
+    pending: HashMap<u32, oneshot::Sender<Reply>>,
+    prune_at: usize,
+    /// Bumped whenever a connection ends; frames of older epochs are dropped.
+    epoch: u64,
+    connected: bool,
+    closed: bool,
+    last_error: String,
+    subscriptions: HashMap<u32, (watch::Sender<Option<DmxFrame>>, u64)>,
+    sourcing: HashMap<u32, DmxData>,
+}
+
+impl State {
+    fn alloc_id(&mut self) -> u32 {
+        if self.pending.len() >= self.prune_at {
+            self.pending.retain(|_, tx| !tx.is_closed());
+            self.prune_at = (self.pending.len() * 2).max(1024);
+        }
+        loop {
+            let id = self.next_id;
+            self.next_id = self.next_id.wrapping_add(1);
+            if !self.pending.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    fn fail_all(&mut self, reason: &str) {
+        for (_, tx) in self.pending.drain() {
+            let _ = tx.send(Reply::Lost(reason.to_owned()));
+        }
+    }
+}
+
+struct Shared {
+    addr: SocketAddr,
+    config: ClientConfig,
+    state: Mutex<State>,
+    events: broadcast::Sender<ClientEvent>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave State inconsistent in
+        // a way that matters more than losing the client, so keep going.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn emit(&self, event: ClientEvent) {
+        let _ = self.events.send(event);
+    }
+}
+
+/// A handle to one olad connection. Clone it freely; every clone talks over
+/// the same connection. See the [module docs](self) for the design.
+#[derive(Clone)]
+pub struct OlaClient {
+    tx: mpsc::Sender<Outgoing>,
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for OlaClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OlaClient")
+            .field("addr", &self.shared.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+async fn open(addr: SocketAddr, timeout: Duration) -> std::io::Result<TcpStream> {
+    let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+        .await
+        .map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {timeout:?}"),
+            )
+        })??;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+impl OlaClient {
+    /// Connects to olad at `addr` (e.g. `127.0.0.1:9010`) with default settings.
+    pub async fn connect(addr: &str) -> Result<Self, OlaError> {
+        Self::connect_with(addr, ClientConfig::default()).await
+    }
+
+    /// Connects to olad at `addr` with `config`. Fails if the first
+    /// connection cannot be made; later losses are handled by reconnecting.
+    pub async fn connect_with(addr: &str, config: ClientConfig) -> Result<Self, OlaError> {
+        let connect_err = |source| OlaError::Connect {
+            addr: addr.to_owned(),
+            source,
+        };
+        // olad listens on IPv4 loopback only (ola-rpc.md §1): for a name
+        // like `localhost`, try the IPv4 addresses first.
+        let mut candidates: Vec<SocketAddr> = tokio::net::lookup_host(addr)
+            .await
+            .map_err(connect_err)?
+            .collect();
+        candidates.sort_by_key(|a| !a.is_ipv4());
+        let mut last_err = std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the address resolves to nothing",
+        );
+        let mut connected = None;
+        for candidate in candidates {
+            match open(candidate, config.request_timeout).await {
+                Ok(stream) => {
+                    connected = Some((candidate, stream));
+                    break;
+                }
+                Err(err) => last_err = err,
+            }
+        }
+        let (sock, stream) = connected.ok_or_else(|| connect_err(last_err))?;
+        let first_id = config.first_id;
+        let (tx, rx) = mpsc::channel(config.queue_depth.max(1));
+        let (events, _) = broadcast::channel(64);
+        let shared = Arc::new(Shared {
+            addr: sock,
+            config,
+            state: Mutex::new(State {
+                next_id: first_id,
+                pending: HashMap::new(),
+                prune_at: 1024,
+                epoch: 0,
+                connected: true,
+                closed: false,
+                last_error: String::new(),
+                subscriptions: HashMap::new(),
+                sourcing: HashMap::new(),
+            }),
+            events,
+        });
+        tokio::spawn(run_writer(shared.clone(), rx, stream));
+        Ok(Self { tx, shared })
+    }
+
+    /// olad's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    /// Whether the connection is up right now.
+    pub fn is_connected(&self) -> bool {
+        self.shared.lock().connected
+    }
+
+    /// Connection events from now on (disconnects, reconnects, close).
+    pub fn events(&self) -> broadcast::Receiver<ClientEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// Calls `method` with `request` and decodes the reply as `Resp`. The
+    /// typed methods below are built on this; use it for methods they lack.
+    pub async fn call<Resp: Message + Default>(
+        &self,
+        method: &'static str,
+        request: &impl Message,
+    ) -> Result<Resp, OlaError> {
+        let body = self.call_raw(method, request).await?;
+        Resp::decode(body).map_err(|source| OlaError::BadReply { method, source })
+    }
+
+    /// Calls `method` and returns the raw reply body.
+    pub async fn call_raw(
+        &self,
+        method: &'static str,
+        request: &impl Message,
+    ) -> Result<Bytes, OlaError> {
+        if method == "StreamDmxData" {
+            return Err(OlaError::StreamingMethod);
+        }
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let (epoch, bytes) = {
+            let mut st = self.shared.lock();
+            self.check_open(&st)?;
+            let id = st.alloc_id();
+            let mut buf = BytesMut::new();
+            codec::encode_request(Type::Request, id, method, request, &mut buf)
+                .map_err(|source| OlaError::Encode { method, source })?;
+            st.pending.insert(id, reply_tx);
+            (st.epoch, buf.freeze())
+        };
+        self.tx
+            .send(Outgoing::Frame { epoch, bytes })
+            .await
+            .map_err(|_| OlaError::Closed)?;
+        let timeout = self.shared.config.request_timeout;
+        let reply = match tokio::time::timeout(timeout, reply_rx).await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(_)) => return Err(OlaError::Closed),
+            Err(_) => {
+                // Our receiver is gone now, so our entry's sender is closed;
+                // drop every abandoned entry, ours included.
+                self.shared.lock().pending.retain(|_, tx| !tx.is_closed());
+                return Err(OlaError::Timeout {
+                    addr: self.shared.addr,
+                    method,
+                    timeout,
+                });
+            }
+        };
+        match reply {
+            Reply::Ok(body) => Ok(body),
+            Reply::Failed(message) => Err(OlaError::Failed { method, message }),
+            Reply::Cancelled(message) => Err(OlaError::Cancelled { method, message }),
+            Reply::NotImplemented => Err(OlaError::NotImplemented { method }),
+            Reply::Lost(reason) => Err(OlaError::Disconnected {
+                addr: self.shared.addr,
+                method,
+                reason,
+            }),
+        }
+    }
+
+    fn check_open(&self, st: &State) -> Result<(), OlaError> {
+        if st.closed {
+            return Err(OlaError::Closed);
+        }
+        if !st.connected {
+            return Err(OlaError::NotConnected {
+                addr: self.shared.addr,
+                reason: st.last_error.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Sets a universe's DMX and waits for olad's Ack. `priority` (0..=200)
+    /// is left out of the message when `None`; olad then uses 100. Fails with
+    /// "Universe doesn't exist" unless a port is patched to the universe or
+    /// some client uses it (ola-rpc.md §6).
+    pub async fn update_dmx(
+        &self,
+        universe: u32,
+        data: &[u8],
+        priority: Option<u8>,
+    ) -> Result<(), OlaError> {
+        let dmx = dmx_data(universe, data, priority)?;
+        let result = self.call::<Ack>("UpdateDmxData", &dmx).await;
+        // Remember it for re-sending after a reconnect, unless olad refused
+        // it (then it never was this universe's state).
+        if !matches!(&result, Err(err) if err.is_refusal() || matches!(err, OlaError::Closed)) {
+            self.shared.lock().sourcing.insert(universe, dmx);
+        }
+        result.map(|_| ())
+    }
+
+    /// Streams a DMX frame (`StreamDmxData` as STREAM_REQUEST): olad never
+    /// answers, and silently drops frames for universes that do not exist.
+    /// Returns once the frame is queued; [`OlaClient::flush`] or
+    /// [`OlaClient::close`] wait until olad has applied it.
+    pub async fn stream_dmx(
+        &self,
+        universe: u32,
+        data: &[u8],
+        priority: Option<u8>,
+    ) -> Result<(), OlaError> {
+        let dmx = dmx_data(universe, data, priority)?;
+        let (epoch, bytes) = {
+            let mut st = self.shared.lock();
+            if st.closed {
+                return Err(OlaError::Closed);
+            }
+            // Kept even while disconnected: it is re-sent on reconnect.
+            st.sourcing.insert(universe, dmx.clone());
+            self.check_open(&st)?;
+            let id = st.alloc_id();
+            let mut buf = BytesMut::with_capacity(560);
+            codec::encode_request(Type::StreamRequest, id, "StreamDmxData", &dmx, &mut buf)
+                .map_err(|source| OlaError::Encode {
+                    method: "StreamDmxData",
+                    source,
+                })?;
+            (st.epoch, buf.freeze())
+        };
+        self.tx
+            .send(Outgoing::Frame { epoch, bytes })
+            .await
+            .map_err(|_| OlaError::Closed)
+    }
+
+    /// Reads a universe's merged DMX (may be shorter than 512 slots).
+    pub async fn get_dmx(&self, universe: u32) -> Result<Bytes, OlaError> {
+        let reply: DmxData = self
+            .call(
+                "GetDmx",
+                &UniverseRequest {
+                    universe: universe_i32(universe)?,
+                },
+            )
+            .await?;
+        Ok(reply.data)
+    }
+
+    /// All universes olad knows.
+    pub async fn universes(&self) -> Result<Vec<UniverseInfo>, OlaError> {
+        let reply: UniverseInfoReply = self
+            .call(
+                "GetUniverseInfo",
+                &OptionalUniverseRequest { universe: None },
+            )
+            .await?;
+        Ok(reply.universe)
+    }
+
+    /// One universe's information.
+    pub async fn universe(&self, universe: u32) -> Result<UniverseInfo, OlaError> {
+        let reply: UniverseInfoReply = self
+            .call(
+                "GetUniverseInfo",
+                &OptionalUniverseRequest {
+                    universe: Some(universe_i32(universe)?),
+                },
+            )
+            .await?;
+        reply
+            .universe
+            .into_iter()
+            .next()
+            .ok_or_else(|| OlaError::Failed {
+                method: "GetUniverseInfo",
+                message: "Universe doesn't exist".into(),
+            })
+    }
+
+    /// Renames a universe.
+    pub async fn set_universe_name(&self, universe: u32, name: &str) -> Result<(), OlaError> {
+        let req = UniverseNameRequest {
+            universe: universe_i32(universe)?,
+            name: name.to_owned(),
+        };
+        let _: Ack = self.call("SetUniverseName", &req).await?;
+        Ok(())
+    }
+
+    /// Sets a universe's merge mode (HTP or LTP).
+    pub async fn set_merge_mode(&self, universe: u32, mode: MergeMode) -> Result<(), OlaError> {
+        let req = MergeModeRequest {
+            universe: universe_i32(universe)?,
+            merge_mode: mode as i32,
+        };
+        let _: Ack = self.call("SetMergeMode", &req).await?;
+        Ok(())
+    }
+
+    /// Registers for a universe's DMX and returns a subscription that sees
+    /// every change (latest value wins). olad creates the universe if it does
+    /// not exist. Several subscriptions to one universe share one
+    /// registration.
+    pub async fn register(&self, universe: u32) -> Result<DmxSubscription, OlaError> {
+        let wire = universe_i32(universe)?;
+        let rx = {
+            let mut st = self.shared.lock();
+            self.check_open(&st)?;
+            let (tx, _) = st
+                .subscriptions
+                .entry(universe)
+                .or_insert_with(|| (watch::channel(None).0, 0));
+            tx.subscribe()
+        };
+        let req = RegisterDmxRequest {
+            universe: wire,
+            action: RegisterAction::Register as i32,
+        };
+        if let Err(err) = self.call::<Ack>("RegisterForDmx", &req).await {
+            let mut st = self.shared.lock();
+            if let Some((tx, _)) = st.subscriptions.get(&universe)
+                && tx.receiver_count() <= 1
+            {
+                st.subscriptions.remove(&universe);
+            }
+            return Err(err);
+        }
+        Ok(DmxSubscription { universe, rx })
+    }
+
+    /// Stops the DMX pushes for a universe; its subscriptions end.
+    pub async fn unregister(&self, universe: u32) -> Result<(), OlaError> {
+        let req = RegisterDmxRequest {
+            universe: universe_i32(universe)?,
+            action: RegisterAction::Unregister as i32,
+        };
+        self.shared.lock().subscriptions.remove(&universe);
+        let _: Ack = self.call("RegisterForDmx", &req).await?;
+        Ok(())
+    }
+
+    /// Devices with their ports; `plugin` filters by plugin id (None = all).
+    pub async fn devices(&self, plugin: Option<i32>) -> Result<Vec<DeviceInfo>, OlaError> {
+        let reply: DeviceInfoReply = self
+            .call("GetDeviceInfo", &DeviceInfoRequest { plugin_id: plugin })
+            .await?;
+        Ok(reply.device)
+    }
+
+    /// Devices with their *unpatched* ports that could be patched (to
+    /// `universe`, if given).
+    pub async fn candidate_ports(
+        &self,
+        universe: Option<u32>,
+    ) -> Result<Vec<DeviceInfo>, OlaError> {
+        let universe = universe.map(universe_i32).transpose()?;
+        let reply: DeviceInfoReply = self
+            .call("GetCandidatePorts", &OptionalUniverseRequest { universe })
+            .await?;
+        Ok(reply.device)
+    }
+
+    /// Patches a port to a universe (creating the universe).
+    pub async fn patch(&self, port: PortRef, universe: u32) -> Result<(), OlaError> {
+        self.patch_action(port, universe, PatchAction::Patch).await
+    }
+
+    /// Unpatches a port from a universe.
+    pub async fn unpatch(&self, port: PortRef, universe: u32) -> Result<(), OlaError> {
+        self.patch_action(port, universe, PatchAction::Unpatch)
+            .await
+    }
+
+    async fn patch_action(
+        &self,
+        port: PortRef,
+        universe: u32,
+        action: PatchAction,
+    ) -> Result<(), OlaError> {
+        let req = PatchPortRequest {
+            universe: universe_i32(universe)?,
+            device_alias: port.device_alias,
+            port_id: port.port_id,
+            action: action as i32,
+            is_output: port.is_output,
+        };
+        let _: Ack = self.call("PatchPort", &req).await?;
+        Ok(())
+    }
+
+    /// The loaded plugins.
+    pub async fn plugins(&self) -> Result<Vec<PluginInfo>, OlaError> {
+        let reply: PluginListReply = self.call("GetPlugins", &PluginListRequest {}).await?;
+        Ok(reply.plugin)
+    }
+
+    /// Sets a port's priority mode (and static priority).
+    pub async fn set_port_priority(
+        &self,
+        port: PortRef,
+        priority: PortPriority,
+    ) -> Result<(), OlaError> {
+        let (mode, value) = match priority {
+            PortPriority::Inherit => (0, None),
+            PortPriority::Static(p) if p <= MAX_PRIORITY => (1, Some(i32::from(p))),
+            PortPriority::Static(p) => return Err(OlaError::InvalidPriority(p)),
+        };
+        let req = PortPriorityRequest {
+            device_alias: port.device_alias,
+            is_output: port.is_output,
+            port_id: port.port_id,
+            priority_mode: mode,
+            priority: value,
+        };
+        let _: Ack = self.call("SetPortPriority", &req).await?;
+        Ok(())
+    }
+
+    /// Waits until olad has handled everything sent before this call (one
+    /// round trip; olad handles a connection's messages in order).
+    pub async fn flush(&self) -> Result<(), OlaError> {
+        let _: PluginListReply = self.call("GetPlugins", &PluginListRequest {}).await?;
+        Ok(())
+    }
+
+    /// Flushes (so no streamed frame is lost, ola-rpc.md §7.7), then closes
+    /// the connection. Every handle is closed afterwards. The flush error, if
+    /// any, is returned after closing.
+    pub async fn close(&self) -> Result<(), OlaError> {
+        let flushed = match self.flush().await {
+            Err(OlaError::Closed) => return Ok(()),
+            other => other,
+        };
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Outgoing::Close(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+        flushed
+    }
+}
+
+fn universe_i32(universe: u32) -> Result<i32, OlaError> {
+    i32::try_from(universe).map_err(|_| OlaError::InvalidUniverse(universe))
+}
+
+fn dmx_data(universe: u32, data: &[u8], priority: Option<u8>) -> Result<DmxData, OlaError> {
+    if data.len() > MAX_SLOTS {
+        return Err(OlaError::TooManySlots(data.len()));
+    }
+    if let Some(p) = priority
+        && p > MAX_PRIORITY
+    {
+        return Err(OlaError::InvalidPriority(p));
+    }
+    Ok(DmxData {
+        universe: universe_i32(universe)?,
+        data: Bytes::copy_from_slice(data),
+        priority: priority.map(i32::from),
+    })
+}
+
+/// Why a connection's write loop ended.
+enum WriteEnd {
+    Lost(String),
+    Close(Option<oneshot::Sender<()>>),
+}
+
+async fn run_writer(shared: Arc<Shared>, mut rx: mpsc::Receiver<Outgoing>, first: TcpStream) {
+    let mut next = Some(first);
+    let mut reconnecting = false;
+    loop {
+        let stream = match next.take() {
+            Some(stream) => stream,
+            None => match reconnect(&shared, &mut rx).await {
+                Ok(stream) => stream,
+                Err(done) => return finish(&shared, done),
+            },
+        };
+        let (rd, wr) = stream.into_split();
+        let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+        let reader = tokio::spawn(run_reader(shared.clone(), rd, ctl_tx));
+        let mut batch = BytesMut::new();
+        if reconnecting {
+            batch = resync(&shared);
+        }
+        let epoch = shared.lock().epoch;
+        let end = write_loop(epoch, &mut rx, wr, ctl_rx, reader, batch).await;
+        match end {
+            WriteEnd::Close(done) => return finish(&shared, done),
+            WriteEnd::Lost(reason) => {
+                tracing::warn!(addr = %shared.addr, %reason, "olad connection lost");
+                {
+                    let mut st = shared.lock();
+                    st.epoch += 1;
+                    st.connected = false;
+                    st.last_error = reason.clone();
+                    st.fail_all(&reason);
+                    if !shared.config.reconnect {
+                        st.closed = true;
+                    }
+                }
+                shared.emit(ClientEvent::Disconnected { reason });
+                if !shared.config.reconnect {
+                    return finish(&shared, None);
+                }
+                reconnecting = true;
+            }
+        }
+    }
+}
+
+fn finish(shared: &Shared, done: Option<oneshot::Sender<()>>) {
+    {
+        let mut st = shared.lock();
+        st.closed = true;
+        st.connected = false;
+        st.fail_all("the client was closed");
+        st.subscriptions.clear();
+    }
+    shared.emit(ClientEvent::Closed);
+    if let Some(done) = done {
+        let _ = done.send(());
+    }
+}
+
+/// Reconnects with capped backoff. Frames queued meanwhile belong to the old
+/// connection and are dropped (their callers were already told). Returns
+/// `Err` when asked to close (with the closer to answer) or when every
+/// handle is gone.
+async fn reconnect(
+    shared: &Shared,
+    rx: &mut mpsc::Receiver<Outgoing>,
+) -> Result<TcpStream, Option<oneshot::Sender<()>>> {
+    let mut delay = shared.config.backoff_initial;
+    let mut attempt = 0u32;
+    loop {
+        attempt = attempt.saturating_add(1);
+        shared.emit(ClientEvent::Reconnecting { attempt, delay });
+        let sleep = tokio::time::sleep(delay);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                _ = &mut sleep => break,
+                msg = rx.recv() => match msg {
+                    None => return Err(None),
+                    Some(Outgoing::Close(done)) => return Err(Some(done)),
+                    Some(Outgoing::Frame { .. }) => {}
+                },
+            }
+        }
+        match open(shared.addr, shared.config.request_timeout).await {
+            Ok(stream) => return Ok(stream),
+            Err(err) => {
+                tracing::debug!(addr = %shared.addr, %err, ?delay, "reconnect failed");
+                delay = (delay * 2).min(shared.config.backoff_max);
+            }
+        }
+    }
+}
+
+/// After a reconnect: registers every subscription again and re-sends the
+/// last frame of every universe this client sourced, as ordinary requests
+/// written before anything else; a task reports the outcome as
+/// [`ClientEvent::Reconnected`]. Returns the frames to write first.
+fn resync(shared: &Arc<Shared>) -> BytesMut {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Step {
+        Resubscribe,
+        Resend,
+        /// A temporary registration around a re-send, see below.
+        Scaffold,
+    }
+    let mut batch = BytesMut::new();
+    let mut waits: Vec<(Step, u32, oneshot::Receiver<Reply>)> = Vec::new();
+    {
+        let mut st = shared.lock();
+        st.connected = true;
+        let mut subs: Vec<u32> = st.subscriptions.keys().copied().collect();
+        subs.sort_unstable();
+        let mut sources: Vec<(u32, DmxData)> =
+            st.sourcing.iter().map(|(u, d)| (*u, d.clone())).collect();
+        sources.sort_unstable_by_key(|(u, _)| *u);
+        let mut push = |st: &mut State, step, universe, msg: &dyn Fn(&mut BytesMut, u32)| {
+            let id = st.alloc_id();
+            msg(&mut batch, id);
+            let (tx, rx) = oneshot::channel();
+            st.pending.insert(id, tx);
+            waits.push((step, universe, rx));
+        };
+        let register = |universe: u32, action: RegisterAction| {
+            move |buf: &mut BytesMut, id: u32| {
+                let req = RegisterDmxRequest {
+                    universe: universe as i32,
+                    action: action as i32,
+                };
+                // A few bytes: always within the size cap.
+                let _ = codec::encode_request(Type::Request, id, "RegisterForDmx", &req, buf);
+            }
+        };
+        for &universe in &subs {
+            let reg = register(universe, RegisterAction::Register);
+            push(&mut st, Step::Resubscribe, universe, &reg);
+        }
+        for (universe, dmx) in sources {
+            // A restarted olad may not have the universe yet (its port
+            // patches come back later, or not at all after a crash).
+            // RegisterForDmx creates it (ola-rpc.md §6), and as a source we
+            // keep it alive; the registration is dropped again right after,
+            // unless it is a real subscription. olad handles all of this in
+            // order, so the frame lands.
+            let scaffold = !subs.contains(&universe);
+            if scaffold {
+                let reg = register(universe, RegisterAction::Register);
+                push(&mut st, Step::Scaffold, universe, &reg);
+            }
+            let send = |buf: &mut BytesMut, id: u32| {
+                // At most 512 slots: always within the size cap.
+                let _ = codec::encode_request(Type::Request, id, "UpdateDmxData", &dmx, buf);
+            };
+            push(&mut st, Step::Resend, universe, &send);
+            if scaffold {
+                let unreg = register(universe, RegisterAction::Unregister);
+                push(&mut st, Step::Scaffold, universe, &unreg);
+            }
+        }
+    }
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        let mut resubscribed = Vec::new();
+        let mut resent = Vec::new();
+        let mut failed = Vec::new();
+        for (step, universe, rx) in waits {
+            let what = match step {
+                Step::Resubscribe => "re-register",
+                Step::Resend => "re-send the last frame to",
+                Step::Scaffold => "prepare",
+            };
+            let problem = match tokio::time::timeout(shared.config.request_timeout, rx).await {
+                Ok(Ok(Reply::Ok(_))) => {
+                    match step {
+                        Step::Resubscribe => resubscribed.push(universe),
+                        Step::Resend => resent.push(universe),
+                        Step::Scaffold => {}
+                    }
+                    continue;
+                }
+                Ok(Ok(Reply::Failed(text) | Reply::Cancelled(text) | Reply::Lost(text))) => text,
+                Ok(Ok(Reply::NotImplemented)) => "not implemented".to_owned(),
+                Ok(Err(_)) | Err(_) => "no answer".to_owned(),
+            };
+            failed.push(format!("could not {what} universe {universe}: {problem}"));
+        }
+        shared.emit(ClientEvent::Reconnected {
+            resubscribed,
+            resent,
+            failed,
+        });
+    });
+    batch
+}
+
+async fn write_loop(
+    epoch: u64,
+    rx: &mut mpsc::Receiver<Outgoing>,
+    mut wr: OwnedWriteHalf,
+    mut ctl_rx: mpsc::UnboundedReceiver<Bytes>,
+    reader: JoinHandle<String>,
+    mut batch: BytesMut,
+) -> WriteEnd {
+    let reader_abort = reader.abort_handle();
+    let mut reader = Some(reader);
+    let end = loop {
+        if batch.is_empty() {
+            tokio::select! {
+                biased;
+                ctl = ctl_rx.recv() => match ctl {
+                    Some(bytes) => batch.extend_from_slice(&bytes),
+                    None => {
+                        let reason = match reader.take() {
+                            Some(handle) => handle.await.unwrap_or_else(|e| e.to_string()),
+                            None => "reader stopped".to_owned(),
+                        };
+                        break WriteEnd::Lost(reason);
+                    }
+                },
+                msg = rx.recv() => match msg {
+                    None => break WriteEnd::Close(None),
+                    Some(Outgoing::Close(done)) => break WriteEnd::Close(Some(done)),
+                    Some(Outgoing::Frame { epoch: e, bytes }) => {
+                        if e == epoch {
+                            batch.extend_from_slice(&bytes);
+                        }
+                    }
+                },
+            }
+        }
+        // Gather whatever else is ready into the same write.
+        let mut closing = None;
+        while batch.len() < MAX_BATCH {
+            if let Ok(bytes) = ctl_rx.try_recv() {
+                batch.extend_from_slice(&bytes);
+                continue;
+            }
+            match rx.try_recv() {
+                Ok(Outgoing::Frame { epoch: e, bytes }) => {
+                    if e == epoch {
+                        batch.extend_from_slice(&bytes);
+                    }
+                }
+                Ok(Outgoing::Close(done)) => {
+                    closing = Some(WriteEnd::Close(Some(done)));
+                    break;
+                }
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    closing = Some(WriteEnd::Close(None));
+                    break;
+                }
+            }
+        }
+        if !batch.is_empty() {
+            if let Err(err) = wr.write_all(&batch).await {
+                break WriteEnd::Lost(format!("write to olad failed: {err}"));
+            }
+            batch.clear();
+        }
+        if let Some(end) = closing {
+            break end;
+        }
+    };
+    if matches!(end, WriteEnd::Close(_)) {
+        let _ = wr.shutdown().await;
+    }
+    reader_abort.abort();
+    end
+}
+
+/// Drains the socket until it closes or breaks; returns why it ended.
+async fn run_reader(
+    shared: Arc<Shared>,
+    mut rd: OwnedReadHalf,
+    ctl: mpsc::UnboundedSender<Bytes>,
+) -> String {
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut codec = OlaCodec::new();
+    loop {
+        loop {
+            match codec.decode_body(&mut buf) {
+                Ok(Some(body)) => match RpcMessage::decode(body) {
+                    Ok(msg) => dispatch(&shared, msg, &ctl),
+                    Err(err) => return format!("protocol error from olad: {err}"),
+                },
+                Ok(None) => break,
+                Err(err) => return format!("protocol error from olad: {err}"),
+            }
+        }
+        if buf.capacity() - buf.len() < 4096 {
+            buf.reserve(64 * 1024);
+        }
+        match rd.read_buf(&mut buf).await {
+            Ok(0) => return "olad closed the connection".to_owned(),
+            Ok(_) => {}
+            Err(err) => return format!("read from olad failed: {err}"),
+        }
+    }
+}
+
+fn dispatch(shared: &Shared, msg: RpcMessage, ctl: &mpsc::UnboundedSender<Bytes>) {
+    let id = msg.id.unwrap_or(0);
+    let kind = Type::try_from(msg.r#type);
+    let reply = match kind {
+        Ok(Type::Response) => Reply::Ok(msg.buffer.unwrap_or_default()),
+        Ok(Type::ResponseFailed) => Reply::Failed(text(msg.buffer)),
+        Ok(Type::ResponseCancel) => Reply::Cancelled(text(msg.buffer)),
+        Ok(Type::ResponseNotImplemented) => Reply::NotImplemented,
+        Ok(Type::Request) => {
+            let name = msg.name.as_deref().unwrap_or("");
+            let answer = if name == "UpdateDmxData" {
+                deliver_push(shared, msg.buffer.unwrap_or_default());
+                RpcMessage {
+                    r#type: Type::Response as i32,
+                    id: Some(id),
+                    name: None,
+                    buffer: Some(Bytes::new()),
+                }
+            } else {
+                tracing::debug!(name, "olad called an unknown client method");
+                RpcMessage {
+                    r#type: Type::ResponseNotImplemented as i32,
+                    id: Some(id),
+                    name: None,
+                    buffer: None,
+                }
+            };
+            let mut out = BytesMut::with_capacity(16);
+            if codec::encode_message(&answer, &mut out).is_ok() {
+                let _ = ctl.send(out.freeze());
+            }
+            return;
+        }
+        _ => {
+            tracing::debug!(kind = msg.r#type, id, "ignoring message from olad");
+            return;
+        }
+    };
+    let waiter = shared.lock().pending.remove(&id);
+    match waiter {
+        Some(tx) => {
+            let _ = tx.send(reply);
+        }
+        None => tracing::debug!(id, "reply for no outstanding request (timed out?)"),
+    }
+}
+
+fn text(buffer: Option<Bytes>) -> String {
+    String::from_utf8_lossy(&buffer.unwrap_or_default()).into_owned()
+}
+
+fn deliver_push(shared: &Shared, body: Bytes) {
+    let dmx = match DmxData::decode(body) {
+        Ok(dmx) => dmx,
+        Err(err) => {
+            tracing::warn!(%err, "undecodable DMX push from olad");
+            return;
+        }
+    };
+    let Ok(universe) = u32::try_from(dmx.universe) else {
+        return;
+    };
+    let mut st = shared.lock();
+    if let Some((tx, seq)) = st.subscriptions.get_mut(&universe) {
+        *seq += 1;
+        tx.send_replace(Some(DmxFrame {
+            universe,
+            data: dmx.data,
+            priority: dmx.priority,
+            seq: *seq,
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(next_id: u32) -> State {
+        State {
+            next_id,
+            pending: HashMap::new(),
+            prune_at: 1024,
+            epoch: 0,
+            connected: true,
+            closed: false,
+            last_error: String::new(),
+            subscriptions: HashMap::new(),
+            sourcing: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn ids_in_flight_are_skipped_and_ids_wrap() {
+        let mut st = state(u32::MAX);
+        let (tx_max, _rx_max) = oneshot::channel();
+        st.pending.insert(u32::MAX, tx_max);
+        let (tx0, _rx0) = oneshot::channel();
+        st.pending.insert(0, tx0);
+        let (tx1, _rx1) = oneshot::channel();
+        st.pending.insert(1, tx1);
+        // MAX, 0 and 1 are in flight: the next free id is 2.
+        assert_eq!(st.alloc_id(), 2);
+        assert_eq!(st.alloc_id(), 3);
+    }
+
+    #[test]
+    fn abandoned_entries_are_pruned() {
+        let mut st = state(0);
+        let mut keep = Vec::new();
+        for id in 0..2000u32 {
+            let (tx, rx) = oneshot::channel();
+            st.pending.insert(id + 10_000, tx);
+            if id % 2 == 0 {
+                keep.push(rx);
+            }
+        }
+        st.alloc_id();
+        assert_eq!(st.pending.len(), 1000);
+        assert!(st.prune_at >= 2000);
+    }
+
+    #[test]
+    fn dmx_validation() {
+        assert!(matches!(
+            dmx_data(1, &[0; 513], None),
+            Err(OlaError::TooManySlots(513))
+        ));
+        assert!(matches!(
+            dmx_data(1, &[0; 512], Some(201)),
+            Err(OlaError::InvalidPriority(201))
+        ));
+        assert!(matches!(
+            dmx_data(1 << 31, &[], None),
+            Err(OlaError::InvalidUniverse(_))
+        ));
+        let ok = dmx_data(3, &[1, 2], Some(200)).unwrap();
+        assert_eq!(ok.priority, Some(200));
+        assert_eq!(ok.universe, 3);
+        assert_eq!(dmx_data(3, &[], None).unwrap().priority, None);
+    }
+}
