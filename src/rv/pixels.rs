@@ -217,6 +217,414 @@ fn atoi(text: &str) -> i64 {
     sign * value
 }
 
+/// Limits applied when decoding an image, so a hostile or huge file gets a
+/// clear error instead of exhausting memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Largest width or height accepted.
+    pub max_dimension: u32,
+    /// Largest decoder allocation, in bytes.
+    pub max_alloc: u64,
+}
+
+impl Default for DecodeLimits {
+    /// 16384 pixels a side (RV's own sources stop there too), 2 GiB.
+    fn default() -> Self {
+        Self {
+            max_dimension: 16_384,
+            max_alloc: 2 << 30,
+        }
+    }
+}
+
+/// Why an image cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file cannot be opened.
+    #[error("cannot open image {path}: {source}")]
+    Open {
+        /// The path.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not an image we can decode.
+    #[error("{path} is not a readable image: {reason}")]
+    Decode {
+        /// The path.
+        path: String,
+        /// The decoder's message.
+        reason: String,
+    },
+    /// The image is larger than the limits.
+    #[error("{path} is too large to push: {reason} (limit {max} pixels a side)")]
+    TooLarge {
+        /// The path.
+        path: String,
+        /// The decoder's message.
+        reason: String,
+        /// The limit.
+        max: u32,
+    },
+}
+
+/// Decodes an image file (JPEG, PNG, TIFF, EXR, ... whatever the `image`
+/// crate reads, detected from the content), within `limits`.
+pub fn load_image(
+    path: &std::path::Path,
+    limits: DecodeLimits,
+) -> Result<image::DynamicImage, LoadError> {
+    let shown = path.display().to_string();
+    let reader = image::ImageReader::open(path)
+        .map_err(|source| LoadError::Open {
+            path: shown.clone(),
+            source,
+        })?
+        .with_guessed_format()
+        .map_err(|source| LoadError::Open {
+            path: shown.clone(),
+            source,
+        })?;
+    let mut reader = reader;
+    let mut decode_limits = image::Limits::default();
+    decode_limits.max_image_width = Some(limits.max_dimension);
+    decode_limits.max_image_height = Some(limits.max_dimension);
+    decode_limits.max_alloc = Some(limits.max_alloc);
+    reader.limits(decode_limits);
+    reader.decode().map_err(|err| match err {
+        image::ImageError::Limits(reason) => LoadError::TooLarge {
+            path: shown,
+            reason: reason.to_string(),
+            max: limits.max_dimension,
+        },
+        other => LoadError::Decode {
+            path: shown,
+            reason: other.to_string(),
+        },
+    })
+}
+
+/// An image as RV wants its pixels (§7.3): RGBA interleaved, rows tightly
+/// packed and bottom-up, samples of [`Depth`] in native byte order.
+#[derive(Clone, PartialEq)]
+pub struct Samples {
+    width: u32,
+    height: u32,
+    depth: Depth,
+    data: Vec<u8>,
+}
+
+impl std::fmt::Debug for Samples {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Samples({}x{} {:?}, {} bytes)",
+            self.width,
+            self.height,
+            self.depth,
+            self.data.len()
+        )
+    }
+}
+
+/// RGBA: rvshell always creates 4-channel sources.
+pub const CHANNELS: usize = 4;
+
+impl Samples {
+    /// Converts a decoded image, once: to RGBA at `depth`, flipped bottom-up.
+    pub fn from_image(image: &image::DynamicImage, depth: Depth) -> Self {
+        let (width, height) = (image.width(), image.height());
+        let mut data = match depth {
+            Depth::U8 => image.to_rgba8().into_raw(),
+            Depth::U16 => ne_bytes(image.to_rgba16().into_raw(), u16::to_ne_bytes),
+            Depth::F32 => ne_bytes(image.to_rgba32f().into_raw(), f32::to_ne_bytes),
+        };
+        flip_rows(&mut data, width as usize * CHANNELS * depth.bytes());
+        Self {
+            width,
+            height,
+            depth,
+            data,
+        }
+    }
+
+    /// Wraps bottom-up RGBA samples already in RV's layout; `None` when the
+    /// length does not match the size.
+    pub fn from_raw(width: u32, height: u32, depth: Depth, data: Vec<u8>) -> Option<Self> {
+        let expected = width as usize * height as usize * CHANNELS * depth.bytes();
+        (data.len() == expected).then_some(Self {
+            width,
+            height,
+            depth,
+            data,
+        })
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// Sample depth.
+    pub fn depth(&self) -> Depth {
+        self.depth
+    }
+
+    /// All samples, bottom row first.
+    pub fn bytes(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// Bytes in one row.
+    pub fn row_bytes(&self) -> usize {
+        self.width as usize * CHANNELS * self.depth.bytes()
+    }
+
+    /// The payload of `tile`: its rows, bottom first, tightly packed, into `out`
+    /// (cleared first; reuse it across tiles). The tile must lie inside the image.
+    pub fn copy_tile(&self, tile: Tile, out: &mut Vec<u8>) {
+        let pixel = CHANNELS * self.depth.bytes();
+        let (x0, w) = (tile.x as usize * pixel, tile.w as usize * pixel);
+        out.clear();
+        out.reserve(w * tile.h as usize);
+        for row in tile.y..tile.y + tile.h {
+            let start = row as usize * self.row_bytes() + x0;
+            out.extend_from_slice(&self.data[start..start + w]);
+        }
+    }
+}
+
+fn ne_bytes<T: Copy, const N: usize>(samples: Vec<T>, to_bytes: fn(T) -> [u8; N]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(samples.len() * N);
+    for sample in samples {
+        out.extend_from_slice(&to_bytes(sample));
+    }
+    out
+}
+
+/// Reverses the order of rows in place (top-down <-> bottom-up).
+fn flip_rows(data: &mut [u8], row: usize) {
+    if row == 0 {
+        return;
+    }
+    let rows = data.len() / row;
+    for r in 0..rows / 2 {
+        let (top, bottom) = data.split_at_mut((rows - 1 - r) * row);
+        top[r * row..(r + 1) * row].swap_with_slice(&mut bottom[..row]);
+    }
+}
+
+/// The stereo right eye: every sample inverted, alpha included, as rvshell
+/// does (§7.5): `255 - v`, `65535 - v`, or `1.0 - v`. Written into `out`.
+pub fn invert_into(depth: Depth, samples: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.resize(samples.len(), 0);
+    match depth {
+        Depth::U8 => {
+            for (o, v) in out.iter_mut().zip(samples) {
+                *o = 255 - v;
+            }
+        }
+        Depth::U16 => {
+            for (o, v) in out.chunks_exact_mut(2).zip(samples.chunks_exact(2)) {
+                let v = u16::from_ne_bytes([v[0], v[1]]);
+                o.copy_from_slice(&(u16::MAX - v).to_ne_bytes());
+            }
+        }
+        Depth::F32 => {
+            for (o, v) in out.chunks_exact_mut(4).zip(samples.chunks_exact(4)) {
+                let v = f32::from_ne_bytes([v[0], v[1], v[2], v[3]]);
+                o.copy_from_slice(&(1.0 - v).to_ne_bytes());
+            }
+        }
+    }
+}
+
+/// A tile's place in the image, in RV's coordinates (`y` from the bottom).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tile {
+    /// Left edge.
+    pub x: u32,
+    /// Bottom edge.
+    pub y: u32,
+    /// Width.
+    pub w: u32,
+    /// Height.
+    pub h: u32,
+}
+
+/// How to cut an image into tiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tiling {
+    /// `nx` by `ny` tiles as rvshell cuts them: columns outer, rows inner;
+    /// `W/nx` by `H/ny`, the last column and row taking the remainder (§7.5).
+    Grid {
+        /// Columns.
+        nx: u32,
+        /// Rows.
+        ny: u32,
+    },
+    /// Buckets of `w` by `h` as a renderer sends them: the top row of buckets
+    /// first, left to right; edge buckets clipped to the image.
+    Buckets {
+        /// Bucket width.
+        w: u32,
+        /// Bucket height.
+        h: u32,
+    },
+}
+
+/// Why a tiling does not fit an image.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TilingError {
+    /// Zero tiles, or a zero-sized bucket.
+    #[error("{0}: tile counts and sizes must be at least 1")]
+    Zero(String),
+    /// More tiles than pixels across or down.
+    #[error("{tiling} is more tiles than pixels in a {width}x{height} image")]
+    TooMany {
+        /// The tiling asked for.
+        tiling: String,
+        /// Image width.
+        width: u32,
+        /// Image height.
+        height: u32,
+    },
+    /// An empty image.
+    #[error("the image is empty ({width}x{height})")]
+    Empty {
+        /// Image width.
+        width: u32,
+        /// Image height.
+        height: u32,
+    },
+}
+
+impl std::fmt::Display for Tiling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Tiling::Grid { nx, ny } => write!(f, "{nx}x{ny} tiles"),
+            Tiling::Buckets { w, h } => write!(f, "{w}x{h} buckets"),
+        }
+    }
+}
+
+impl Tiling {
+    /// The tiles of a `width` x `height` image, in sending order, each inside the image.
+    pub fn plan(self, width: u32, height: u32) -> Result<Vec<Tile>, TilingError> {
+        if width == 0 || height == 0 {
+            return Err(TilingError::Empty { width, height });
+        }
+        match self {
+            Tiling::Grid { nx, ny } => {
+                if nx == 0 || ny == 0 {
+                    return Err(TilingError::Zero(self.to_string()));
+                }
+                if nx > width || ny > height {
+                    return Err(TilingError::TooMany {
+                        tiling: self.to_string(),
+                        width,
+                        height,
+                    });
+                }
+                let (tw, th) = (width / nx, height / ny);
+                let mut tiles = Vec::with_capacity(nx as usize * ny as usize);
+                for tx in 0..nx {
+                    for ty in 0..ny {
+                        let (x, y) = (tw * tx, th * ty);
+                        let w = if tx == nx - 1 { width - x } else { tw };
+                        let h = if ty == ny - 1 { height - y } else { th };
+                        tiles.push(Tile { x, y, w, h });
+                    }
+                }
+                Ok(tiles)
+            }
+            Tiling::Buckets { w: bw, h: bh } => {
+                if bw == 0 || bh == 0 {
+                    return Err(TilingError::Zero(self.to_string()));
+                }
+                let mut tiles = Vec::new();
+                let mut top = 0;
+                while top < height {
+                    let h = bh.min(height - top);
+                    let y = height - top - h;
+                    let mut x = 0;
+                    while x < width {
+                        let w = bw.min(width - x);
+                        tiles.push(Tile { x, y, w, h });
+                        x += w;
+                    }
+                    top += h;
+                }
+                Ok(tiles)
+            }
+        }
+    }
+}
+
+/// rvshell's source-creation block (§7.5), byte for byte, for a 4-channel
+/// source with views `left` and `right` at frame `frame`. `media` must have
+/// passed [`check_media`].
+pub fn source_creation_mu(
+    media: &str,
+    width: u32,
+    height: u32,
+    depth: Depth,
+    frame: i64,
+) -> String {
+    format!(
+        "{{ let s = newImageSource( \"{media}\", {width}, {height}, {width}, {height}, 0, 0, 1.0, 4, {bits}, {float}, {frame}, {frame}, 24.0, nil, string[] {{\"left\", \"right\"}} ); newImageSourcePixels( s, {frame}, nil, \"left\"); newImageSourcePixels( s, {frame}, nil, \"right\"); }}",
+        bits = depth.bits(),
+        float = depth.is_float(),
+    )
+}
+
+/// Checks a media name: usable in a PIXELTILE header (§7.1) and inside a Mu
+/// string literal (no `"` or `\\`).
+pub fn check_media(media: &str) -> Result<(), HeaderError> {
+    check_value("media", media)?;
+    if media.contains(['"', '\\']) {
+        return Err(HeaderError::BadValue {
+            key: "media",
+            value: media.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// A media name unique to this push: the file stem (characters RV would
+/// mis-split replaced by `_`) and a time-and-random suffix.
+pub fn unique_media_name(stem: &str) -> String {
+    let clean: String = stem
+        .chars()
+        .take(64)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let suffix: String = std::iter::repeat_with(fastrand::alphanumeric)
+        .take(4)
+        .collect();
+    let stem = if clean.is_empty() {
+        "image".to_owned()
+    } else {
+        clean
+    };
+    format!("{stem}-{millis}-{}", suffix.to_ascii_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,5 +692,265 @@ mod tests {
         assert_eq!(Depth::from_source(32, true), Some(Depth::F32));
         assert_eq!(Depth::from_source(16, true), None);
         assert!(Depth::F32.is_float() && !Depth::U16.is_float());
+    }
+
+    fn rgba(width: u32, height: u32, pixels: &[[u8; 4]]) -> image::DynamicImage {
+        let raw: Vec<u8> = pixels.iter().flatten().copied().collect();
+        image::DynamicImage::ImageRgba8(image::RgbaImage::from_raw(width, height, raw).unwrap())
+    }
+
+    #[test]
+    fn samples_are_bottom_up_as_rvshell_sends_them() {
+        // rv-protocol.md §12: a 4x3 red image, one green pixel at the right end of
+        // its bottom row, goes out bottom row first.
+        let red = [255, 0, 0, 255];
+        let green = [0, 255, 0, 255];
+        let mut pixels = vec![red; 12];
+        pixels[11] = green;
+        let samples = Samples::from_image(&rgba(4, 3, &pixels), Depth::U8);
+        assert_eq!(
+            &samples.bytes()[..16],
+            &[
+                255, 0, 0, 255, 255, 0, 0, 255, 255, 0, 0, 255, 0, 255, 0, 255
+            ]
+        );
+        let mut right = Vec::new();
+        invert_into(Depth::U8, &samples.bytes()[..4], &mut right);
+        assert_eq!(right, [0, 255, 255, 0], "alpha inverted too");
+    }
+
+    #[test]
+    fn deeper_samples_are_native_endian_and_invert_per_sample() {
+        let img = rgba(1, 2, &[[0, 128, 255, 255], [10, 20, 30, 40]]);
+        let s16 = Samples::from_image(&img, Depth::U16);
+        assert_eq!(s16.row_bytes(), 8);
+        // Bottom row first: the second source row.
+        let first: Vec<u16> = s16.bytes()[..8]
+            .chunks(2)
+            .map(|c| u16::from_ne_bytes([c[0], c[1]]))
+            .collect();
+        assert_eq!(first, [10 * 257, 20 * 257, 30 * 257, 40 * 257]);
+        let mut inv = Vec::new();
+        invert_into(Depth::U16, &s16.bytes()[8..], &mut inv);
+        let inv16: Vec<u16> = inv
+            .chunks(2)
+            .map(|c| u16::from_ne_bytes([c[0], c[1]]))
+            .collect();
+        assert_eq!(inv16, [65535, 65535 - 128 * 257, 0, 0]);
+        let f = Samples::from_image(&img, Depth::F32);
+        let top: Vec<f32> = f.bytes()[16..]
+            .chunks(4)
+            .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        assert_eq!(top, [0.0, 128.0 / 255.0, 1.0, 1.0]);
+        invert_into(Depth::F32, &f.bytes()[16..], &mut inv);
+        let inv: Vec<f32> = inv
+            .chunks(4)
+            .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        assert_eq!(inv, [1.0, 1.0 - 128.0 / 255.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn copy_tile_takes_the_right_rows_and_columns() {
+        let data: Vec<u8> = (0..5 * 3 * 4).map(|i| i as u8).collect();
+        let samples = Samples::from_raw(5, 3, Depth::U8, data).unwrap();
+        let mut out = Vec::new();
+        samples.copy_tile(
+            Tile {
+                x: 3,
+                y: 1,
+                w: 2,
+                h: 2,
+            },
+            &mut out,
+        );
+        let expected: Vec<u8> = [(1 * 20 + 12)..(1 * 20 + 20), (2 * 20 + 12)..(2 * 20 + 20)]
+            .into_iter()
+            .flatten()
+            .map(|i| i as u8)
+            .collect();
+        assert_eq!(out, expected);
+        assert!(Samples::from_raw(5, 3, Depth::U8, vec![0; 59]).is_none());
+    }
+
+    #[test]
+    fn grid_plan_matches_rvshell_order_and_remainders() {
+        let tiles = Tiling::Grid { nx: 3, ny: 2 }.plan(10, 5).unwrap();
+        let expected = [
+            Tile {
+                x: 0,
+                y: 0,
+                w: 3,
+                h: 2,
+            },
+            Tile {
+                x: 0,
+                y: 2,
+                w: 3,
+                h: 3,
+            },
+            Tile {
+                x: 3,
+                y: 0,
+                w: 3,
+                h: 2,
+            },
+            Tile {
+                x: 3,
+                y: 2,
+                w: 3,
+                h: 3,
+            },
+            Tile {
+                x: 6,
+                y: 0,
+                w: 4,
+                h: 2,
+            },
+            Tile {
+                x: 6,
+                y: 2,
+                w: 4,
+                h: 3,
+            },
+        ];
+        assert_eq!(tiles, expected);
+    }
+
+    #[test]
+    fn bucket_plan_goes_top_down_and_clips() {
+        let tiles = Tiling::Buckets { w: 4, h: 4 }.plan(6, 5).unwrap();
+        assert_eq!(
+            tiles,
+            [
+                Tile {
+                    x: 0,
+                    y: 1,
+                    w: 4,
+                    h: 4
+                },
+                Tile {
+                    x: 4,
+                    y: 1,
+                    w: 2,
+                    h: 4
+                },
+                Tile {
+                    x: 0,
+                    y: 0,
+                    w: 4,
+                    h: 1
+                },
+                Tile {
+                    x: 4,
+                    y: 0,
+                    w: 2,
+                    h: 1
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn plans_cover_every_pixel_exactly_once() {
+        for (w, h) in [(333, 201), (1, 1), (64, 7)] {
+            for tiling in [
+                Tiling::Grid { nx: 1, ny: 1 },
+                Tiling::Grid {
+                    nx: 1.max(w / 50),
+                    ny: 1.max(h / 40),
+                },
+                Tiling::Buckets { w: 64, h: 64 },
+                Tiling::Buckets { w: 1000, h: 3 },
+            ] {
+                let mut hits = vec![0u8; (w * h) as usize];
+                for t in tiling.plan(w, h).unwrap() {
+                    assert!(
+                        t.w > 0 && t.h > 0 && t.x + t.w <= w && t.y + t.h <= h,
+                        "{t:?}"
+                    );
+                    for y in t.y..t.y + t.h {
+                        for x in t.x..t.x + t.w {
+                            hits[(y * w + x) as usize] += 1;
+                        }
+                    }
+                }
+                assert!(hits.iter().all(|&n| n == 1), "{tiling} on {w}x{h}");
+            }
+        }
+    }
+
+    #[test]
+    fn bad_tilings_are_refused_clearly() {
+        assert_eq!(
+            Tiling::Grid { nx: 0, ny: 2 }
+                .plan(10, 10)
+                .unwrap_err()
+                .to_string(),
+            "0x2 tiles: tile counts and sizes must be at least 1"
+        );
+        assert_eq!(
+            Tiling::Grid { nx: 11, ny: 1 }
+                .plan(10, 10)
+                .unwrap_err()
+                .to_string(),
+            "11x1 tiles is more tiles than pixels in a 10x10 image"
+        );
+        assert!(Tiling::Buckets { w: 0, h: 8 }.plan(10, 10).is_err());
+    }
+
+    #[test]
+    fn source_creation_block_is_rvshells_byte_for_byte() {
+        let block = source_creation_mu("2026-11-21-4:33:45:439", 4, 3, Depth::U8, 1);
+        let frame = format!(
+            "MESSAGE {} RETURNEVENT remote-eval * {block}",
+            "RETURNEVENT remote-eval * ".len() + block.len()
+        );
+        assert_eq!(
+            frame,
+            r#"MESSAGE 247 RETURNEVENT remote-eval * { let s = newImageSource( "2026-11-21-4:33:45:439", 4, 3, 4, 3, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, nil, string[] {"left", "right"} ); newImageSourcePixels( s, 1, nil, "left"); newImageSourcePixels( s, 1, nil, "right"); }"#
+        );
+        assert!(
+            source_creation_mu("m", 2, 2, Depth::F32, 1).contains(", 4, 32, true, 1, 1, 24.0,")
+        );
+    }
+
+    #[test]
+    fn media_names_are_unique_and_safe() {
+        let a = unique_media_name("my shot (v2)=final");
+        let b = unique_media_name("my shot (v2)=final");
+        assert_ne!(a, b);
+        assert!(a.starts_with("my_shot__v2__final-"), "{a}");
+        check_media(&a).unwrap();
+        assert!(check_media("a\"b").is_err());
+        assert!(check_media("a\\b").is_err());
+    }
+
+    #[test]
+    fn loading_reports_missing_corrupt_and_oversized_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing =
+            load_image(&dir.path().join("nope.jpg"), DecodeLimits::default()).unwrap_err();
+        assert!(
+            missing.to_string().starts_with("cannot open image "),
+            "{missing}"
+        );
+        let corrupt = dir.path().join("bad.jpg");
+        std::fs::write(&corrupt, b"\xff\xd8\xff\xe0 this is not really a jpeg").unwrap();
+        let err = load_image(&corrupt, DecodeLimits::default()).unwrap_err();
+        assert!(err.to_string().contains("is not a readable image"), "{err}");
+        let big = dir.path().join("big.png");
+        rgba(40, 2, &vec![[1, 2, 3, 4]; 80]).save(&big).unwrap();
+        let limits = DecodeLimits {
+            max_dimension: 32,
+            ..DecodeLimits::default()
+        };
+        let err = load_image(&big, limits).unwrap_err();
+        assert!(matches!(err, LoadError::TooLarge { .. }), "{err}");
+        assert_eq!(
+            load_image(&big, DecodeLimits::default()).unwrap().width(),
+            40
+        );
     }
 }
