@@ -96,6 +96,8 @@ pub enum Command {
     Event(crate::cmd::rv::EventArgs),
     /// Measure PING/PONG round trips to RV.
     Ping(crate::cmd::rv::PingArgs),
+    /// Push an image to RV as a new stereo source (left: the image, right: its inverse).
+    Push(crate::cmd::push::PushArgs),
     /// Run the built-in RV simulator (prints `listening on ADDR:PORT` first).
     Sim(crate::cmd::sim::SimArgs),
     /// Send DMX to universes through OLA's olad.

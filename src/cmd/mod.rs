@@ -5,6 +5,7 @@
 //! (refused, timed out, bad arguments).
 
 pub mod dmx;
+pub mod push;
 pub mod rv;
 pub mod sim;
 
@@ -26,6 +27,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Ping(args)) => {
             let port = args.rv_port.or(&cli.rv_port);
             rv::ping(args, &cli.global, port)
+        }
+        Some(Command::Push(args)) => {
+            let port = args.rv_port.or(&cli.rv_port);
+            push::run(args, &cli.global, port)
         }
         Some(Command::Sim(args)) => {
             let port = args.rv_port.or(&cli.rv_port);

@@ -7,6 +7,7 @@ pub mod discover;
 pub mod frame;
 pub mod message;
 pub mod pixels;
+pub mod push;
 
 /// RV's default network port (rv-protocol.md §1).
 pub const DEFAULT_PORT: u16 = 45124;

@@ -765,7 +765,8 @@ mod tests {
             },
             &mut out,
         );
-        let expected: Vec<u8> = [(1 * 20 + 12)..(1 * 20 + 20), (2 * 20 + 12)..(2 * 20 + 20)]
+        // Rows 1 and 2 (20 bytes each), pixels 3..5 (bytes 12..20).
+        let expected: Vec<u8> = [32..40, 52..60]
             .into_iter()
             .flatten()
             .map(|i| i as u8)

@@ -1,0 +1,298 @@
+//! Pushing an image to RV as a new stereo image source, tile by tile: what
+//! rvshell's Pixels tab and a renderer's display driver do (rv-protocol.md §7.5).
+//!
+//! ```text
+//! -> MESSAGE n RETURNEVENT remote-eval * { let s = newImageSource( "M", W, H, ... string[] {"left", "right"} ); newImageSourcePixels( s, 1, nil, "left"); newImageSourcePixels( s, 1, nil, "right"); }
+//! <- MESSAGE n RETURN "sourceGroup000000_source.image.1:right"     wait for it: nothing is sent before
+//! -> PIXELTILE(media=M,view=left,w=..,h=..,x=..,y=..,f=1) <tile>    per tile, in plan order
+//! -> PIXELTILE(media=M,view=right,...same...) <tile inverted>
+//! -> MESSAGE 26 EVENT remote-eval * redraw()                        RV redraws pixel blocks at most once a second (§7.2)
+//! ```
+//!
+//! Tiles are copied into two reusable buffers (left, right): no per-pixel
+//! allocation, and memory stays at the image plus two tiles. The inverse of a
+//! tile is computed while its left eye is being written.
+
+use crate::rv::client::{RequestError, RvClient};
+use crate::rv::frame::Frame;
+use crate::rv::message::{Event, unquote_mu};
+use crate::rv::pixels::{
+    HeaderError, Samples, TileHeader, Tiling, TilingError, check_media, invert_into,
+    source_creation_mu,
+};
+use bytes::Bytes;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// What to push, and how.
+#[derive(Debug, Clone)]
+pub struct PushOptions {
+    /// How to cut the image.
+    pub tiling: Tiling,
+    /// Media name; `None` makes a unique one from `stem`.
+    pub media: Option<String>,
+    /// Used for the unique media name when `media` is `None`.
+    pub stem: String,
+    /// The frame the pixels go to (rvshell: 1).
+    pub frame: i64,
+    /// Send pixels into an existing media (`media` required); create nothing.
+    pub update_only: bool,
+}
+
+impl Default for PushOptions {
+    fn default() -> Self {
+        Self {
+            tiling: Tiling::Grid { nx: 1, ny: 1 },
+            media: None,
+            stem: "image".into(),
+            frame: 1,
+            update_only: false,
+        }
+    }
+}
+
+/// How far a push has got.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Tiles sent (both eyes).
+    pub tiles_done: usize,
+    /// Tiles in the plan.
+    pub tiles_total: usize,
+    /// Payload bytes sent.
+    pub bytes_done: u64,
+    /// Payload bytes in the push.
+    pub bytes_total: u64,
+    /// Time since the first tile.
+    pub elapsed: Duration,
+}
+
+impl Progress {
+    /// Throughput so far, in MB/s (10^6 bytes).
+    pub fn mb_per_s(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 {
+            self.bytes_done as f64 / secs / 1e6
+        } else {
+            0.0
+        }
+    }
+
+    /// Estimated time left, once something has been sent.
+    pub fn eta(&self) -> Option<Duration> {
+        (self.bytes_done > 0).then(|| {
+            let rate = self.bytes_done as f64 / self.elapsed.as_secs_f64().max(1e-9);
+            Duration::from_secs_f64((self.bytes_total - self.bytes_done) as f64 / rate)
+        })
+    }
+}
+
+/// What a finished push did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushReport {
+    /// The media name the tiles went to.
+    pub media: String,
+    /// The source node RV returned (e.g. `sourceGroup000000_source`), when it created one.
+    pub node: Option<String>,
+    /// RV's RETURN to the creation block, verbatim (empty with update-only).
+    pub reply: String,
+    /// Tiles sent (each as two PIXELTILEs).
+    pub tiles: usize,
+    /// Payload bytes sent, both eyes.
+    pub bytes: u64,
+    /// Time for the creation round trip.
+    pub create_time: Duration,
+    /// Time for the tiles and the redraw.
+    pub send_time: Duration,
+}
+
+/// Why a push failed. Each says how far it got.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// The tiling does not fit the image.
+    #[error(transparent)]
+    Tiling(#[from] TilingError),
+    /// The media name cannot be sent.
+    #[error(transparent)]
+    Media(#[from] HeaderError),
+    /// `--update-only` needs to know which media.
+    #[error("update-only needs the media name of an existing source (--media NAME)")]
+    UpdateNeedsMedia,
+    /// The creation request failed; no pixels were sent.
+    #[error("creating source {media} in RV failed: {source}; no pixels were sent")]
+    Create {
+        /// The media name.
+        media: String,
+        /// Why.
+        source: RequestError,
+    },
+    /// RV answered the creation request with an error; no pixels were sent.
+    #[error("RV refused to create source {media}: {}; no pixels were sent", reply.trim_end())]
+    Refused {
+        /// The media name.
+        media: String,
+        /// RV's RETURN.
+        reply: String,
+    },
+    /// A tile could not be sent.
+    #[error("push of {media} stopped after {done} of {total} tiles ({bytes} bytes): {source}")]
+    Send {
+        /// The media name.
+        media: String,
+        /// Tiles fully sent.
+        done: usize,
+        /// Tiles in the plan.
+        total: usize,
+        /// Bytes sent.
+        bytes: u64,
+        /// Why.
+        source: RequestError,
+    },
+    /// Cancelled between tiles.
+    #[error("push of {media} cancelled after {done} of {total} tiles")]
+    Cancelled {
+        /// The media name.
+        media: String,
+        /// Tiles fully sent.
+        done: usize,
+        /// Tiles in the plan.
+        total: usize,
+    },
+}
+
+/// Creates the source (unless update-only) and sends every tile, reporting
+/// progress after each; stops between tiles when `cancel` fires.
+pub async fn push(
+    client: &RvClient,
+    samples: &Samples,
+    options: &PushOptions,
+    cancel: &CancellationToken,
+    mut progress: impl FnMut(&Progress),
+) -> Result<PushReport, PushError> {
+    let tiles = options.tiling.plan(samples.width(), samples.height())?;
+    let media = match (&options.media, options.update_only) {
+        (Some(media), _) => media.clone(),
+        (None, true) => return Err(PushError::UpdateNeedsMedia),
+        (None, false) => crate::rv::pixels::unique_media_name(&options.stem),
+    };
+    check_media(&media)?;
+    let depth = samples.depth();
+
+    let started = Instant::now();
+    let (reply, node) = if options.update_only {
+        (String::new(), None)
+    } else {
+        let block = source_creation_mu(
+            &media,
+            samples.width(),
+            samples.height(),
+            depth,
+            options.frame,
+        );
+        let reply = client
+            .send_return_event(Event::new("remote-eval", block))
+            .await
+            .map_err(|source| PushError::Create {
+                media: media.clone(),
+                source,
+            })?;
+        if reply.starts_with("ERROR") {
+            return Err(PushError::Refused { media, reply });
+        }
+        let node = unquote_mu(&reply)
+            .split_once(".image.")
+            .map(|(node, _)| node.to_owned());
+        (reply, node)
+    };
+    let create_time = started.elapsed();
+
+    let pixel_bytes = (crate::rv::pixels::CHANNELS * depth.bytes()) as u64;
+    let bytes_total: u64 = tiles
+        .iter()
+        .map(|t| 2 * u64::from(t.w) * u64::from(t.h) * pixel_bytes)
+        .sum();
+    let mut state = Progress {
+        tiles_done: 0,
+        tiles_total: tiles.len(),
+        bytes_done: 0,
+        bytes_total,
+        elapsed: Duration::ZERO,
+    };
+    progress(&state);
+    let sending = Instant::now();
+    let failed = |state: &Progress, source| PushError::Send {
+        media: media.clone(),
+        done: state.tiles_done,
+        total: state.tiles_total,
+        bytes: state.bytes_done,
+        source,
+    };
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    for tile in &tiles {
+        if cancel.is_cancelled() {
+            return Err(PushError::Cancelled {
+                media,
+                done: state.tiles_done,
+                total: state.tiles_total,
+            });
+        }
+        let header = |view: &str| {
+            TileHeader {
+                media: media.clone(),
+                view: Some(view.to_owned()),
+                layer: None,
+                w: tile.w,
+                h: tile.h,
+                x: i64::from(tile.x),
+                y: i64::from(tile.y),
+                f: options.frame,
+                event: None,
+            }
+            .to_header()
+        };
+        let (left_header, right_header) = (header("left")?, header("right")?);
+        samples.copy_tile(*tile, &mut left);
+        let left_bytes = Bytes::from(std::mem::take(&mut left));
+        let send_left = client.send_frame(Frame::Data {
+            header: left_header,
+            payload: left_bytes.clone(),
+        });
+        // The inverse is computed while the left eye is on its way out.
+        let (sent, ()) = tokio::join!(send_left, async {
+            invert_into(depth, &left_bytes, &mut right)
+        });
+        sent.map_err(|source| failed(&state, source))?;
+        let right_bytes = Bytes::from(std::mem::take(&mut right));
+        let sent = client
+            .send_frame(Frame::Data {
+                header: right_header,
+                payload: right_bytes.clone(),
+            })
+            .await;
+        sent.map_err(|source| failed(&state, source))?;
+        state.tiles_done += 1;
+        state.bytes_done += (left_bytes.len() + right_bytes.len()) as u64;
+        state.elapsed = sending.elapsed();
+        progress(&state);
+        // Written and released by the writer: take the buffers back.
+        left = reclaim(left_bytes);
+        right = reclaim(right_bytes);
+    }
+    client
+        .send_event(Event::new("remote-eval", "redraw()"))
+        .await
+        .map_err(|source| failed(&state, source))?;
+    Ok(PushReport {
+        media,
+        node,
+        reply,
+        tiles: tiles.len(),
+        bytes: state.bytes_done,
+        create_time,
+        send_time: sending.elapsed(),
+    })
+}
+
+/// The buffer behind `bytes` when nothing else holds it, else a fresh one.
+fn reclaim(bytes: Bytes) -> Vec<u8> {
+    bytes.try_into_mut().map(Vec::from).unwrap_or_default()
+}
