@@ -1,0 +1,166 @@
+//! Pushing a 3840x2160 stereo image to the simulator on loopback, next to a
+//! plain TCP copy of the same number of bytes to a sink, measured in the same
+//! run; plus the split between decode/convert and send.
+//!
+//! Both sides are timed until the receiver has everything: the raw copy until
+//! the sink has read the last byte, the push until a `frame()` round trip that
+//! the simulator answers only after handling every tile before it.
+//!
+//! Run: `cargo bench --bench push` (add `-- --quick` for one round per row).
+
+use rvshell::rv::client::{Config, RvClient};
+use rvshell::rv::pixels::{DecodeLimits, Depth, Samples, Tiling, load_image};
+use rvshell::rv::push::{PushOptions, push};
+use rvshell::sim::server::{SimConfig, Simulator};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+const W: u32 = 3840;
+const H: u32 = 2160;
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let rounds = if quick { 1 } else { 3 };
+    println!(
+        "rvshell push benchmark: {W}x{H} stereo (left + inverted right), median of {rounds}\n"
+    );
+
+    // The seed's case: a JPEG on disk, decoded and converted once per push.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("uhd.jpg");
+    let chart = image::RgbImage::from_fn(W, H, |x, y| {
+        image::Rgb([(x / 15) as u8, (y / 9) as u8, ((x ^ y) & 0xff) as u8])
+    });
+    chart.save(&path).unwrap();
+
+    let sim_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sim = sim_rt
+        .block_on(Simulator::start(SimConfig {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            ..SimConfig::default()
+        }))
+        .unwrap();
+    let port = sim.local_addr().port();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = rt.block_on(async {
+        RvClient::connect(Config::new("127.0.0.1", port))
+            .await
+            .unwrap()
+            .0
+    });
+
+    println!(
+        "{:<34} {:>10} {:>10} {:>12} {:>12} {:>8}",
+        "case", "decode+cvt", "push", "push MB/s", "raw copy", "ratio"
+    );
+    for (depth, tiling) in [
+        (Depth::U8, Tiling::Grid { nx: 1, ny: 1 }),
+        (Depth::U8, Tiling::Buckets { w: 64, h: 64 }),
+        (Depth::F32, Tiling::Grid { nx: 1, ny: 1 }),
+        (Depth::F32, Tiling::Grid { nx: 4, ny: 4 }),
+    ] {
+        let mut decode = Vec::new();
+        let mut send = Vec::new();
+        let mut raw = Vec::new();
+        let mut bytes = 0;
+        for _ in 0..rounds {
+            let t = Instant::now();
+            let samples =
+                Samples::from_image(&load_image(&path, DecodeLimits::default()).unwrap(), depth);
+            decode.push(t.elapsed());
+            let tile_bytes = tiling
+                .plan(W, H)
+                .unwrap()
+                .iter()
+                .map(|t| (t.w * t.h) as usize * 4 * depth.bytes())
+                .max()
+                .unwrap();
+            let options = PushOptions {
+                tiling,
+                ..PushOptions::default()
+            };
+            let t = Instant::now();
+            let report = rt.block_on(async {
+                let report = push(
+                    &client,
+                    &samples,
+                    &options,
+                    &CancellationToken::new(),
+                    |_| {},
+                )
+                .await
+                .unwrap();
+                client.eval("frame()").await.unwrap();
+                report
+            });
+            send.push(t.elapsed());
+            bytes = report.bytes;
+            raw.push(raw_copy(bytes as usize, tile_bytes));
+            drop(samples);
+        }
+        let (decode, send, raw) = (median(decode), median(send), median(raw));
+        println!(
+            "{:<34} {:>8.0}ms {:>8.0}ms {:>12.0} {:>10.0}ms {:>7.2}x",
+            format!("{:?} {tiling} ({:.0} MB)", depth, bytes as f64 / 1e6),
+            ms(decode),
+            ms(send),
+            bytes as f64 / 1e6 / send.as_secs_f64(),
+            ms(raw),
+            send.as_secs_f64() / raw.as_secs_f64()
+        );
+    }
+    println!(
+        "\nratio = push / raw TCP copy of the same bytes (target: within 1.5x); decode+cvt is JPEG decode plus conversion, once per push"
+    );
+    rt.block_on(client.close());
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+/// Blocking copy of `total` bytes in `chunk`-sized writes to a sink that reads
+/// and discards, timed until the sink has read the last byte.
+fn raw_copy(total: usize, chunk: usize) -> Duration {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sink = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut got = 0;
+        while got < total {
+            got += s.read(&mut buf).unwrap();
+        }
+        s.write_all(b"k").unwrap();
+    });
+    let data = vec![0x5au8; chunk.min(total)];
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_nodelay(true).unwrap();
+    let t = Instant::now();
+    let mut sent = 0;
+    while sent < total {
+        let n = data.len().min(total - sent);
+        s.write_all(&data[..n]).unwrap();
+        sent += n;
+    }
+    let mut ack = [0u8; 1];
+    s.read_exact(&mut ack).unwrap();
+    let elapsed = t.elapsed();
+    sink.join().unwrap();
+    elapsed
+}
