@@ -1300,8 +1300,11 @@ impl DumpWriter {
         Self { flush, task }
     }
 
-    /// Writes every pending image now and returns once done: the number of
-    /// files written, or the first error (the others are logged).
+    /// Writes every pending image now and returns once that and every
+    /// earlier write is done: the number of files this flush wrote, or the
+    /// first error (every error is logged and counted in
+    /// [`CanvasStats::dump_failures`]; when several flushes are served by
+    /// one batch, only the first caller gets its error).
     pub async fn flush(&self) -> Result<usize, DumpError> {
         let (reply, done) = oneshot::channel();
         self.flush.send(reply).map_err(|_| DumpError::Stopped)?;
@@ -1380,7 +1383,6 @@ async fn run_writer(
                 }
             }
         }
-        let mut first_error = first_error;
         for reply in replies {
             let _ = reply.send(match first_error.take() {
                 Some(err) => Err(err),

@@ -38,7 +38,9 @@ use crate::rv::codec::RvCodec;
 use crate::rv::frame::{Frame, Limits};
 use crate::rv::message::Message;
 use crate::rv::pixels::TileHeader;
-use crate::sim::canvas::{Canvas, CanvasConfig, DEFAULT_MEMORY_BUDGET, DumpError, DumpWriter};
+use crate::sim::canvas::{
+    Canvas, CanvasConfig, CanvasError, DEFAULT_MEMORY_BUDGET, DumpError, DumpWriter, InsertOutcome,
+};
 use crate::sim::mu::Session;
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashSet;
@@ -358,7 +360,7 @@ async fn serve(
             },
             Frame::Data { header, payload } => {
                 match TileHeader::parse(&header) {
-                    Some(tile) => match lock(&state.canvas).insert(&tile, &payload) {
+                    Some(tile) => match insert_tile(&state.canvas, &tile, &payload) {
                         Ok(outcome) => {
                             for image in &outcome.completed {
                                 tracing::info!(%contact, %image, "image complete");
@@ -380,6 +382,15 @@ async fn serve(
             break;
         }
     }
+}
+
+/// Inserts one tile; the canvas lock is released before anything is logged.
+fn insert_tile(
+    canvas: &Mutex<Canvas>,
+    tile: &TileHeader,
+    payload: &[u8],
+) -> Result<InsertOutcome, CanvasError> {
+    lock(canvas).insert(tile, payload)
 }
 
 /// Runs one event through RV's default handlers, hands its effects to the
