@@ -346,3 +346,66 @@ fn sim_refuses_a_dump_directory_it_cannot_create() {
         "{stderr}"
     );
 }
+
+/// Kills the child simulator (by its own handle) if a test fails early.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn rvshell_sim_dump_writes_pending_images_when_terminated() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("new").join("dumps");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("rvshell"))
+        .args(["sim", "--port", "0", "--no-port-file", "--dump"])
+        .arg(&dump)
+        .env("TMPDIR", tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut child = KillOnDrop(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().unwrap().unwrap();
+    let port: u16 = first
+        .strip_prefix("listening on 127.0.0.1:")
+        .unwrap_or_else(|| panic!("first line was {first:?}"))
+        .parse()
+        .unwrap();
+    assert_eq!(
+        lines.next().unwrap().unwrap(),
+        format!("dumping completed images to {}", dump.display())
+    );
+    assert!(dump.is_dir(), "the dump directory is created");
+
+    let mut config = Config::new("127.0.0.1", port);
+    config.request_timeout = Duration::from_secs(10);
+    let rv = RvClient::connect(config).await.unwrap().0;
+    rv.eval(create_block("cli", 2, 2, 8, false)).await.unwrap();
+    let image: Vec<u8> = (100..116).collect();
+    rv.send_frame(tile_frame("cli", "left", &image, 2, 4, (0, 0, 2, 2)))
+        .await
+        .unwrap();
+    rv.eval("frame()").await.unwrap();
+    rv.close().await;
+
+    // SIGTERM: the simulator writes what is pending before it exits.
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(child.0.wait().unwrap().success());
+    let png = image::open(dump.join("cli.left.1.png"))
+        .unwrap()
+        .into_rgba8();
+    assert_eq!(png.into_raw(), flip(&image, 8));
+}
