@@ -29,7 +29,7 @@ pub struct SimArgs {
     #[arg(long)]
     pub no_port_file: bool,
     /// Write each completed image of a pushed source into DIR (created if
-    /// missing) as <media>.<view>.<frame>.png, or .exr for float sources,
+    /// missing) as MEDIA.VIEW.FRAME.png, or .exr for float sources,
     /// top row first; rewritten when later tiles change it and on redraw().
     #[arg(long, value_name = "DIR")]
     pub dump: Option<PathBuf>,

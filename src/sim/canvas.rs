@@ -107,8 +107,9 @@ use tokio_util::sync::CancellationToken;
 /// The view part of a dump file name for a source that declares no views.
 pub const NO_VIEW_NAME: &str = "default";
 
-/// Default [`CanvasConfig::memory_budget`]: 8 GiB of pixel storage.
-pub const DEFAULT_MEMORY_BUDGET: u64 = 8 << 30;
+/// Default [`CanvasConfig::memory_budget`]: 4 GiB, room for a stereo pair of
+/// the largest image the evaluator allows (1 GiB per view) with coverage maps.
+pub const DEFAULT_MEMORY_BUDGET: u64 = 4 << 30;
 
 /// The type of one sample, from `newImageSource(bits, float)` (§7.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
