@@ -14,9 +14,14 @@ struct Sim {
 
 impl Sim {
     fn start(tag: &str) -> Sim {
+        Self::start_with(tag, &[])
+    }
+
+    fn start_with(tag: &str, extra: &[&str]) -> Sim {
         let tmp = tempfile::tempdir().unwrap();
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("rvshell"))
             .args(["sim", "--port", "0", "--tag", tag])
+            .args(extra)
             .env("TMPDIR", tmp.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -274,4 +279,74 @@ fn bad_timeout_is_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--timeout"), "{}", stderr(&out));
+}
+
+#[test]
+fn push_prints_media_and_source_and_the_simulator_dumps_both_eyes() {
+    let dump = tempfile::tempdir().unwrap();
+    let sim = Sim::start_with("", &["--dump", dump.path().to_str().unwrap()]);
+    let chart = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/test-chart.png");
+    let out = sim.run(&[
+        "push",
+        "--port",
+        &sim.port_arg(),
+        "--tiles",
+        "3x2",
+        "--media",
+        "chart",
+        chart,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "media chart\nsource sourceGroup000000_source\n"
+    );
+    assert!(stderr(&out).contains("pushed 6 tiles"), "{}", stderr(&out));
+    // Shutdown writes whatever is pending.
+    assert!(sim.terminate().success());
+    let left = image::open(dump.path().join("chart.left.1.png"))
+        .unwrap()
+        .to_rgba8();
+    assert!(left == image::open(chart).unwrap().to_rgba8());
+    let right = image::open(dump.path().join("chart.right.1.png"))
+        .unwrap()
+        .to_rgba8();
+    assert_eq!(
+        right.get_pixel(0, 0).0,
+        [0, 0, 0, 0],
+        "inverse of the white, opaque marker"
+    );
+}
+
+#[test]
+fn push_refuses_bad_input_with_one_line_and_exit_2() {
+    let sim = Sim::start("");
+    let port = sim.port_arg();
+    let dir = tempfile::tempdir().unwrap();
+    let corrupt = dir.path().join("corrupt.jpg");
+    std::fs::write(&corrupt, b"\xff\xd8\xff\xe0\x00\x10JFIF\x00 truncated").unwrap();
+    let chart = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/test-chart.png");
+    let missing = dir.path().join("missing.jpg");
+    let cases: [(&[&str], &str); 5] = [
+        (&[missing.to_str().unwrap()], "cannot open image"),
+        (&[corrupt.to_str().unwrap()], "is not a readable image"),
+        (
+            &["--tiles", "0x2", chart],
+            "tile counts and sizes must be at least 1",
+        ),
+        (
+            &["--tiles", "641x1", chart],
+            "more tiles than pixels in a 640x360 image",
+        ),
+        (&["--bits", "12", chart], "is not 8, 16 or 32"),
+    ];
+    for (args, expected) in cases {
+        let mut all = vec!["push", "--port", &port];
+        all.extend_from_slice(args);
+        let out = sim.run(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert_eq!(stdout(&out), "", "{args:?}");
+    }
 }

@@ -6,6 +6,7 @@ use crate::sim::server::{SimConfig, Simulator};
 use clap::Args;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -24,11 +25,16 @@ pub struct SimArgs {
     /// Seconds of silence after which a client is dropped (RV: 600).
     #[arg(long, value_name = "SECS", default_value_t = 600.0)]
     pub pong_timeout: f64,
-    /// Do not write a port file in <temp dir>/tweak_rv_proc.
+    /// Do not write a port file in `<temp dir>/tweak_rv_proc`.
     #[arg(long)]
     pub no_port_file: bool,
     #[command(flatten)]
     pub rv_port: RvPort,
+    /// Write each completed image of a pushed source into DIR (created if
+    /// missing) as MEDIA.VIEW.FRAME.png, or .exr for float sources,
+    /// top row first; rewritten when later tiles change it and on redraw().
+    #[arg(long, value_name = "DIR")]
+    pub dump: Option<PathBuf>,
 }
 
 fn seconds(name: &str, value: f64) -> Result<Duration, String> {
@@ -50,6 +56,7 @@ pub fn run(args: SimArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCode {
             name: args.name,
             ping_interval,
             pong_timeout,
+            dump: args.dump.clone(),
             ..SimConfig::default()
         },
         (Err(err), _) | (_, Err(err)) => {
@@ -57,6 +64,15 @@ pub fn run(args: SimArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(dir) = &args.dump
+        && let Err(err) = std::fs::create_dir_all(dir)
+    {
+        eprintln!(
+            "rvshell sim: cannot create dump directory {}: {err}; choose a writable directory with --dump",
+            dir.display()
+        );
+        return ExitCode::from(2);
+    }
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(err) => {
@@ -86,6 +102,9 @@ pub fn run(args: SimArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCode {
         };
         let mut stdout = std::io::stdout();
         let _ = writeln!(stdout, "listening on {addr}");
+        if let Some(dir) = &args.dump {
+            let _ = writeln!(stdout, "dumping completed images to {}", dir.display());
+        }
         let _ = stdout.flush();
         wait_for_stop_signal().await;
         sim.shutdown().await;

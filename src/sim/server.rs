@@ -24,7 +24,11 @@
 //!   evaluator ([`crate::sim::mu`]); a RETURNEVENT always gets exactly one
 //!   RETURN, empty when nothing handles it (§4). EVENTs never get one.
 //! - A client-sent RETURN is ignored (§4). DATAEVENTs are logged. PIXELTILEs
-//!   go to the session's image sources.
+//!   go to the image sources' pixel storage ([`crate::sim::canvas`]), which
+//!   validates them as RV does and also rejects tiles outside the image;
+//!   a rejected tile is logged and, as in RV, nothing is sent back (§7.2).
+//! - With a dump directory, completed images are written as files off the
+//!   async workers ([`Simulator::flush_dumps`] waits for them).
 //! - On shutdown every connection is signed off with DISCONNECT, as RV does
 //!   when networking stops.
 //!
@@ -33,10 +37,15 @@
 use crate::rv::codec::RvCodec;
 use crate::rv::frame::{Frame, Limits};
 use crate::rv::message::Message;
+use crate::rv::pixels::TileHeader;
+use crate::sim::canvas::{
+    Canvas, CanvasConfig, CanvasError, DEFAULT_MEMORY_BUDGET, DumpError, DumpWriter, InsertOutcome,
+};
 use crate::sim::mu::Session;
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -58,6 +67,11 @@ pub struct SimConfig {
     pub pong_timeout: Duration,
     /// Limits on what clients may send.
     pub limits: Limits,
+    /// Directory to write completed images into (`rvshell sim --dump DIR`;
+    /// see [`crate::sim::canvas`] for the file names). Created if missing.
+    pub dump: Option<PathBuf>,
+    /// Most bytes the image sources' pixel storage may hold at once.
+    pub canvas_memory: u64,
 }
 
 impl Default for SimConfig {
@@ -68,6 +82,8 @@ impl Default for SimConfig {
             ping_interval: Duration::from_secs(15),
             pong_timeout: Duration::from_secs(600),
             limits: Limits::default(),
+            dump: None,
+            canvas_memory: DEFAULT_MEMORY_BUDGET,
         }
     }
 }
@@ -79,34 +95,65 @@ struct Shared {
     contacts: HashSet<String>,
 }
 
+/// The state one connection works on. Lock order: `shared`, then `canvas`.
+#[derive(Clone)]
+struct State {
+    shared: Arc<Mutex<Shared>>,
+    canvas: Arc<Mutex<Canvas>>,
+}
+
 /// A running simulator. Dropping it stops accepting; [`Simulator::shutdown`]
-/// also signs off every client.
+/// also signs off every client and writes pending dump files.
 pub struct Simulator {
     local_addr: SocketAddr,
-    shared: Arc<Mutex<Shared>>,
+    state: State,
     stop: CancellationToken,
     task: Option<tokio::task::JoinHandle<()>>,
+    dump_stop: CancellationToken,
+    dumper: Option<DumpWriter>,
 }
 
 impl Simulator {
-    /// Binds and starts accepting connections.
+    /// Binds and starts accepting connections; with [`SimConfig::dump`],
+    /// creates the directory if needed and starts the dump writer.
     pub async fn start(config: SimConfig) -> std::io::Result<Self> {
+        if let Some(dir) = &config.dump {
+            std::fs::create_dir_all(dir).map_err(|err| {
+                std::io::Error::new(
+                    err.kind(),
+                    format!("cannot create dump directory {}: {err}", dir.display()),
+                )
+            })?;
+        }
         let listener = TcpListener::bind(config.bind).await?;
         let local_addr = listener.local_addr()?;
-        let shared = Arc::new(Mutex::new(Shared::default()));
+        let state = State {
+            shared: Arc::new(Mutex::new(Shared::default())),
+            canvas: Arc::new(Mutex::new(Canvas::new(CanvasConfig {
+                memory_budget: config.canvas_memory,
+                ..CanvasConfig::default()
+            }))),
+        };
+        let dump_stop = CancellationToken::new();
+        let dumper = config
+            .dump
+            .clone()
+            .map(|dir| DumpWriter::spawn(state.canvas.clone(), dir, dump_stop.clone()));
         let stop = CancellationToken::new();
         let task = tokio::spawn(accept_loop(
             listener,
             Arc::new(config),
-            shared.clone(),
+            state.clone(),
             stop.clone(),
         ));
         tracing::info!(%local_addr, "simulator listening");
         Ok(Self {
             local_addr,
-            shared,
+            state,
             stop,
             task: Some(task),
+            dump_stop,
+            dumper,
         })
     }
 
@@ -117,21 +164,42 @@ impl Simulator {
 
     /// Runs `f` on RV's session state (for tests and the demo).
     pub fn with_session<T>(&self, f: impl FnOnce(&mut Session) -> T) -> T {
-        f(&mut lock(&self.shared).session)
+        f(&mut lock(&self.state.shared).session)
+    }
+
+    /// Runs `f` on the image sources' pixels (see [`Canvas::image`] and
+    /// [`Canvas::stats`]).
+    pub fn with_canvas<T>(&self, f: impl FnOnce(&Canvas) -> T) -> T {
+        f(&lock(&self.state.canvas))
+    }
+
+    /// Writes every complete image with unwritten changes now and returns
+    /// once all dump writes are done: the number of files this flush wrote,
+    /// or the first error. `Ok(0)` without a dump directory.
+    pub async fn flush_dumps(&self) -> Result<usize, DumpError> {
+        match &self.dumper {
+            Some(dumper) => dumper.flush().await,
+            None => Ok(0),
+        }
     }
 
     /// The contacts currently connected, as `name@ip`.
     pub fn contacts(&self) -> Vec<String> {
-        let mut contacts: Vec<_> = lock(&self.shared).contacts.iter().cloned().collect();
+        let mut contacts: Vec<_> = lock(&self.state.shared).contacts.iter().cloned().collect();
         contacts.sort();
         contacts
     }
 
-    /// Signs off every client with DISCONNECT, closes, and waits.
+    /// Signs off every client with DISCONNECT, closes, writes the pending
+    /// dump files, and waits.
     pub async fn shutdown(mut self) {
         self.stop.cancel();
         if let Some(task) = self.task.take() {
             let _ = task.await;
+        }
+        self.dump_stop.cancel();
+        if let Some(dumper) = self.dumper.take() {
+            dumper.join().await;
         }
     }
 }
@@ -139,13 +207,14 @@ impl Simulator {
 impl Drop for Simulator {
     fn drop(&mut self) {
         self.stop.cancel();
+        self.dump_stop.cancel();
     }
 }
 
-fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave the session half-updated in
     // a way that matters more than stopping the simulator would; keep serving.
-    shared
+    mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -153,7 +222,7 @@ fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
 async fn accept_loop(
     listener: TcpListener,
     config: Arc<SimConfig>,
-    shared: Arc<Mutex<Shared>>,
+    state: State,
     stop: CancellationToken,
 ) {
     let mut connections = JoinSet::new();
@@ -162,7 +231,7 @@ async fn accept_loop(
             _ = stop.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    connections.spawn(serve(stream, peer, config.clone(), shared.clone(), stop.clone()));
+                    connections.spawn(serve(stream, peer, config.clone(), state.clone(), stop.clone()));
                 }
                 Err(err) => {
                     tracing::warn!(%err, "accept failed");
@@ -192,9 +261,10 @@ async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     config: Arc<SimConfig>,
-    shared: Arc<Mutex<Shared>>,
+    state: State,
     stop: CancellationToken,
 ) {
+    let shared = &state.shared;
     let _ = stream.set_nodelay(true);
     let (read_half, write_half) = stream.into_split();
     let mut frames = FramedRead::new(read_half, RvCodec::new(config.limits));
@@ -216,7 +286,7 @@ async fn serve(
         },
     };
     let contact = format!("{name}@{}", peer.ip());
-    if !lock(&shared).contacts.insert(contact.clone()) {
+    if !lock(shared).contacts.insert(contact.clone()) {
         tracing::error!("RvNetwork: '{contact}' is already connected.");
         return;
     }
@@ -275,11 +345,11 @@ async fn serve(
             }
             Frame::Message(text) => match Message::parse(&text) {
                 Message::ReturnEvent(event) => {
-                    let value = run_event(&shared, &event.name, &event.contents);
+                    let value = run_event(&state, &event.name, &event.contents);
                     Some(Frame::Message(format!("RETURN {value}")))
                 }
                 Message::Event(event) => {
-                    run_event(&shared, &event.name, &event.contents);
+                    run_event(&state, &event.name, &event.contents);
                     None
                 }
                 Message::Disconnect => {
@@ -289,7 +359,20 @@ async fn serve(
                 Message::Return(_) | Message::Other(_) => None,
             },
             Frame::Data { header, payload } => {
-                tracing::info!(%contact, %header, bytes = payload.len(), "data event");
+                match TileHeader::parse(&header) {
+                    Some(tile) => match insert_tile(&state.canvas, &tile, &payload) {
+                        Ok(outcome) => {
+                            for image in &outcome.completed {
+                                tracing::info!(%contact, %image, "image complete");
+                            }
+                        }
+                        // RV prints the error and sends nothing back (§7.2).
+                        Err(err) => {
+                            tracing::error!(%contact, %header, %err, "bad pixel block received")
+                        }
+                    },
+                    None => tracing::info!(%contact, %header, bytes = payload.len(), "data event"),
+                }
                 None
             }
         };
@@ -301,10 +384,20 @@ async fn serve(
     }
 }
 
-/// Runs one event through RV's default handlers and returns the RETURN value.
-fn run_event(shared: &Mutex<Shared>, name: &str, contents: &str) -> String {
+/// Inserts one tile; the canvas lock is released before anything is logged.
+fn insert_tile(
+    canvas: &Mutex<Canvas>,
+    tile: &TileHeader,
+    payload: &[u8],
+) -> Result<InsertOutcome, CanvasError> {
+    lock(canvas).insert(tile, payload)
+}
+
+/// Runs one event through RV's default handlers, hands its effects to the
+/// canvas, and returns the RETURN value.
+fn run_event(state: &State, name: &str, contents: &str) -> String {
     let now = std::time::Instant::now();
-    let mut shared = lock(shared);
+    let mut shared = lock(&state.shared);
     let value = shared
         .session
         .handle_event(name, contents, now)
@@ -312,8 +405,15 @@ fn run_event(shared: &Mutex<Shared>, name: &str, contents: &str) -> String {
             tracing::debug!(event = name, "no handler bound");
             String::new()
         });
-    for effect in shared.session.take_effects() {
-        tracing::debug!(?effect, "session effect");
+    let effects = shared.session.take_effects();
+    if !effects.is_empty() {
+        let mut canvas = lock(&state.canvas);
+        for effect in effects {
+            tracing::debug!(?effect, "session effect");
+            if let Err(err) = canvas.apply(&effect, &shared.session) {
+                tracing::error!(?effect, %err, "pixel storage not allocated");
+            }
+        }
     }
     value
 }

@@ -125,7 +125,12 @@ fn syntax_error(e: &ParseError, code: &str) -> MuError {
         ErrorKind::UnexpectedChar(c) => format!("unexpected character {c:?}"),
         ErrorKind::UnterminatedString => "unterminated string literal".to_string(),
         ErrorKind::UnterminatedComment => "unterminated /* comment".to_string(),
-        ErrorKind::BadEscape(c) => format!("bad escape sequence \\{c} in string literal"),
+        ErrorKind::BadEscape(c) => {
+            format!(
+                "bad escape sequence \\{} in string literal",
+                c.escape_debug()
+            )
+        }
         ErrorKind::IntTooLarge => "integer literal does not fit in a Mu int".to_string(),
         ErrorKind::Expected { expected, found } => format!("expected {expected}, found {found}"),
         ErrorKind::TooDeep => format!("nesting deeper than {MAX_DEPTH} levels"),

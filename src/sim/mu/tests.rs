@@ -1290,3 +1290,11 @@ proptest! {
         prop_assert!((1..=100).contains(&f));
     }
 }
+
+#[test]
+fn a_bad_escape_of_a_control_character_stays_on_one_line() {
+    let code = "\"\\\n\"";
+    let got = Session::new().eval_mu(code, Instant::now());
+    assert_mu_shape(code, &got);
+    assert!(got.contains(r"bad escape sequence \\n"), "{got:?}");
+}

@@ -1,0 +1,1949 @@
+//! The simulator's pixel canvas: the pixel storage of the image sources made
+//! by `newImageSource`, filled by PIXELTILE frames (rv-protocol.md §7), and
+//! the `--dump DIR` writer that saves each completed image as a file.
+//!
+//! ```text
+//! MESSAGE 247 RETURNEVENT remote-eval * { let s = newImageSource( "M", 4, 3, 4, 3, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, nil, string[] {"left", "right"} ); ... }
+//! PIXELTILE(media=M,view=left,w=4,h=3,x=0,y=0,f=1) 48 <48 bytes: RGBA8, bottom row first>
+//! PIXELTILE(media=M,view=right,w=4,h=3,x=0,y=0,f=1) 48 <48 bytes>
+//! MESSAGE 26 EVENT remote-eval * redraw()
+//! ```
+//!
+//! After these frames, `DIR/M.left.1.png` and `DIR/M.right.1.png` hold the
+//! two 4x3 views, top row first.
+//!
+//! # Storage (§7.3)
+//!
+//! One image per (source, frame, view, layer): `width * height * channels`
+//! samples, interleaved R,G,B,A truncated to the source's channel count,
+//! rows tightly packed and **bottom-up** (row 0 and `y=0` are the bottom
+//! scanline), multi-byte samples in native byte order, exactly as RV keeps
+//! them. The sample type follows `newImageSource(bits, float)`: 8 → `u8`,
+//! 16 → `u16`, 16 + float → half, 32 → `f32` (RV's `makePixels` has no
+//! storage for 32 bits without float; the simulator treats it as float, as
+//! [`crate::rv::pixels::Depth::from_source`] does). An image's buffer is
+//! allocated on its first tile or on `newImageSourcePixels`, zeroed, and
+//! counted against a memory budget ([`CanvasConfig::memory_budget`]).
+//!
+//! # Validation of a tile (§7.2)
+//!
+//! RV's `insertCreatePixelBlock` walks *every* source whose media name equals
+//! the tile's `media` and calls `insertPixels` on each; the simulator does
+//! the same, checking, for each matching source, in this order:
+//!
+//! 1. some source has that media ([`CanvasError::UnknownMedia`]; RV silently
+//!    does nothing);
+//! 2. the view is one of the source's declared views; a tile with no view
+//!    (absent or `-`) goes to the **first declared view**, as RV's
+//!    `findCreatePixels` skips the check for `-` and `pixelPropNames`
+//!    substitutes `defaultView()`, the first declared view
+//!    ([`CanvasError::BadView`], RV's "Bad view name");
+//! 3. the same for layers ([`CanvasError::BadLayer`]);
+//! 4. the frame is within the source's range. RV clamps it and silently
+//!    overwrites the first or last frame; the simulator rejects it
+//!    ([`CanvasError::FrameOutOfRange`]);
+//! 5. the tile is at least 1x1 ([`CanvasError::ZeroSize`]; in RV such a
+//!    tile fails the size check);
+//! 6. the payload is exactly `w*h*channels*bytesPerChannel` bytes
+//!    ([`CanvasError::SizeMismatch`], RV's "Received pixels of size X.
+//!    Expected Y");
+//! 7. the tile lies inside the image. RV has no bounds check and writes out
+//!    of bounds; the simulator rejects the tile
+//!    ([`CanvasError::OutOfBounds`]);
+//! 8. the memory budget allows the new storage ([`CanvasError::OutOfMemory`]).
+//!
+//! A tile is written to every matching source only if it passes for all of
+//! them (RV writes the sources before the first failing one; all or nothing
+//! is easier to reason about). A rejected tile changes nothing; the server
+//! logs the error and, like RV, sends nothing back. Tile row `r` goes to
+//! image row `y + r`, one slice copy per row.
+//!
+//! # Coverage
+//!
+//! Each image keeps a byte per pixel, set with `fill` as tiles arrive, and a
+//! running count of pixels covered for the first time, so overlapping and
+//! repeated tiles are not counted twice. When every pixel has been received
+//! at least once the image is **complete** and the map is freed.
+//!
+//! # Dump files (`rvshell sim --dump DIR`)
+//!
+//! Each complete image is written as `DIR/<media>.<view>.<frame>.<ext>`,
+//! **top row first** like an ordinary image:
+//!
+//! - `<view>` is the view name, or `default` for a source that declares no
+//!   views; a source with layers gets `<media>.<view>.<layer>.<frame>.<ext>`.
+//! - A second (third, ...) source with the same media name gets its node in
+//!   the name, `<media>.<node>.<view>.<frame>.<ext>`, so the files of
+//!   different sources never collide.
+//! - `/`, `\` and control characters in names become `_` (on Windows also
+//!   `< > : " | ? *`), so a name can never leave `DIR`.
+//! - 8- and 16-bit sources give PNG (`.png`): L, LA, RGB or RGBA for 1 to 4
+//!   channels, 8 or 16 bits. Float sources (half or 32-bit) give OpenEXR
+//!   (`.exr`) with 32-bit float RGB (3 channels) or RGBA (4); 1 channel is
+//!   written as RGB with R = G = B, 2 channels as RGBA with R = G = B.
+//!
+//! A file is written when its image becomes complete, again after later
+//! tiles change it (coalesced: [`CanvasConfig::dump_quiet`] after the last
+//! change, at most [`CanvasConfig::dump_max_delay`] after the first), on
+//! `redraw()`, on [`crate::sim::server::Simulator::flush_dumps`] and when the
+//! simulator shuts down. Incomplete images are never written. Encoding runs
+//! on a blocking thread from an `Arc` snapshot of the buffer (copy on write:
+//! a tile arriving during an encode copies that one image first), into a
+//! temporary file in `DIR` that is then renamed, so a reader never sees a
+//! half-written file.
+
+use crate::rv::pixels::TileHeader;
+use crate::sim::mu::{Effect, Session, SourceInfo};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+/// The view part of a dump file name for a source that declares no views.
+pub const NO_VIEW_NAME: &str = "default";
+
+/// Default [`CanvasConfig::memory_budget`]: 4 GiB, room for a stereo pair of
+/// the largest image the evaluator allows (1 GiB per view) with coverage maps.
+pub const DEFAULT_MEMORY_BUDGET: u64 = 4 << 30;
+
+/// The type of one sample, from `newImageSource(bits, float)` (§7.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SampleType {
+    /// 8-bit unsigned.
+    U8,
+    /// 16-bit unsigned, native byte order.
+    U16,
+    /// 16-bit IEEE half float, native byte order.
+    F16,
+    /// 32-bit IEEE float, native byte order.
+    F32,
+}
+
+impl SampleType {
+    /// The sample type RV stores for `(bits, float)`; `None` for other bit
+    /// counts (the evaluator accepts only 8, 16 and 32).
+    pub fn from_source(bits: u32, float: bool) -> Option<Self> {
+        match (bits, float) {
+            (8, _) => Some(SampleType::U8),
+            (16, false) => Some(SampleType::U16),
+            (16, true) => Some(SampleType::F16),
+            (32, _) => Some(SampleType::F32),
+            _ => None,
+        }
+    }
+
+    /// Bytes per sample.
+    pub fn bytes(self) -> usize {
+        match self {
+            SampleType::U8 => 1,
+            SampleType::U16 | SampleType::F16 => 2,
+            SampleType::F32 => 4,
+        }
+    }
+
+    /// Whether samples are floating point (dumped as OpenEXR).
+    pub fn is_float(self) -> bool {
+        matches!(self, SampleType::F16 | SampleType::F32)
+    }
+}
+
+/// An image edge, for [`CanvasError::OutOfBounds`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edge {
+    /// `x < 0`.
+    Left,
+    /// `x + w > width`.
+    Right,
+    /// `y < 0` (y counts from the bottom, §7.3).
+    Bottom,
+    /// `y + h > height`.
+    Top,
+}
+
+impl fmt::Display for Edge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Edge::Left => "left",
+            Edge::Right => "right",
+            Edge::Bottom => "bottom",
+            Edge::Top => "top",
+        })
+    }
+}
+
+/// Why a tile (or a `newImageSourcePixels` allocation) was refused. Nothing
+/// was written; RV sends nothing back for a bad tile and neither does the
+/// simulator, which logs the error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CanvasError {
+    /// No source has this media name.
+    #[error(
+        "no image source has media {media:?}; create one with newImageSource before sending its tiles (tile dropped)"
+    )]
+    UnknownMedia {
+        /// The tile's media.
+        media: String,
+    },
+    /// The view is not declared by the source.
+    #[error(
+        "Bad view name: {view:?} for media {media:?}, which declares views {declared:?}; send one of those, or no view for the first (tile dropped)"
+    )]
+    BadView {
+        /// The tile's media.
+        media: String,
+        /// The tile's view.
+        view: String,
+        /// The views the source declared.
+        declared: Vec<String>,
+    },
+    /// The layer is not declared by the source.
+    #[error(
+        "Bad layer name: {layer:?} for media {media:?}, which declares layers {declared:?}; send one of those, or no layer for the first (tile dropped)"
+    )]
+    BadLayer {
+        /// The tile's media.
+        media: String,
+        /// The tile's layer.
+        layer: String,
+        /// The layers the source declared.
+        declared: Vec<String>,
+    },
+    /// The frame is outside the source's range.
+    #[error(
+        "frame {frame} is outside media {media:?}'s range {start}..={end}; RV would overwrite frame {clamped} instead (tile dropped)"
+    )]
+    FrameOutOfRange {
+        /// The tile's media.
+        media: String,
+        /// The tile's frame (`f`, 0 when absent, §7.1).
+        frame: i64,
+        /// First frame of the source.
+        start: i32,
+        /// Last frame of the source.
+        end: i32,
+        /// The frame RV would have written.
+        clamped: i32,
+    },
+    /// The tile has no pixels.
+    #[error(
+        "tile of {w}x{h} pixels for media {media:?} is empty; send w and h of at least 1 (tile dropped)"
+    )]
+    ZeroSize {
+        /// The tile's media.
+        media: String,
+        /// Tile width.
+        w: u32,
+        /// Tile height.
+        h: u32,
+    },
+    /// The payload is not `w*h*channels*bytesPerChannel` bytes.
+    #[error(
+        "Received pixels of size {got}. Expected {expected} (media {media:?}: {w}x{h} tile of {channels} channels, {bytes_per_channel} bytes each) (tile dropped)"
+    )]
+    SizeMismatch {
+        /// The tile's media.
+        media: String,
+        /// Payload bytes received.
+        got: u64,
+        /// Payload bytes expected.
+        expected: u128,
+        /// Tile width.
+        w: u32,
+        /// Tile height.
+        h: u32,
+        /// The source's channel count.
+        channels: u32,
+        /// The source's bytes per sample.
+        bytes_per_channel: u32,
+    },
+    /// The tile reaches outside the image.
+    #[error(
+        "tile {w}x{h} at x={x},y={y} crosses the {edge} edge of media {media:?} ({width}x{height}, y counted from the bottom); RV does no bounds check, so clip tiles to the image (tile dropped)"
+    )]
+    OutOfBounds {
+        /// The tile's media.
+        media: String,
+        /// The first edge crossed (left, right, bottom, top in that order).
+        edge: Edge,
+        /// Tile left.
+        x: i64,
+        /// Tile bottom.
+        y: i64,
+        /// Tile width.
+        w: u32,
+        /// Tile height.
+        h: u32,
+        /// Image width.
+        width: u32,
+        /// Image height.
+        height: u32,
+    },
+    /// The canvas memory budget would be exceeded.
+    #[error(
+        "pixel storage for media {media:?} needs {needed} more bytes but the simulator's canvas holds {used} of its {budget}-byte budget; restart the simulator or send smaller images"
+    )]
+    OutOfMemory {
+        /// The media whose storage was needed.
+        media: String,
+        /// Bytes the new storage needs.
+        needed: u64,
+        /// Bytes in use.
+        used: u64,
+        /// The budget.
+        budget: u64,
+    },
+    /// `newImageSourcePixels` named a node the canvas does not know.
+    #[error("no image source node {node:?}")]
+    UnknownNode {
+        /// The node name.
+        node: String,
+    },
+}
+
+/// One image of the canvas, named for logs and reports.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ImageId {
+    /// The source node, e.g. `sourceGroup000000_source`.
+    pub node: String,
+    /// The source's media name.
+    pub media: String,
+    /// The frame.
+    pub frame: i32,
+    /// The view (after RV's default-view substitution), `None` when the
+    /// source declares none.
+    pub view: Option<String>,
+    /// The layer (after the default-layer substitution), `None` when the
+    /// source declares none.
+    pub layer: Option<String>,
+}
+
+impl fmt::Display for ImageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "media {:?} ({}) frame {}",
+            self.media, self.node, self.frame
+        )?;
+        if let Some(view) = &self.view {
+            write!(f, " view {view:?}")?;
+        }
+        if let Some(layer) = &self.layer {
+            write!(f, " layer {layer:?}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What an accepted tile did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InsertOutcome {
+    /// Images written: one per source whose media matched.
+    pub images: usize,
+    /// Pixels received for the first time, summed over those images.
+    pub newly_covered: u64,
+    /// Images this tile completed.
+    pub completed: Vec<ImageId>,
+}
+
+/// Counters, for tests and diagnostics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CanvasStats {
+    /// Tiles written.
+    pub tiles_accepted: u64,
+    /// Tiles refused.
+    pub tiles_rejected: u64,
+    /// Payload bytes of the tiles written.
+    pub bytes_accepted: u64,
+    /// Why the last refused tile was refused.
+    pub last_error: Option<CanvasError>,
+    /// Dump files written.
+    pub dumps_written: u64,
+    /// Dump files that failed.
+    pub dump_failures: u64,
+    /// Why the last dump failed.
+    pub last_dump_error: Option<String>,
+}
+
+/// How the canvas behaves.
+#[derive(Debug, Clone)]
+pub struct CanvasConfig {
+    /// Most bytes of pixel storage (and coverage maps) held at once.
+    pub memory_budget: u64,
+    /// Track images to dump (set when a dump directory is configured).
+    pub dumps: bool,
+    /// A changed complete image is rewritten this long after its last change...
+    pub dump_quiet: Duration,
+    /// ...or this long after its first unwritten change, whichever is first.
+    pub dump_max_delay: Duration,
+}
+
+impl Default for CanvasConfig {
+    fn default() -> Self {
+        Self {
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            dumps: false,
+            dump_quiet: Duration::from_millis(250),
+            dump_max_delay: Duration::from_secs(1),
+        }
+    }
+}
+
+/// One image's pixels and coverage.
+#[derive(Debug)]
+pub struct Image {
+    width: u32,
+    height: u32,
+    channels: u32,
+    sample: SampleType,
+    pixels: Arc<Vec<u8>>,
+    /// One byte per pixel, non-zero once received; `None` once complete.
+    coverage: Option<Vec<u8>>,
+    covered: u64,
+    writes: u64,
+}
+
+impl Image {
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// Interleaved channels (1 to 4).
+    pub fn channels(&self) -> u32 {
+        self.channels
+    }
+
+    /// The sample type.
+    pub fn sample(&self) -> SampleType {
+        self.sample
+    }
+
+    /// The samples as RV holds them: bottom row first, native byte order.
+    pub fn pixels(&self) -> &[u8] {
+        &self.pixels
+    }
+
+    /// The samples top row first, as an ordinary image file holds them.
+    pub fn top_down(&self) -> Vec<u8> {
+        top_down(&self.pixels, self.row_bytes())
+    }
+
+    /// Whether every pixel has been received at least once.
+    pub fn is_complete(&self) -> bool {
+        self.coverage.is_none()
+    }
+
+    /// Pixels received at least once.
+    pub fn covered_pixels(&self) -> u64 {
+        self.covered
+    }
+
+    /// `width * height`.
+    pub fn pixel_count(&self) -> u64 {
+        u64::from(self.width) * u64::from(self.height)
+    }
+
+    /// Tiles written into this image.
+    pub fn tiles_written(&self) -> u64 {
+        self.writes
+    }
+
+    fn pixel_bytes(&self) -> usize {
+        self.channels as usize * self.sample.bytes()
+    }
+
+    fn row_bytes(&self) -> usize {
+        self.width as usize * self.pixel_bytes()
+    }
+
+    /// Copies a validated, in-bounds tile; returns the newly covered pixels
+    /// and whether this completed the image.
+    fn write_tile(
+        &mut self,
+        x: usize,
+        y: usize,
+        w: usize,
+        h: usize,
+        payload: &[u8],
+    ) -> (u64, bool) {
+        let px = self.pixel_bytes();
+        let row_bytes = self.row_bytes();
+        let tile_row = w * px;
+        let width = self.width as usize;
+        let pixels = Arc::make_mut(&mut self.pixels);
+        let rows = pixels[y * row_bytes..].chunks_exact_mut(row_bytes);
+        for (dst, src) in rows.zip(payload.chunks_exact(tile_row)) {
+            dst[x * px..x * px + tile_row].copy_from_slice(src);
+        }
+        self.writes += 1;
+        let Some(map) = self.coverage.as_mut() else {
+            return (0, false);
+        };
+        let mut fresh = 0u64;
+        for row in map[y * width..].chunks_exact_mut(width).take(h) {
+            let span = &mut row[x..x + w];
+            let new = span.iter().filter(|&&b| b == 0).count();
+            if new > 0 {
+                span.fill(1);
+                fresh += new as u64;
+            }
+        }
+        self.covered += fresh;
+        let completed = self.covered == self.pixel_count();
+        if completed {
+            self.coverage = None;
+        }
+        (fresh, completed)
+    }
+}
+
+fn top_down(pixels: &[u8], row_bytes: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(pixels.len());
+    for row in pixels.chunks_exact(row_bytes).rev() {
+        out.extend_from_slice(row);
+    }
+    out
+}
+
+/// A source as the canvas knows it.
+#[derive(Debug)]
+struct Source {
+    info: SourceInfo,
+    sample: SampleType,
+    /// `<media>` or, for a later source with the same media, `<media>.<node>`.
+    file_prefix: String,
+}
+
+/// An image's address: indexes into the source list and its view and layer
+/// lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Slot {
+    source: usize,
+    frame: i32,
+    view: Option<usize>,
+    layer: Option<usize>,
+}
+
+/// A complete image with changes not yet written.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    urgent: bool,
+    first: Instant,
+    last: Instant,
+}
+
+/// The image sources' pixel storage. Lives behind the simulator's mutex;
+/// every method is quick (slice copies and bookkeeping, no encoding).
+#[derive(Debug)]
+pub struct Canvas {
+    config: CanvasConfig,
+    sources: Vec<Source>,
+    by_media: HashMap<String, Vec<usize>>,
+    images: HashMap<Slot, Image>,
+    memory: u64,
+    stats: CanvasStats,
+    pending: BTreeMap<Slot, Pending>,
+    wake: Option<Arc<Notify>>,
+}
+
+impl Default for Canvas {
+    fn default() -> Self {
+        Self::new(CanvasConfig::default())
+    }
+}
+
+impl Canvas {
+    /// An empty canvas.
+    pub fn new(config: CanvasConfig) -> Self {
+        Self {
+            config,
+            sources: Vec::new(),
+            by_media: HashMap::new(),
+            images: HashMap::new(),
+            memory: 0,
+            stats: CanvasStats::default(),
+            pending: BTreeMap::new(),
+            wake: None,
+        }
+    }
+
+    /// Notified when an image needs writing (by the dump writer).
+    fn set_wake(&mut self, wake: Arc<Notify>) {
+        self.wake = Some(wake);
+    }
+
+    /// Registers a source made by `newImageSource`. A node seen before is
+    /// ignored.
+    pub fn add_source(&mut self, info: &SourceInfo) {
+        if self.sources.iter().any(|s| s.info.node == info.node) {
+            return;
+        }
+        // The evaluator accepts only 8, 16 and 32 bits; anything else would
+        // be an evaluator bug, stored as bytes like RV's UCHAR fallback.
+        let sample = SampleType::from_source(info.bits, info.float).unwrap_or(SampleType::U8);
+        let same_media = self.by_media.entry(info.media.clone()).or_default();
+        let file_prefix = if same_media.is_empty() {
+            file_component(&info.media)
+        } else {
+            format!(
+                "{}.{}",
+                file_component(&info.media),
+                file_component(&info.node)
+            )
+        };
+        same_media.push(self.sources.len());
+        self.sources.push(Source {
+            info: info.clone(),
+            sample,
+            file_prefix,
+        });
+    }
+
+    /// Applies an evaluator side effect: a new source, an allocation
+    /// (find-or-create, like RV's `findCreatePixels`) or a redraw.
+    pub fn apply(&mut self, effect: &Effect, session: &Session) -> Result<(), CanvasError> {
+        match effect {
+            Effect::Redraw => {
+                self.redraw();
+                Ok(())
+            }
+            Effect::SourceCreated { node } => match session.source(node) {
+                Some(info) => {
+                    self.add_source(info);
+                    Ok(())
+                }
+                None => Err(CanvasError::UnknownNode { node: node.clone() }),
+            },
+            Effect::PixelsAllocated {
+                node,
+                frame,
+                layer,
+                view,
+            } => self
+                .allocate(node, *frame, view.as_deref(), layer.as_deref())
+                .map(|_| ()),
+        }
+    }
+
+    /// `newImageSourcePixels`: creates the (zeroed) storage of one image if
+    /// it does not exist. The frame is clamped to the source's range and a
+    /// missing view or layer is the first declared one, as in RV.
+    pub fn allocate(
+        &mut self,
+        node: &str,
+        frame: i32,
+        view: Option<&str>,
+        layer: Option<&str>,
+    ) -> Result<ImageId, CanvasError> {
+        let index = self
+            .sources
+            .iter()
+            .position(|s| s.info.node == node)
+            .ok_or_else(|| CanvasError::UnknownNode { node: node.into() })?;
+        let source = &self.sources[index];
+        let frame = frame.clamp(source.info.start_frame, source.info.end_frame);
+        let slot = Slot {
+            source: index,
+            frame,
+            view: resolve_view(&source.info, view)?,
+            layer: resolve_layer(&source.info, layer)?,
+        };
+        if !self.images.contains_key(&slot) {
+            let needed = storage_bytes(source);
+            self.check_budget(&source.info.media, needed)?;
+            self.create(slot);
+        }
+        Ok(self.id(slot))
+    }
+
+    /// Validates a tile as RV does, plus bounds, size and frame checks
+    /// (see the module docs), and writes it into every source with its
+    /// media. On error nothing is written.
+    pub fn insert(
+        &mut self,
+        header: &TileHeader,
+        payload: &[u8],
+    ) -> Result<InsertOutcome, CanvasError> {
+        self.insert_at(header, payload, Instant::now())
+    }
+
+    fn insert_at(
+        &mut self,
+        header: &TileHeader,
+        payload: &[u8],
+        now: Instant,
+    ) -> Result<InsertOutcome, CanvasError> {
+        match self.try_insert(header, payload, now) {
+            Ok(outcome) => {
+                self.stats.tiles_accepted += 1;
+                self.stats.bytes_accepted += payload.len() as u64;
+                Ok(outcome)
+            }
+            Err(err) => {
+                self.stats.tiles_rejected += 1;
+                self.stats.last_error = Some(err.clone());
+                Err(err)
+            }
+        }
+    }
+
+    fn try_insert(
+        &mut self,
+        tile: &TileHeader,
+        payload: &[u8],
+        now: Instant,
+    ) -> Result<InsertOutcome, CanvasError> {
+        let targets = self
+            .by_media
+            .get(&tile.media)
+            .filter(|list| !list.is_empty())
+            .ok_or_else(|| CanvasError::UnknownMedia {
+                media: tile.media.clone(),
+            })?;
+        let mut slots = Vec::with_capacity(targets.len());
+        let mut needed = 0u64;
+        for &index in targets {
+            let source = &self.sources[index];
+            let slot = validate(index, source, tile, payload)?;
+            if !self.images.contains_key(&slot) {
+                needed += storage_bytes(source);
+            }
+            slots.push(slot);
+        }
+        self.check_budget(&tile.media, needed)?;
+        // Validated: x, y >= 0, x + w <= width, y + h <= height, all fit usize.
+        let (x, y) = (tile.x as usize, tile.y as usize);
+        let (w, h) = (tile.w as usize, tile.h as usize);
+        let mut outcome = InsertOutcome::default();
+        for slot in slots {
+            if !self.images.contains_key(&slot) {
+                self.create(slot);
+            }
+            let Some(image) = self.images.get_mut(&slot) else {
+                continue;
+            };
+            let was_complete = image.is_complete();
+            let map_bytes = image.pixel_count();
+            let (fresh, completed) = image.write_tile(x, y, w, h, payload);
+            outcome.images += 1;
+            outcome.newly_covered += fresh;
+            if completed {
+                self.memory = self.memory.saturating_sub(map_bytes);
+                outcome.completed.push(self.id(slot));
+                self.mark(slot, true, now);
+            } else if was_complete {
+                self.mark(slot, false, now);
+            }
+        }
+        Ok(outcome)
+    }
+
+    fn check_budget(&self, media: &str, needed: u64) -> Result<(), CanvasError> {
+        if needed > 0 && self.memory.saturating_add(needed) > self.config.memory_budget {
+            return Err(CanvasError::OutOfMemory {
+                media: media.into(),
+                needed,
+                used: self.memory,
+                budget: self.config.memory_budget,
+            });
+        }
+        Ok(())
+    }
+
+    /// Allocates a zeroed image (the budget was checked by the caller).
+    fn create(&mut self, slot: Slot) {
+        let source = &self.sources[slot.source];
+        let info = &source.info;
+        let pixels = info.width as usize * info.height as usize;
+        let image = Image {
+            width: info.width,
+            height: info.height,
+            channels: info.channels,
+            sample: source.sample,
+            pixels: Arc::new(vec![
+                0;
+                pixels * info.channels as usize * source.sample.bytes()
+            ]),
+            coverage: Some(vec![0; pixels]),
+            covered: 0,
+            writes: 0,
+        };
+        self.memory += storage_bytes(source);
+        self.images.insert(slot, image);
+    }
+
+    /// Records that a complete image needs writing.
+    fn mark(&mut self, slot: Slot, urgent: bool, now: Instant) {
+        if !self.config.dumps {
+            return;
+        }
+        let mut wake = false;
+        self.pending
+            .entry(slot)
+            .and_modify(|p| {
+                wake = urgent && !p.urgent;
+                p.urgent |= urgent;
+                p.last = now;
+            })
+            .or_insert_with(|| {
+                wake = true;
+                Pending {
+                    urgent,
+                    first: now,
+                    last: now,
+                }
+            });
+        if wake && let Some(notify) = &self.wake {
+            notify.notify_one();
+        }
+    }
+
+    /// `redraw()`: every complete image with unwritten changes is written
+    /// now rather than after the quiet period.
+    pub fn redraw(&mut self) {
+        let mut wake = false;
+        for pending in self.pending.values_mut() {
+            wake |= !pending.urgent;
+            pending.urgent = true;
+        }
+        if wake && let Some(notify) = &self.wake {
+            notify.notify_one();
+        }
+    }
+
+    /// Takes the images due for writing at `now` (all pending ones when
+    /// `everything`) as snapshots, and says when the next one falls due.
+    pub fn take_dumps(&mut self, now: Instant, everything: bool) -> DumpBatch {
+        let quiet = self.config.dump_quiet;
+        let max_delay = self.config.dump_max_delay;
+        let due_at = |p: &Pending| (p.last + quiet).min(p.first + max_delay);
+        let due: Vec<Slot> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| everything || p.urgent || due_at(p) <= now)
+            .map(|(slot, _)| *slot)
+            .collect();
+        let mut jobs = Vec::with_capacity(due.len());
+        for slot in due {
+            self.pending.remove(&slot);
+            if let Some(job) = self.job(slot) {
+                jobs.push(job);
+            }
+        }
+        let next_due = self.pending.values().map(due_at).min();
+        DumpBatch { jobs, next_due }
+    }
+
+    fn job(&self, slot: Slot) -> Option<DumpJob> {
+        let image = self.images.get(&slot)?;
+        Some(DumpJob {
+            file_name: self.file_name(slot),
+            image: self.id(slot),
+            width: image.width,
+            height: image.height,
+            channels: image.channels,
+            sample: image.sample,
+            pixels: Arc::clone(&image.pixels),
+        })
+    }
+
+    /// `<prefix>.<view>[.<layer>].<frame>.<png|exr>` (see the module docs).
+    fn file_name(&self, slot: Slot) -> String {
+        let source = &self.sources[slot.source];
+        let info = &source.info;
+        let view = slot.view.map_or(NO_VIEW_NAME, |i| info.views[i].as_str());
+        let mut name = format!("{}.{}", source.file_prefix, file_component(view));
+        if let Some(layer) = slot.layer {
+            name.push('.');
+            name.push_str(&file_component(&info.layers[layer]));
+        }
+        let ext = if source.sample.is_float() {
+            "exr"
+        } else {
+            "png"
+        };
+        name.push_str(&format!(".{}.{ext}", slot.frame));
+        name
+    }
+
+    fn id(&self, slot: Slot) -> ImageId {
+        let info = &self.sources[slot.source].info;
+        ImageId {
+            node: info.node.clone(),
+            media: info.media.clone(),
+            frame: slot.frame,
+            view: slot.view.map(|i| info.views[i].clone()),
+            layer: slot.layer.map(|i| info.layers[i].clone()),
+        }
+    }
+
+    /// Finds the slot of the first source with `media`, resolving view and
+    /// layer as a tile does.
+    fn find_slot(
+        &self,
+        media: &str,
+        frame: i32,
+        view: Option<&str>,
+        layer: Option<&str>,
+    ) -> Option<Slot> {
+        let index = *self.by_media.get(media)?.first()?;
+        let info = &self.sources[index].info;
+        Some(Slot {
+            source: index,
+            frame,
+            view: resolve_view(info, view).ok()?,
+            layer: resolve_layer(info, layer).ok()?,
+        })
+    }
+
+    /// The image of the first source with `media`, at `frame`, `view` and
+    /// `layer` (`None`: the first declared one, as for a tile), if it has
+    /// storage.
+    pub fn image(
+        &self,
+        media: &str,
+        frame: i32,
+        view: Option<&str>,
+        layer: Option<&str>,
+    ) -> Option<&Image> {
+        self.images.get(&self.find_slot(media, frame, view, layer)?)
+    }
+
+    /// The dump file name of that image (whether or not it exists yet).
+    pub fn dump_file_name(
+        &self,
+        media: &str,
+        frame: i32,
+        view: Option<&str>,
+        layer: Option<&str>,
+    ) -> Option<String> {
+        Some(self.file_name(self.find_slot(media, frame, view, layer)?))
+    }
+
+    /// Every image with storage, in no particular order.
+    pub fn images(&self) -> Vec<(ImageId, &Image)> {
+        self.images
+            .iter()
+            .map(|(slot, image)| (self.id(*slot), image))
+            .collect()
+    }
+
+    /// The sources, in creation order.
+    pub fn sources(&self) -> impl Iterator<Item = &SourceInfo> {
+        self.sources.iter().map(|s| &s.info)
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &CanvasStats {
+        &self.stats
+    }
+
+    /// Bytes of pixel storage and coverage maps held.
+    pub fn memory_used(&self) -> u64 {
+        self.memory
+    }
+
+    /// Complete images with changes not yet written.
+    pub fn pending_dumps(&self) -> usize {
+        self.pending.len()
+    }
+
+    fn record_dump(&mut self, result: &Result<PathBuf, DumpError>) {
+        match result {
+            Ok(_) => self.stats.dumps_written += 1,
+            Err(err) => {
+                self.stats.dump_failures += 1;
+                self.stats.last_dump_error = Some(err.to_string());
+            }
+        }
+    }
+}
+
+/// Bytes one image of this source holds: pixels plus its coverage map.
+fn storage_bytes(source: &Source) -> u64 {
+    let pixels = u64::from(source.info.width) * u64::from(source.info.height);
+    pixels * u64::from(source.info.channels) * source.sample.bytes() as u64 + pixels
+}
+
+/// RV's view rule: `None` is the first declared view (or none when none
+/// are declared); a named view must be declared.
+fn resolve_view(info: &SourceInfo, view: Option<&str>) -> Result<Option<usize>, CanvasError> {
+    match view {
+        None => Ok((!info.views.is_empty()).then_some(0)),
+        Some(v) => match info.views.iter().position(|d| d == v) {
+            Some(i) => Ok(Some(i)),
+            None => Err(CanvasError::BadView {
+                media: info.media.clone(),
+                view: v.into(),
+                declared: info.views.clone(),
+            }),
+        },
+    }
+}
+
+/// The same rule for layers.
+fn resolve_layer(info: &SourceInfo, layer: Option<&str>) -> Result<Option<usize>, CanvasError> {
+    match layer {
+        None => Ok((!info.layers.is_empty()).then_some(0)),
+        Some(l) => match info.layers.iter().position(|d| d == l) {
+            Some(i) => Ok(Some(i)),
+            None => Err(CanvasError::BadLayer {
+                media: info.media.clone(),
+                layer: l.into(),
+                declared: info.layers.clone(),
+            }),
+        },
+    }
+}
+
+/// Checks one tile against one source (the rules of the module docs, in
+/// order) and returns the image it goes to.
+fn validate(
+    index: usize,
+    source: &Source,
+    tile: &TileHeader,
+    payload: &[u8],
+) -> Result<Slot, CanvasError> {
+    let info = &source.info;
+    let media = || info.media.clone();
+    let view = resolve_view(info, tile.view.as_deref())?;
+    let layer = resolve_layer(info, tile.layer.as_deref())?;
+    let frame = match i32::try_from(tile.f) {
+        Ok(f) if (info.start_frame..=info.end_frame).contains(&f) => f,
+        _ => {
+            return Err(CanvasError::FrameOutOfRange {
+                media: media(),
+                frame: tile.f,
+                start: info.start_frame,
+                end: info.end_frame,
+                clamped: tile
+                    .f
+                    .clamp(i64::from(info.start_frame), i64::from(info.end_frame))
+                    as i32,
+            });
+        }
+    };
+    if tile.w == 0 || tile.h == 0 {
+        return Err(CanvasError::ZeroSize {
+            media: media(),
+            w: tile.w,
+            h: tile.h,
+        });
+    }
+    let bytes = source.sample.bytes() as u32;
+    let expected =
+        u128::from(tile.w) * u128::from(tile.h) * u128::from(info.channels) * u128::from(bytes);
+    if payload.len() as u128 != expected {
+        return Err(CanvasError::SizeMismatch {
+            media: media(),
+            got: payload.len() as u64,
+            expected,
+            w: tile.w,
+            h: tile.h,
+            channels: info.channels,
+            bytes_per_channel: bytes,
+        });
+    }
+    let (x, y) = (i128::from(tile.x), i128::from(tile.y));
+    let edge = if x < 0 {
+        Some(Edge::Left)
+    } else if x + i128::from(tile.w) > i128::from(info.width) {
+        Some(Edge::Right)
+    } else if y < 0 {
+        Some(Edge::Bottom)
+    } else if y + i128::from(tile.h) > i128::from(info.height) {
+        Some(Edge::Top)
+    } else {
+        None
+    };
+    if let Some(edge) = edge {
+        return Err(CanvasError::OutOfBounds {
+            media: media(),
+            edge,
+            x: tile.x,
+            y: tile.y,
+            w: tile.w,
+            h: tile.h,
+            width: info.width,
+            height: info.height,
+        });
+    }
+    Ok(Slot {
+        source: index,
+        frame,
+        view,
+        layer,
+    })
+}
+
+/// A name made safe as part of a file name: path separators and control
+/// characters (and, on Windows, `< > : " | ? *`) become `_`.
+fn file_component(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            let bad = matches!(c, '/' | '\\')
+                || c.is_control()
+                || (cfg!(windows) && matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*'));
+            if bad { '_' } else { c }
+        })
+        .collect()
+}
+
+/// Images due for writing, from [`Canvas::take_dumps`].
+#[derive(Debug)]
+pub struct DumpBatch {
+    /// Snapshots to write.
+    pub jobs: Vec<DumpJob>,
+    /// When the next pending image falls due, if any is pending.
+    pub next_due: Option<Instant>,
+}
+
+/// A snapshot of one complete image, ready to encode off the lock.
+#[derive(Debug, Clone)]
+pub struct DumpJob {
+    /// The file name inside the dump directory.
+    pub file_name: String,
+    /// The image.
+    pub image: ImageId,
+    width: u32,
+    height: u32,
+    channels: u32,
+    sample: SampleType,
+    pixels: Arc<Vec<u8>>,
+}
+
+/// Why a dump file could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum DumpError {
+    /// Creating, writing or renaming the file failed.
+    #[error(
+        "cannot write dump file {path}: {source}; check that the directory exists, is writable and has space"
+    )]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The encoder refused the image.
+    #[error("cannot encode dump file {path}: {detail}")]
+    Encode {
+        /// The file.
+        path: PathBuf,
+        /// The encoder's message.
+        detail: String,
+    },
+    /// The writer task is gone (the simulator is shutting down).
+    #[error("the dump writer has stopped; the simulator is shutting down")]
+    Stopped,
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl DumpJob {
+    /// Encodes the image top row first and writes it to `dir/file_name`
+    /// through a temporary file and a rename. Blocking; run it off the
+    /// async workers.
+    pub fn write(&self, dir: &Path) -> Result<PathBuf, DumpError> {
+        let path = dir.join(&self.file_name);
+        let temp = dir.join(format!(
+            ".{}.{}-{}.tmp",
+            self.file_name,
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let result = self.write_to(&temp, &path).and_then(|()| {
+            std::fs::rename(&temp, &path).map_err(|source| DumpError::Io {
+                path: path.clone(),
+                source,
+            })
+        });
+        if result.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        result.map(|()| path)
+    }
+
+    fn write_to(&self, temp: &Path, path: &Path) -> Result<(), DumpError> {
+        let io = |source| DumpError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = std::fs::File::create(temp).map_err(io)?;
+        let mut out = BufWriter::new(file);
+        let (data, color) = self.encodable();
+        let encoded = if self.sample.is_float() {
+            use image::ImageEncoder;
+            image::codecs::openexr::OpenExrEncoder::new(&mut out).write_image(
+                &data,
+                self.width,
+                self.height,
+                color,
+            )
+        } else {
+            use image::ImageEncoder;
+            use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+            PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive)
+                .write_image(&data, self.width, self.height, color)
+        };
+        encoded.map_err(|err| match err {
+            image::ImageError::IoError(source) => io(source),
+            other => DumpError::Encode {
+                path: path.to_path_buf(),
+                detail: other.to_string(),
+            },
+        })?;
+        out.flush().map_err(io)?;
+        Ok(())
+    }
+
+    /// The samples top-down, in the layout and color type the encoder takes.
+    fn encodable(&self) -> (Vec<u8>, image::ExtendedColorType) {
+        use image::ExtendedColorType as C;
+        let row_bytes = self.width as usize * self.channels as usize * self.sample.bytes();
+        match (self.sample, self.channels) {
+            (SampleType::U8, 1) => (top_down(&self.pixels, row_bytes), C::L8),
+            (SampleType::U8, 2) => (top_down(&self.pixels, row_bytes), C::La8),
+            (SampleType::U8, 3) => (top_down(&self.pixels, row_bytes), C::Rgb8),
+            (SampleType::U8, _) => (top_down(&self.pixels, row_bytes), C::Rgba8),
+            (SampleType::U16, 1) => (top_down(&self.pixels, row_bytes), C::L16),
+            (SampleType::U16, 2) => (top_down(&self.pixels, row_bytes), C::La16),
+            (SampleType::U16, 3) => (top_down(&self.pixels, row_bytes), C::Rgb16),
+            (SampleType::U16, _) => (top_down(&self.pixels, row_bytes), C::Rgba16),
+            (SampleType::F32, 3) => (top_down(&self.pixels, row_bytes), C::Rgb32F),
+            (SampleType::F32, 4) => (top_down(&self.pixels, row_bytes), C::Rgba32F),
+            (sample, channels) => {
+                // Convert each sample to f32 and expand gray to RGB.
+                let read: fn(&[u8]) -> f32 = match sample {
+                    SampleType::F16 => |b| f16_to_f32(u16::from_ne_bytes([b[0], b[1]])),
+                    _ => |b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]),
+                };
+                let size = sample.bytes();
+                let (out_channels, color) = if channels % 2 == 0 {
+                    (4, C::Rgba32F)
+                } else {
+                    (3, C::Rgb32F)
+                };
+                let pixel_count = self.width as usize * self.height as usize;
+                let mut out = Vec::with_capacity(pixel_count * out_channels * 4);
+                for row in self.pixels.chunks_exact(row_bytes).rev() {
+                    for px in row.chunks_exact(channels as usize * size) {
+                        let v = |i: usize| read(&px[i * size..(i + 1) * size]);
+                        let rgba = match channels {
+                            1 => [v(0), v(0), v(0), 1.0],
+                            2 => [v(0), v(0), v(0), v(1)],
+                            3 => [v(0), v(1), v(2), 1.0],
+                            _ => [v(0), v(1), v(2), v(3)],
+                        };
+                        for value in &rgba[..out_channels] {
+                            out.extend_from_slice(&value.to_ne_bytes());
+                        }
+                    }
+                }
+                (out, color)
+            }
+        }
+    }
+}
+
+/// IEEE 754 half to single precision (exact: every half is a float).
+pub fn f16_to_f32(half: u16) -> f32 {
+    let sign = u32::from(half & 0x8000) << 16;
+    let exponent = u32::from((half >> 10) & 0x1f);
+    let mantissa = u32::from(half & 0x3ff);
+    let bits = match exponent {
+        0 if mantissa == 0 => sign,
+        0 => {
+            // Subnormal: mantissa * 2^-24, exact in f32.
+            let magnitude = mantissa as f32 * (1.0 / 16_777_216.0);
+            return if sign != 0 { -magnitude } else { magnitude };
+        }
+        0x1f => sign | 0x7f80_0000 | (mantissa << 13),
+        _ => sign | ((exponent + 112) << 23) | (mantissa << 13),
+    };
+    f32::from_bits(bits)
+}
+
+/// Requests to the dump writer.
+type FlushReply = oneshot::Sender<Result<usize, DumpError>>;
+
+/// The running dump writer: a task that writes due images one at a time on
+/// blocking threads.
+#[derive(Debug)]
+pub struct DumpWriter {
+    flush: mpsc::UnboundedSender<FlushReply>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl DumpWriter {
+    /// Starts writing `canvas`'s complete images into `dir` until `stop`,
+    /// then writes what is still pending and ends. Turns on dump tracking.
+    pub fn spawn(canvas: Arc<Mutex<Canvas>>, dir: PathBuf, stop: CancellationToken) -> Self {
+        let wake = Arc::new(Notify::new());
+        {
+            let mut guard = lock(&canvas);
+            guard.config.dumps = true;
+            guard.set_wake(wake.clone());
+        }
+        let (flush, requests) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run_writer(canvas, dir, wake, requests, stop));
+        Self { flush, task }
+    }
+
+    /// Writes every pending image now and returns once that and every
+    /// earlier write is done: the number of files this flush wrote, or the
+    /// first error (every error is logged and counted in
+    /// [`CanvasStats::dump_failures`]; when several flushes are served by
+    /// one batch, only the first caller gets its error).
+    pub async fn flush(&self) -> Result<usize, DumpError> {
+        let (reply, done) = oneshot::channel();
+        self.flush.send(reply).map_err(|_| DumpError::Stopped)?;
+        done.await.map_err(|_| DumpError::Stopped)?
+    }
+
+    /// Waits for the task to end (after its `stop` was cancelled).
+    pub async fn join(self) {
+        let _ = self.task.await;
+    }
+}
+
+fn lock(canvas: &Mutex<Canvas>) -> std::sync::MutexGuard<'_, Canvas> {
+    // A panic while holding the lock leaves at worst a half-copied tile;
+    // keep serving rather than poisoning the simulator.
+    canvas
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+async fn run_writer(
+    canvas: Arc<Mutex<Canvas>>,
+    dir: PathBuf,
+    wake: Arc<Notify>,
+    mut requests: mpsc::UnboundedReceiver<FlushReply>,
+    stop: CancellationToken,
+) {
+    let dir = Arc::new(dir);
+    let mut next_due: Option<Instant> = None;
+    loop {
+        let mut replies = Vec::new();
+        let mut stopping = false;
+        let sleep = async {
+            match next_due {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = stop.cancelled() => stopping = true,
+            request = requests.recv() => match request {
+                Some(reply) => replies.push(reply),
+                None => stopping = true,
+            },
+            _ = wake.notified() => {}
+            _ = sleep => {}
+        }
+        while let Ok(reply) = requests.try_recv() {
+            replies.push(reply);
+        }
+        let everything = stopping || !replies.is_empty();
+        let batch = lock(&canvas).take_dumps(Instant::now(), everything);
+        next_due = batch.next_due;
+        let mut written = 0;
+        let mut first_error = None;
+        for job in batch.jobs {
+            let dir = Arc::clone(&dir);
+            let name = job.file_name.clone();
+            let image = job.image.clone();
+            let result = match tokio::task::spawn_blocking(move || job.write(&dir)).await {
+                Ok(result) => result,
+                Err(err) => Err(DumpError::Encode {
+                    path: PathBuf::from(name),
+                    detail: format!("the encoder stopped: {err}"),
+                }),
+            };
+            lock(&canvas).record_dump(&result);
+            match result {
+                Ok(path) => {
+                    written += 1;
+                    tracing::info!(%image, path = %path.display(), "dumped image");
+                }
+                Err(err) => {
+                    tracing::error!(%image, %err, "dump failed");
+                    first_error.get_or_insert(err);
+                }
+            }
+        }
+        for reply in replies {
+            let _ = reply.send(match first_error.take() {
+                Some(err) => Err(err),
+                None => Ok(written),
+            });
+        }
+        if stopping {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn source(media: &str, w: u32, h: u32, channels: u32, bits: u32, float: bool) -> SourceInfo {
+        SourceInfo {
+            node: format!("sourceGroup{:06}_source", 0),
+            media: media.into(),
+            width: w,
+            height: h,
+            uncrop_width: w,
+            uncrop_height: h,
+            uncrop_x: 0,
+            uncrop_y: 0,
+            pixel_aspect: 1.0,
+            channels,
+            bits,
+            float,
+            start_frame: 1,
+            end_frame: 1,
+            fps: 24.0,
+            layers: Vec::new(),
+            views: vec!["left".into(), "right".into()],
+        }
+    }
+
+    fn tile(media: &str, view: Option<&str>, x: i64, y: i64, w: u32, h: u32) -> TileHeader {
+        TileHeader {
+            media: media.into(),
+            view: view.map(String::from),
+            layer: None,
+            w,
+            h,
+            x,
+            y,
+            f: 1,
+            event: None,
+        }
+    }
+
+    fn canvas_with(info: &SourceInfo) -> Canvas {
+        let mut canvas = Canvas::new(CanvasConfig {
+            dumps: true,
+            ..CanvasConfig::default()
+        });
+        canvas.add_source(info);
+        canvas
+    }
+
+    fn err(canvas: &mut Canvas, t: &TileHeader, payload: &[u8]) -> String {
+        canvas.insert(t, payload).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn rejects_unknown_media_undeclared_view_and_layer_with_exact_texts() {
+        let mut info = source("M", 4, 3, 4, 8, false);
+        info.layers = vec!["diffuse".into()];
+        let mut c = canvas_with(&info);
+        let px = [0u8; 4];
+        assert_eq!(
+            err(&mut c, &tile("N", Some("left"), 0, 0, 1, 1), &px),
+            "no image source has media \"N\"; create one with newImageSource before sending its tiles (tile dropped)"
+        );
+        assert_eq!(
+            err(&mut c, &tile("M", Some("centre"), 0, 0, 1, 1), &px),
+            "Bad view name: \"centre\" for media \"M\", which declares views [\"left\", \"right\"]; send one of those, or no view for the first (tile dropped)"
+        );
+        let mut t = tile("M", Some("left"), 0, 0, 1, 1);
+        t.layer = Some("spec".into());
+        assert_eq!(
+            err(&mut c, &t, &px),
+            "Bad layer name: \"spec\" for media \"M\", which declares layers [\"diffuse\"]; send one of those, or no layer for the first (tile dropped)"
+        );
+        // A source without views refuses a named view.
+        let mut plain = source("P", 2, 2, 1, 8, false);
+        plain.node = "sourceGroup000001_source".into();
+        plain.views.clear();
+        c.add_source(&plain);
+        assert_eq!(
+            err(&mut c, &tile("P", Some("left"), 0, 0, 1, 1), &[0]),
+            "Bad view name: \"left\" for media \"P\", which declares views []; send one of those, or no view for the first (tile dropped)"
+        );
+        assert!(c.insert(&tile("P", None, 0, 0, 1, 1), &[7]).is_ok());
+        let stats = c.stats();
+        assert_eq!((stats.tiles_accepted, stats.tiles_rejected), (1, 4));
+        assert!(matches!(
+            stats.last_error,
+            Some(CanvasError::BadView { .. })
+        ));
+        assert!(
+            c.image("M", 1, Some("left"), None).is_none(),
+            "nothing allocated"
+        );
+    }
+
+    #[test]
+    fn rejects_wrong_size_zero_size_and_frames_out_of_range() {
+        let mut info = source("M", 4, 3, 4, 8, false);
+        info.end_frame = 5;
+        info.start_frame = 2;
+        let mut c = canvas_with(&info);
+        let mut t = tile("M", Some("left"), 0, 0, 4, 3);
+        t.f = 2;
+        assert_eq!(
+            err(&mut c, &t, &[0u8; 47]),
+            "Received pixels of size 47. Expected 48 (media \"M\": 4x3 tile of 4 channels, 1 bytes each) (tile dropped)"
+        );
+        let mut zero = tile("M", Some("left"), 0, 0, 0, 3);
+        zero.f = 2;
+        assert_eq!(
+            err(&mut c, &zero, &[0u8; 4]),
+            "tile of 0x3 pixels for media \"M\" is empty; send w and h of at least 1 (tile dropped)"
+        );
+        zero.w = 2;
+        zero.h = 0;
+        assert!(matches!(
+            c.insert(&zero, &[0u8; 4]),
+            Err(CanvasError::ZeroSize { w: 2, h: 0, .. })
+        ));
+        for (f, clamped) in [(1, 2), (6, 5), (0, 2), (i64::MAX, 5)] {
+            t.f = f;
+            assert_eq!(
+                err(&mut c, &t, &[0u8; 48]),
+                format!(
+                    "frame {f} is outside media \"M\"'s range 2..=5; RV would overwrite frame {clamped} instead (tile dropped)"
+                )
+            );
+        }
+        assert!(c.images().is_empty());
+        assert_eq!(c.memory_used(), 0);
+    }
+
+    #[test]
+    fn rejects_tiles_crossing_each_edge() {
+        let mut c = canvas_with(&source("M", 4, 3, 1, 8, false));
+        let text = |edge: &str, x: i64, y: i64, w: u32, h: u32| {
+            format!(
+                "tile {w}x{h} at x={x},y={y} crosses the {edge} edge of media \"M\" (4x3, y counted from the bottom); RV does no bounds check, so clip tiles to the image (tile dropped)"
+            )
+        };
+        for (edge, x, y, w, h) in [
+            ("left", -1, 0, 2, 2),
+            ("right", 3, 0, 2, 2),
+            ("bottom", 0, -1, 2, 2),
+            ("top", 0, 2, 2, 2),
+            ("right", i64::MAX, 0, 1, 1),
+            ("top", 0, 0, 1, 4),
+        ] {
+            let payload = vec![1u8; (w * h) as usize];
+            assert_eq!(
+                err(&mut c, &tile("M", None, x, y, w, h), &payload),
+                text(edge, x, y, w, h)
+            );
+        }
+        assert!(c.images().is_empty());
+        // Touching every edge from inside is fine.
+        assert!(c.insert(&tile("M", None, 0, 0, 4, 3), &[1; 12]).is_ok());
+    }
+
+    #[test]
+    fn no_view_goes_to_the_first_declared_view() {
+        let mut c = canvas_with(&source("M", 1, 1, 1, 8, false));
+        c.insert(&tile("M", None, 0, 0, 1, 1), &[9]).unwrap();
+        assert_eq!(c.image("M", 1, Some("left"), None).unwrap().pixels(), &[9]);
+        assert!(c.image("M", 1, Some("right"), None).is_none());
+        assert_eq!(
+            c.dump_file_name("M", 1, None, None).unwrap(),
+            "M.left.1.png"
+        );
+    }
+
+    #[test]
+    fn coverage_counts_overlapping_and_repeated_tiles_once() {
+        let mut c = canvas_with(&source("M", 5, 4, 1, 8, false));
+        let put = |c: &mut Canvas, x, y, w, h| {
+            let payload = vec![1u8; (w * h) as usize];
+            c.insert(&tile("M", Some("left"), x, y, w, h), &payload)
+                .unwrap()
+        };
+        assert_eq!(put(&mut c, 0, 0, 3, 3).newly_covered, 9);
+        assert_eq!(put(&mut c, 0, 0, 3, 3).newly_covered, 0, "repeat");
+        assert_eq!(
+            put(&mut c, 2, 2, 3, 2).newly_covered,
+            5,
+            "overlaps one pixel"
+        );
+        let outcome = put(&mut c, 0, 0, 5, 1);
+        assert_eq!((outcome.newly_covered, outcome.completed.len()), (2, 0));
+        let image = c.image("M", 1, Some("left"), None).unwrap();
+        assert_eq!((image.covered_pixels(), image.is_complete()), (16, false));
+        let outcome = put(&mut c, 3, 0, 2, 4);
+        assert_eq!((outcome.newly_covered, outcome.completed.len()), (2, 0));
+        let outcome = put(&mut c, 0, 3, 2, 1);
+        assert_eq!(outcome.newly_covered, 2);
+        assert_eq!(
+            outcome.completed,
+            vec![ImageId {
+                node: "sourceGroup000000_source".into(),
+                media: "M".into(),
+                frame: 1,
+                view: Some("left".into()),
+                layer: None,
+            }]
+        );
+        let image = c.image("M", 1, Some("left"), None).unwrap();
+        assert_eq!(image.covered_pixels(), image.pixel_count());
+        assert!(image.is_complete());
+        assert_eq!(image.tiles_written(), 6);
+    }
+
+    #[test]
+    fn tile_rows_land_bottom_up_and_dump_top_down() {
+        // 2x2 RGBA8, four distinct pixels, sent as two 1-row tiles.
+        let mut c = canvas_with(&source("M", 2, 2, 4, 8, false));
+        let bottom = [1, 2, 3, 4, 5, 6, 7, 8];
+        let top = [9, 10, 11, 12, 13, 14, 15, 16];
+        c.insert(&tile("M", Some("left"), 0, 1, 2, 1), &top)
+            .unwrap();
+        let done = c
+            .insert(&tile("M", Some("left"), 0, 0, 2, 1), &bottom)
+            .unwrap();
+        assert_eq!(done.completed.len(), 1);
+        let image = c.image("M", 1, Some("left"), None).unwrap();
+        assert_eq!(image.pixels(), [bottom, top].concat());
+        assert_eq!(image.top_down(), [top, bottom].concat());
+
+        let batch = c.take_dumps(Instant::now(), false);
+        assert_eq!(batch.jobs.len(), 1, "completion writes at once");
+        assert_eq!(batch.next_due, None);
+        let dir = tempfile::tempdir().unwrap();
+        let path = batch.jobs[0].write(dir.path()).unwrap();
+        assert_eq!(path, dir.path().join("M.left.1.png"));
+        let png = image::open(&path).unwrap().into_rgba8();
+        assert_eq!(png.dimensions(), (2, 2));
+        assert_eq!(png.as_raw(), &[top, bottom].concat());
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file left behind");
+    }
+
+    #[test]
+    fn sixteen_bit_samples_are_native_endian() {
+        let mut c = canvas_with(&source("M", 2, 1, 4, 16, false));
+        let values: [u16; 8] = [0x0102, 0xfffe, 0x8000, 1, 0x1234, 0, 65535, 0x00ff];
+        let payload: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
+        c.insert(&tile("M", Some("right"), 0, 0, 2, 1), &payload)
+            .unwrap();
+        assert_eq!(
+            c.image("M", 1, Some("right"), None).unwrap().pixels(),
+            payload
+        );
+        let job = c.take_dumps(Instant::now(), false).jobs.remove(0);
+        assert_eq!(job.file_name, "M.right.1.png");
+        let dir = tempfile::tempdir().unwrap();
+        let png = image::open(job.write(dir.path()).unwrap()).unwrap();
+        assert_eq!(png.color(), image::ColorType::Rgba16);
+        assert_eq!(png.into_rgba16().as_raw(), &values);
+    }
+
+    #[test]
+    fn fewer_channels_give_matching_png_types() {
+        for (channels, color) in [
+            (1, image::ColorType::L8),
+            (2, image::ColorType::La8),
+            (3, image::ColorType::Rgb8),
+        ] {
+            let mut c = canvas_with(&source("M", 2, 2, channels, 8, false));
+            let payload: Vec<u8> = (0..4 * channels as u8).collect();
+            c.insert(&tile("M", None, 0, 0, 2, 2), &payload).unwrap();
+            let job = c.take_dumps(Instant::now(), true).jobs.remove(0);
+            let dir = tempfile::tempdir().unwrap();
+            let img = image::open(job.write(dir.path()).unwrap()).unwrap();
+            assert_eq!(img.color(), color);
+            let row = 2 * channels as usize;
+            let flipped = [&payload[row..], &payload[..row]].concat();
+            assert_eq!(img.as_bytes(), flipped, "{channels} channels");
+        }
+    }
+
+    #[test]
+    fn float_sources_dump_exr_top_down() {
+        let mut c = canvas_with(&source("F", 2, 2, 4, 32, true));
+        let values: Vec<f32> = (0..16).map(|i| i as f32 * 0.25 - 1.0).collect();
+        let payload: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
+        c.insert(&tile("F", Some("left"), 0, 0, 2, 2), &payload)
+            .unwrap();
+        let job = c.take_dumps(Instant::now(), false).jobs.remove(0);
+        assert_eq!(job.file_name, "F.left.1.exr");
+        let dir = tempfile::tempdir().unwrap();
+        let exr = image::open(job.write(dir.path()).unwrap())
+            .unwrap()
+            .into_rgba32f();
+        let want = [&values[8..], &values[..8]].concat();
+        assert_eq!(exr.as_raw(), &want);
+    }
+
+    #[test]
+    fn half_and_gray_float_sources_expand_to_f32_rgb() {
+        assert_eq!(f16_to_f32(0x3c00), 1.0);
+        assert_eq!(f16_to_f32(0xc000), -2.0);
+        assert_eq!(f16_to_f32(0x3800), 0.5);
+        assert_eq!(f16_to_f32(0x7bff), 65504.0);
+        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
+        assert_eq!(f16_to_f32(0x8000).to_bits(), 0x8000_0000);
+        assert_eq!(f16_to_f32(0x7c00), f32::INFINITY);
+        assert!(f16_to_f32(0x7e00).is_nan());
+
+        let mut c = canvas_with(&source("H", 1, 2, 1, 16, true));
+        let payload: Vec<u8> = [0x3c00u16, 0x3800]
+            .iter()
+            .flat_map(|v| v.to_ne_bytes())
+            .collect();
+        c.insert(&tile("H", None, 0, 0, 1, 2), &payload).unwrap();
+        let job = c.take_dumps(Instant::now(), false).jobs.remove(0);
+        assert_eq!(job.file_name, "H.left.1.exr");
+        let dir = tempfile::tempdir().unwrap();
+        let exr = image::open(job.write(dir.path()).unwrap()).unwrap();
+        // Top row first: the second sample (0.5), then the first (1.0).
+        assert_eq!(exr.into_rgb32f().as_raw(), &[0.5, 0.5, 0.5, 1.0, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn every_source_with_the_media_is_written_or_none_is() {
+        let small = source("M", 2, 1, 1, 8, false);
+        let mut big = source("M", 4, 1, 1, 8, false);
+        big.node = "sourceGroup000001_source".into();
+        let mut c = canvas_with(&small);
+        c.add_source(&big);
+        let outcome = c.insert(&tile("M", None, 0, 0, 2, 1), &[5, 6]).unwrap();
+        assert_eq!((outcome.images, outcome.completed.len()), (2, 1));
+        // Fits the big source, not the small one: refused for both.
+        assert!(matches!(
+            c.insert(&tile("M", None, 2, 0, 2, 1), &[7, 8]),
+            Err(CanvasError::OutOfBounds {
+                edge: Edge::Right,
+                width: 2,
+                ..
+            })
+        ));
+        let names: Vec<_> = c
+            .take_dumps(Instant::now(), true)
+            .jobs
+            .into_iter()
+            .map(|j| j.file_name)
+            .collect();
+        assert_eq!(
+            names,
+            vec!["M.left.1.png"],
+            "only the small one is complete"
+        );
+        let (_, second) = c
+            .images()
+            .into_iter()
+            .find(|(id, _)| id.node == "sourceGroup000001_source")
+            .unwrap();
+        assert_eq!(second.pixels(), &[5, 6, 0, 0]);
+    }
+
+    #[test]
+    fn a_second_source_with_the_same_media_gets_its_node_in_the_file_name() {
+        let first = source("M", 1, 1, 1, 8, false);
+        let mut second = first.clone();
+        second.node = "sourceGroup000001_source".into();
+        let mut c = canvas_with(&first);
+        c.add_source(&second);
+        c.add_source(&second); // a repeated node is ignored
+        let outcome = c.insert(&tile("M", None, 0, 0, 1, 1), &[4]).unwrap();
+        assert_eq!((outcome.images, outcome.completed.len()), (2, 2));
+        let mut names: Vec<_> = c
+            .take_dumps(Instant::now(), false)
+            .jobs
+            .into_iter()
+            .map(|j| j.file_name)
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            vec!["M.left.1.png", "M.sourceGroup000001_source.left.1.png"]
+        );
+    }
+
+    #[test]
+    fn layers_and_missing_views_shape_the_file_name() {
+        let mut info = source("a/b\\c", 1, 1, 1, 8, false);
+        info.views.clear();
+        info.layers = vec!["diffuse".into(), "spec".into()];
+        let mut c = canvas_with(&info);
+        let mut t = tile("a/b\\c", None, 0, 0, 1, 1);
+        t.layer = Some("spec".into());
+        c.insert(&t, &[1]).unwrap();
+        assert_eq!(
+            c.take_dumps(Instant::now(), false).jobs[0].file_name,
+            "a_b_c.default.spec.1.png"
+        );
+        assert_eq!(
+            c.dump_file_name("a/b\\c", 1, None, None).unwrap(),
+            "a_b_c.default.diffuse.1.png"
+        );
+    }
+
+    #[test]
+    fn changes_to_complete_images_are_coalesced_until_quiet_or_redraw() {
+        let mut c = canvas_with(&source("M", 2, 1, 1, 8, false));
+        let t0 = Instant::now();
+        let t = tile("M", None, 0, 0, 2, 1);
+        c.insert_at(&t, &[1, 2], t0).unwrap();
+        assert_eq!(c.take_dumps(t0, false).jobs.len(), 1);
+        // Three changes 100 ms apart: nothing due until 250 ms after the last.
+        for i in 0..3u64 {
+            c.insert_at(&t, &[3, 4], t0 + Duration::from_millis(100 * i))
+                .unwrap();
+        }
+        let batch = c.take_dumps(t0 + Duration::from_millis(300), false);
+        assert!(batch.jobs.is_empty());
+        assert_eq!(batch.next_due, Some(t0 + Duration::from_millis(450)));
+        let batch = c.take_dumps(t0 + Duration::from_millis(450), false);
+        assert_eq!(batch.jobs.len(), 1);
+        assert_eq!(batch.jobs[0].pixels.as_slice(), &[3, 4]);
+        assert_eq!(batch.next_due, None);
+        // A stream that never goes quiet is written after at most 1 s.
+        for i in 0..12u64 {
+            c.insert_at(&t, &[5, 6], t0 + Duration::from_millis(1000 + 100 * i))
+                .unwrap();
+        }
+        assert_eq!(
+            c.take_dumps(t0 + Duration::from_millis(2000), false)
+                .jobs
+                .len(),
+            1
+        );
+        // redraw() makes pending changes due at once.
+        c.insert_at(&t, &[7, 8], t0 + Duration::from_millis(3000))
+            .unwrap();
+        assert!(
+            c.take_dumps(t0 + Duration::from_millis(3000), false)
+                .jobs
+                .is_empty()
+        );
+        c.redraw();
+        assert_eq!(
+            c.take_dumps(t0 + Duration::from_millis(3000), false)
+                .jobs
+                .len(),
+            1
+        );
+        assert_eq!(c.pending_dumps(), 0);
+        // Incomplete images are never due, not even on redraw.
+        let mut c = canvas_with(&source("M", 2, 1, 1, 8, false));
+        c.insert(&tile("M", None, 0, 0, 1, 1), &[1]).unwrap();
+        c.redraw();
+        assert!(c.take_dumps(Instant::now(), true).jobs.is_empty());
+    }
+
+    #[test]
+    fn snapshot_is_not_changed_by_later_tiles() {
+        let mut c = canvas_with(&source("M", 1, 1, 1, 8, false));
+        let t = tile("M", None, 0, 0, 1, 1);
+        c.insert(&t, &[1]).unwrap();
+        let job = c.take_dumps(Instant::now(), false).jobs.remove(0);
+        c.insert(&t, &[2]).unwrap();
+        assert_eq!(job.pixels.as_slice(), &[1]);
+        assert_eq!(c.image("M", 1, None, None).unwrap().pixels(), &[2]);
+    }
+
+    #[test]
+    fn allocation_is_find_or_create_and_respects_the_budget() {
+        let info = source("M", 4, 4, 4, 8, false); // 64 + 16 bytes per image
+        let mut c = Canvas::new(CanvasConfig {
+            memory_budget: 100,
+            ..CanvasConfig::default()
+        });
+        c.add_source(&info);
+        let node = "sourceGroup000000_source";
+        let id = c.allocate(node, 9, None, None).unwrap();
+        assert_eq!((id.frame, id.view.as_deref()), (1, Some("left")));
+        assert_eq!(c.memory_used(), 80);
+        c.allocate(node, 1, Some("left"), None).unwrap();
+        assert_eq!(c.memory_used(), 80, "existing storage is found");
+        assert_eq!(
+            c.allocate(node, 1, Some("right"), None)
+                .unwrap_err()
+                .to_string(),
+            "pixel storage for media \"M\" needs 80 more bytes but the simulator's canvas holds 80 of its 100-byte budget; restart the simulator or send smaller images"
+        );
+        assert!(matches!(
+            c.insert(&tile("M", Some("right"), 0, 0, 1, 1), &[0; 4]),
+            Err(CanvasError::OutOfMemory { .. })
+        ));
+        assert!(matches!(
+            c.allocate("nosuch", 1, None, None),
+            Err(CanvasError::UnknownNode { .. })
+        ));
+        // Completing an image frees its coverage map.
+        c.insert(&tile("M", Some("left"), 0, 0, 4, 4), &[3; 64])
+            .unwrap();
+        assert_eq!(c.memory_used(), 64);
+        let image = c.image("M", 1, None, None).unwrap();
+        assert!(image.is_complete());
+    }
+
+    #[test]
+    fn effects_from_the_evaluator_create_sources_and_storage() {
+        let mut session = Session::new();
+        let now = std::time::Instant::now();
+        session.eval_mu(
+            r#"{ let s = newImageSource( "M", 3, 2, 3, 2, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, nil, string[] {"left", "right"} ); newImageSourcePixels( s, 1, nil, "left"); newImageSourcePixels( s, 1, nil, "right"); }"#,
+            now,
+        );
+        session.eval_mu("redraw()", now);
+        let mut c = Canvas::default();
+        for effect in session.take_effects() {
+            c.apply(&effect, &session).unwrap();
+        }
+        assert_eq!(c.sources().count(), 1);
+        assert_eq!(c.images().len(), 2);
+        let left = c.image("M", 1, Some("left"), None).unwrap();
+        assert_eq!((left.covered_pixels(), left.pixels()), (0, &[0u8; 24][..]));
+    }
+
+    proptest! {
+        /// Any sequence of in-bounds tiles: the pixels equal a naive model
+        /// (last write wins) and the coverage count equals the union's area.
+        #[test]
+        fn pixels_and_coverage_match_a_naive_model(
+            tiles in proptest::collection::vec((0u32..7, 0u32..5, 1u32..8, 1u32..6, any::<u8>()), 1..20)
+        ) {
+            let (width, height) = (7u32, 5u32);
+            let mut c = canvas_with(&source("M", width, height, 2, 8, false));
+            let mut model = vec![0u8; (width * height * 2) as usize];
+            let mut seen = vec![false; (width * height) as usize];
+            for (x, y, w, h, v) in tiles {
+                let (w, h) = (w.min(width - x), h.min(height - y));
+                let payload: Vec<u8> = (0..w * h * 2).map(|i| v.wrapping_add(i as u8)).collect();
+                c.insert(&tile("M", None, x.into(), y.into(), w, h), &payload).unwrap();
+                for r in 0..h {
+                    for col in 0..w {
+                        let p = ((y + r) * width + x + col) as usize;
+                        seen[p] = true;
+                        let t = ((r * w + col) * 2) as usize;
+                        model[p * 2..p * 2 + 2].copy_from_slice(&payload[t..t + 2]);
+                    }
+                }
+            }
+            let image = c.image("M", 1, None, None).unwrap();
+            prop_assert_eq!(image.pixels(), model.as_slice());
+            let covered = seen.iter().filter(|s| **s).count() as u64;
+            prop_assert_eq!(image.covered_pixels(), covered);
+            prop_assert_eq!(image.is_complete(), covered == u64::from(width * height));
+        }
+    }
+}
