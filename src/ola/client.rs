@@ -367,6 +367,23 @@ struct State {
 }
 
 impl State {
+    /// A connected client's state, ids starting at `next_id`.
+    fn new(next_id: u32) -> Self {
+        Self {
+            next_id,
+            pending: HashMap::new(),
+            prune_at: 1024,
+            epoch: 0,
+            connected: true,
+            closed: false,
+            last_error: String::new(),
+            subscriptions: HashMap::new(),
+            sourcing: HashMap::new(),
+        }
+    }
+}
+
+impl State {
     fn alloc_id(&mut self) -> u32 {
         if self.pending.len() >= self.prune_at {
             self.pending.retain(|_, tx| !tx.is_closed());
@@ -477,17 +494,7 @@ impl OlaClient {
         let shared = Arc::new(Shared {
             addr: sock,
             config,
-            state: Mutex::new(State {
-                next_id: first_id,
-                pending: HashMap::new(),
-                prune_at: 1024,
-                epoch: 0,
-                connected: true,
-                closed: false,
-                last_error: String::new(),
-                subscriptions: HashMap::new(),
-                sourcing: HashMap::new(),
-            }),
+            state: Mutex::new(State::new(first_id)),
             events,
         });
         tokio::spawn(run_writer(shared.clone(), rx, stream));
@@ -1250,17 +1257,7 @@ mod tests {
     use super::*;
 
     fn state(next_id: u32) -> State {
-        State {
-            next_id,
-            pending: HashMap::new(),
-            prune_at: 1024,
-            epoch: 0,
-            connected: true,
-            closed: false,
-            last_error: String::new(),
-            subscriptions: HashMap::new(),
-            sourcing: HashMap::new(),
-        }
+        State::new(next_id)
     }
 
     #[test]
