@@ -309,8 +309,10 @@ async fn a_peer_vanishing_mid_push_says_how_far_it_got() {
 async fn a_push_cancelled_between_tiles_stops_cleanly() {
     let (client, _listener, mut peer) = connected().await;
     let samples = test_samples(40, 40, Depth::U8);
+    // One frame at a time, so the cancel lands between tiles 3 and 4.
     let options = PushOptions {
         tiling: Tiling::Grid { nx: 5, ny: 2 },
+        window_bytes: 0,
         ..PushOptions::default()
     };
     let cancel = CancellationToken::new();

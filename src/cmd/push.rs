@@ -93,6 +93,7 @@ pub fn run(args: PushArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCode {
             .unwrap_or_default(),
         frame: args.frame,
         update_only: args.update_only,
+        ..PushOptions::default()
     };
     // Two workers: the inverse of a tile is computed while the other is written.
     let rt = match tokio::runtime::Builder::new_multi_thread()

@@ -452,10 +452,20 @@ impl RvClient {
 
     /// Sends any frame; returns once it has been written to the socket.
     pub async fn send_frame(&self, frame: Frame) -> Result<(), RequestError> {
+        self.queue_frame(frame).await?.await
+    }
+
+    /// Queues a frame behind everything queued before it and returns at once
+    /// with a future that resolves when the frame has been written, so a
+    /// sender can keep several frames in flight (pixel tiles).
+    pub async fn queue_frame(
+        &self,
+        frame: Frame,
+    ) -> Result<impl Future<Output = Result<(), RequestError>> + use<>, RequestError> {
         frame.encode_head(&mut BytesMut::new())?;
         let (done, rx) = oneshot::channel();
         self.command(Command::Send { frame, done }).await?;
-        rx.await.map_err(|_| RequestError::Closed)?
+        Ok(async move { rx.await.map_err(|_| RequestError::Closed)? })
     }
 
     /// Sends `PING 1 p` and measures the time until a PONG.
@@ -1045,6 +1055,20 @@ async fn write_loop(
                     Ok(Some(payload)) => {
                         result = write_all_shared(&socket, &mut [&head[..], &payload[..]]).await;
                         head.clear();
+                        if result.is_ok() {
+                            // Everything batched so far went out with it:
+                            // acknowledge now, so a later failure cannot
+                            // report these frames as lost.
+                            in_flight.fetch_sub(taken, Ordering::AcqRel);
+                            taken = 0;
+                            for done in acks.drain(..).chain(job.done) {
+                                let _ = done.send(Ok(()));
+                            }
+                            if head.len() < BATCH {
+                                next = jobs.try_recv().ok();
+                            }
+                            continue;
+                        }
                     }
                     Ok(None) => {}
                     Err(err) => {

@@ -16,9 +16,12 @@
 //! A parse error is fatal for the connection: RV's framing has no way to
 //! resynchronise, so the stream ends after it.
 
-use crate::rv::frame::{EncodeError, Frame, Limits, ParseError};
+use crate::rv::frame::{EncodeError, Frame, Limits, ParseError, frame_len};
 use bytes::BytesMut;
 use tokio_util::codec::{Decoder, Encoder};
+
+/// How much of a frame's announced length is reserved ahead of its bytes.
+const RESERVE_AHEAD: usize = 64 << 20;
 
 /// Decodes and encodes RV frames, enforcing [`Limits`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -57,7 +60,18 @@ impl Decoder for RvCodec {
     type Error = CodecError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, CodecError> {
-        Ok(Frame::parse(src, &self.limits)?)
+        let frame = Frame::parse(src, &self.limits)?;
+        if frame.is_none()
+            && let Some(total) = frame_len(src, &self.limits)
+        {
+            // Read a large frame into one buffer instead of growing it by
+            // doubling (a copy each time). Beyond RESERVE_AHEAD the buffer
+            // grows only as the bytes actually arrive, so a peer claiming a
+            // huge length cannot make us allocate it.
+            let wanted = (total - src.len()).min(RESERVE_AHEAD.max(src.len()));
+            src.reserve(wanted);
+        }
+        Ok(frame)
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, CodecError> {

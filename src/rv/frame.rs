@@ -319,6 +319,20 @@ fn text(kind_token: &[u8], payload: &[u8]) -> Result<String, ParseError> {
     })
 }
 
+/// The total length of the frame at the front of `buf` once its header is
+/// complete and valid (`None` before that, or if it is invalid: [`Frame::parse`]
+/// reports the error).
+pub fn frame_len(buf: &[u8], limits: &Limits) -> Option<usize> {
+    let scan = &buf[..buf.len().min(limits.max_header + 1 + MAX_LEN_DIGITS + 2)];
+    let first = scan.iter().position(|&b| b == b' ')?;
+    let digits = scan[first + 1..].iter().position(|&b| b == b' ')?;
+    let len: usize = std::str::from_utf8(&scan[first + 1..first + 1 + digits])
+        .ok()?
+        .parse()
+        .ok()?;
+    (len <= limits.max_payload).then_some(first + 1 + digits + 1 + len)
+}
+
 impl Frame {
     /// Parses one frame from the front of `buf`, consuming it. Returns
     /// `Ok(None)` and consumes nothing while the frame is incomplete.
@@ -642,6 +656,19 @@ mod tests {
                 EncodeError::BadDataHeader(_)
             ));
         }
+    }
+
+    #[test]
+    fn frame_len_is_known_once_the_header_is() {
+        let limits = Limits::default();
+        assert_eq!(frame_len(b"MESSAGE 10 DISC", &limits), Some(21));
+        assert_eq!(frame_len(b"MESSAGE 10", &limits), None);
+        assert_eq!(frame_len(b"MESSAGE 99999999999 ", &limits), None);
+        let small = Limits {
+            max_payload: 5,
+            max_header: 16,
+        };
+        assert_eq!(frame_len(b"MESSAGE 6 ", &small), None);
     }
 
     #[test]

@@ -423,13 +423,13 @@ fn flip_rows(data: &mut [u8], row: usize) {
 /// does (§7.5): `255 - v`, `65535 - v`, or `1.0 - v`. Written into `out`.
 pub fn invert_into(depth: Depth, samples: &[u8], out: &mut Vec<u8>) {
     out.clear();
+    if depth == Depth::U8 {
+        out.extend(samples.iter().map(|v| 255 - v));
+        return;
+    }
     out.resize(samples.len(), 0);
     match depth {
-        Depth::U8 => {
-            for (o, v) in out.iter_mut().zip(samples) {
-                *o = 255 - v;
-            }
-        }
+        Depth::U8 => {}
         Depth::U16 => {
             for (o, v) in out.chunks_exact_mut(2).zip(samples.chunks_exact(2)) {
                 let v = u16::from_ne_bytes([v[0], v[1]]);

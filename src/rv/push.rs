@@ -9,9 +9,11 @@
 //! -> MESSAGE 26 EVENT remote-eval * redraw()                        RV redraws pixel blocks at most once a second (§7.2)
 //! ```
 //!
-//! Tiles are copied into two reusable buffers (left, right): no per-pixel
-//! allocation, and memory stays at the image plus two tiles. The inverse of a
-//! tile is computed while its left eye is being written.
+//! Tiles are copied into pooled buffers (no per-pixel allocation) and queued
+//! behind each other up to [`PushOptions::window_bytes`], so memory stays at
+//! the image plus the window; the inverse of a tile is computed while its left
+//! eye is being written. Cancelling stops queueing new tiles; the ones already
+//! queued are written, and the error says how many tiles went out.
 
 use crate::rv::client::{RequestError, RvClient};
 use crate::rv::frame::Frame;
@@ -21,6 +23,8 @@ use crate::rv::pixels::{
     source_creation_mu,
 };
 use bytes::Bytes;
+use std::collections::VecDeque;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -37,6 +41,10 @@ pub struct PushOptions {
     pub frame: i64,
     /// Send pixels into an existing media (`media` required); create nothing.
     pub update_only: bool,
+    /// Tile bytes that may be queued for writing at once (0: one frame at a
+    /// time). A window keeps small tiles flowing without a round trip to the
+    /// writer per frame; memory stays at the image plus the window.
+    pub window_bytes: usize,
 }
 
 impl Default for PushOptions {
@@ -47,6 +55,7 @@ impl Default for PushOptions {
             stem: "image".into(),
             frame: 1,
             update_only: false,
+            window_bytes: 64 << 20,
         }
     }
 }
@@ -226,14 +235,38 @@ pub async fn push(
         bytes: state.bytes_done,
         source,
     };
-    let (mut left, mut right) = (Vec::new(), Vec::new());
+    // Frames queued but not yet written, oldest first; their buffers come
+    // back to `pool` once written.
+    let mut in_flight: VecDeque<InFlight> = VecDeque::new();
+    let mut in_flight_bytes = 0usize;
+    let mut pool: Vec<Vec<u8>> = Vec::new();
+    let mut settle = async |in_flight: &mut VecDeque<InFlight>,
+                            in_flight_bytes: &mut usize,
+                            pool: &mut Vec<Vec<u8>>,
+                            state: &mut Progress|
+           -> Result<(), PushError> {
+        let Some(frame) = in_flight.pop_front() else {
+            return Ok(());
+        };
+        frame.ack.await.map_err(|source| failed(state, source))?;
+        *in_flight_bytes -= frame.payload.len();
+        state.bytes_done += frame.payload.len() as u64;
+        if frame.completes_tile {
+            state.tiles_done += 1;
+            state.elapsed = sending.elapsed();
+            progress(state);
+        }
+        if pool.len() < 4
+            && let Ok(buffer) = frame.payload.try_into_mut()
+        {
+            pool.push(Vec::from(buffer));
+        }
+        Ok(())
+    };
+    let mut queued = 0;
     for tile in &tiles {
         if cancel.is_cancelled() {
-            return Err(PushError::Cancelled {
-                media,
-                done: state.tiles_done,
-                total: state.tiles_total,
-            });
+            break;
         }
         let header = |view: &str| {
             TileHeader {
@@ -250,32 +283,54 @@ pub async fn push(
             .to_header()
         };
         let (left_header, right_header) = (header("left")?, header("right")?);
+        let mut left = pool.pop().unwrap_or_default();
         samples.copy_tile(*tile, &mut left);
-        let left_bytes = Bytes::from(std::mem::take(&mut left));
-        let send_left = client.send_frame(Frame::Data {
-            header: left_header,
-            payload: left_bytes.clone(),
-        });
-        // The inverse is computed while the left eye is on its way out.
-        let (sent, ()) = tokio::join!(send_left, async {
-            invert_into(depth, &left_bytes, &mut right)
-        });
-        sent.map_err(|source| failed(&state, source))?;
-        let right_bytes = Bytes::from(std::mem::take(&mut right));
-        let sent = client
-            .send_frame(Frame::Data {
-                header: right_header,
-                payload: right_bytes.clone(),
+        let left = Bytes::from(left);
+        let ack = client
+            .queue_frame(Frame::Data {
+                header: left_header,
+                payload: left.clone(),
             })
-            .await;
-        sent.map_err(|source| failed(&state, source))?;
-        state.tiles_done += 1;
-        state.bytes_done += (left_bytes.len() + right_bytes.len()) as u64;
-        state.elapsed = sending.elapsed();
-        progress(&state);
-        // Written and released by the writer: take the buffers back.
-        left = reclaim(left_bytes);
-        right = reclaim(right_bytes);
+            .await
+            .map_err(|source| failed(&state, source))?;
+        in_flight_bytes += left.len();
+        in_flight.push_back(InFlight {
+            ack: Box::pin(ack),
+            payload: left.clone(),
+            completes_tile: false,
+        });
+        // The inverse is computed while the left eye is being written.
+        let mut right = pool.pop().unwrap_or_default();
+        invert_into(depth, &left, &mut right);
+        let right = Bytes::from(right);
+        let ack = client
+            .queue_frame(Frame::Data {
+                header: right_header,
+                payload: right.clone(),
+            })
+            .await
+            .map_err(|source| failed(&state, source))?;
+        in_flight_bytes += right.len();
+        in_flight.push_back(InFlight {
+            ack: Box::pin(ack),
+            payload: right,
+            completes_tile: true,
+        });
+        drop(left);
+        queued += 1;
+        while in_flight_bytes > options.window_bytes && !in_flight.is_empty() {
+            settle(&mut in_flight, &mut in_flight_bytes, &mut pool, &mut state).await?;
+        }
+    }
+    while !in_flight.is_empty() {
+        settle(&mut in_flight, &mut in_flight_bytes, &mut pool, &mut state).await?;
+    }
+    if queued < tiles.len() {
+        return Err(PushError::Cancelled {
+            media,
+            done: state.tiles_done,
+            total: state.tiles_total,
+        });
     }
     client
         .send_event(Event::new("remote-eval", "redraw()"))
@@ -292,7 +347,10 @@ pub async fn push(
     })
 }
 
-/// The buffer behind `bytes` when nothing else holds it, else a fresh one.
-fn reclaim(bytes: Bytes) -> Vec<u8> {
-    bytes.try_into_mut().map(Vec::from).unwrap_or_default()
+/// A tile queued for writing.
+struct InFlight {
+    ack: Pin<Box<dyn Future<Output = Result<(), RequestError>> + Send>>,
+    payload: Bytes,
+    /// The right eye: its tile is complete once it is written.
+    completes_tile: bool,
 }
