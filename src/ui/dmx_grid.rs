@@ -1,0 +1,1 @@
+//! The DMX console grid widget.
