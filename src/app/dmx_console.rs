@@ -83,13 +83,9 @@ impl DisplayMode {
         }
     }
 
-    /// A short name for the header.
+    /// The mode's name, as the header shows it.
     pub fn label(self) -> &'static str {
-        match self {
-            Self::Decimal => "dec",
-            Self::Hex => "hex",
-            Self::Percent => "%",
-        }
+        mode_name(self)
     }
 
     /// How many digits a typed value may have.
