@@ -295,8 +295,8 @@ pub struct DmxConsole {
     handed_out: u64,
     /// The newest generation olad acknowledged.
     acked: u64,
-    /// The slot of each change not yet acknowledged is not tracked; the
-    /// last changed slot is enough to place a failure on its row.
+    /// The slot of the last single-slot change (None after a whole-frame
+    /// change), so a failed send can be shown on that slot's row.
     last_slot: Option<usize>,
     failure: Option<SendFailure>,
     refusal: Option<ConsoleError>,
