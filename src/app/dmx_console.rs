@@ -514,10 +514,14 @@ impl DmxConsole {
     }
 
     /// Replaces every value with `values` as read from olad (GetDmx), without
-    /// sending: olad already has them. Clears the undo history (it belonged
-    /// to other values) and any fade; slots past the end of a short buffer
-    /// become 0.
+    /// sending: olad already has them, so nothing is pending afterwards (a
+    /// shown send failure is cleared too). Clears the undo history (it
+    /// belonged to other values), a typed value and any fade; slots past the
+    /// end of a short buffer become 0.
     pub fn load(&mut self, values: &[u8]) {
+        self.failure = None;
+        self.acked = self.generation;
+        self.handed_out = self.generation;
         let mut slots = [0; SLOTS];
         let n = values.len().min(SLOTS);
         slots[..n].copy_from_slice(&values[..n]);
@@ -560,14 +564,14 @@ impl DmxConsole {
 
     /// Cursor one slot left (stays on slot 0). Commits a typed value.
     pub fn move_left(&mut self) -> Option<Frame> {
-        let frame = self.commit_entry();
+        let frame = self.begin_move();
         self.cursor = self.cursor.saturating_sub(1);
         frame
     }
 
     /// Cursor one slot right (stays on the last slot). Commits a typed value.
     pub fn move_right(&mut self) -> Option<Frame> {
-        let frame = self.commit_entry();
+        let frame = self.begin_move();
         self.cursor = (self.cursor + 1).min(SLOTS - 1);
         frame
     }
@@ -575,7 +579,7 @@ impl DmxConsole {
     /// Cursor one row of `columns` up; stays put on the first row.
     /// Commits a typed value.
     pub fn move_up(&mut self, columns: usize) -> Option<Frame> {
-        let frame = self.commit_entry();
+        let frame = self.begin_move();
         let columns = columns.max(1);
         if self.cursor >= columns {
             self.cursor -= columns;
@@ -587,7 +591,7 @@ impl DmxConsole {
     /// row it lands on the last slot, and on the last row it stays put.
     /// Commits a typed value.
     pub fn move_down(&mut self, columns: usize) -> Option<Frame> {
-        let frame = self.commit_entry();
+        let frame = self.begin_move();
         let columns = columns.max(1);
         let last_row_start = (SLOTS - 1) / columns * columns;
         if self.cursor < last_row_start {
@@ -598,14 +602,14 @@ impl DmxConsole {
 
     /// Cursor to the first slot. Commits a typed value.
     pub fn home(&mut self) -> Option<Frame> {
-        let frame = self.commit_entry();
+        let frame = self.begin_move();
         self.cursor = 0;
         frame
     }
 
     /// Cursor to the last slot. Commits a typed value.
     pub fn end(&mut self) -> Option<Frame> {
-        let frame = self.commit_entry();
+        let frame = self.begin_move();
         self.cursor = SLOTS - 1;
         frame
     }
@@ -613,9 +617,15 @@ impl DmxConsole {
     /// Cursor to `slot` (clamped to 0..512), e.g. from a mouse click.
     /// Commits a typed value.
     pub fn set_cursor(&mut self, slot: usize) -> Option<Frame> {
-        let frame = self.commit_entry();
+        let frame = self.begin_move();
         self.cursor = slot.min(SLOTS - 1);
         frame
+    }
+
+    /// A cursor move commits a typed value and clears an old refusal.
+    fn begin_move(&mut self) -> Option<Frame> {
+        self.refusal = None;
+        self.commit_entry()
     }
 
     // ----- values ----------------------------------------------------------------
@@ -638,37 +648,39 @@ impl DmxConsole {
     }
 
     fn adjust(&mut self, delta: i16) -> Option<Frame> {
-        self.commit_entry();
+        // A committed value must reach the runner even if the step then
+        // changes nothing (typed 255, then `+`).
+        let committed = self.commit_entry();
         let old = self.values[self.cursor];
         // clamp(0, 255) proves the cast below is lossless.
         let new = (i16::from(old) + delta).clamp(0, 255) as u8;
-        self.set_slot(self.cursor, new)
+        self.set_slot(self.cursor, new).or(committed)
     }
 
     /// Space: the cursor's value to 255 if it is 0, otherwise to 0.
     pub fn toggle(&mut self) -> Option<Frame> {
-        self.commit_entry();
+        let committed = self.commit_entry();
         let new = if self.values[self.cursor] == 0 {
             255
         } else {
             0
         };
-        self.set_slot(self.cursor, new)
+        self.set_slot(self.cursor, new).or(committed)
     }
 
     /// `b`: every slot to 0, undone in one step. Always sent, even when
     /// already dark, so it re-asserts a blackout over a lost frame.
     pub fn blackout(&mut self) -> Option<Frame> {
-        self.commit_entry();
+        let committed = self.commit_entry();
         self.last_slot = None;
-        self.apply([0; SLOTS], true)
+        self.apply([0; SLOTS], true).or(committed)
     }
 
     /// `f`: every slot to 255, undone in one step. Always sent.
     pub fn full(&mut self) -> Option<Frame> {
-        self.commit_entry();
+        let committed = self.commit_entry();
         self.last_slot = None;
-        self.apply([255; SLOTS], true)
+        self.apply([255; SLOTS], true).or(committed)
     }
 
     /// `u`: back to the state before the last change (a bounded history of
@@ -1239,6 +1251,21 @@ mod tests {
     }
 
     #[test]
+    fn a_committed_value_is_sent_even_when_the_step_after_it_changes_nothing() {
+        let mut c = console();
+        for ch in ['2', '5', '5'] {
+            c.type_char(ch).unwrap();
+        }
+        let f = c.increment().expect("the commit of 255 is sent");
+        assert_eq!(f.data[0], 255);
+        assert_eq!(f.generation, c.generation());
+        c.move_right();
+        c.type_char('0').unwrap();
+        assert_eq!(c.page_down(), None, "0 over 0, then PgDn at 0: no change");
+        assert!(!c.needs_send());
+    }
+
+    #[test]
     fn an_entry_keeps_the_mode_it_was_started_in() {
         let mut c = console();
         c.type_char('9').unwrap();
@@ -1396,12 +1423,27 @@ mod tests {
     #[test]
     fn load_takes_values_without_sending() {
         let mut c = console();
-        c.increment();
+        let f = c.increment().expect("sent");
+        c.send_failed(f.generation, "Universe doesn't exist");
         c.load(&[1, 2, 3]);
         assert_eq!(&c.values()[..4], &[1, 2, 3, 0]);
         assert_eq!(c.undo_len(), 0);
         assert_eq!(c.take_frame(), None);
+        assert!(!c.is_pending());
+        assert_eq!(c.send_failure(), None);
         assert_eq!(c.differing(), 0);
+    }
+
+    #[test]
+    fn a_refusal_shows_until_the_next_accepted_operation() {
+        let mut c = console();
+        c.undo().unwrap_err();
+        assert!(c.refusal().is_some());
+        c.move_right();
+        assert_eq!(c.refusal(), None);
+        c.set_priority(300).unwrap_err();
+        c.increment();
+        assert_eq!(c.refusal(), None);
     }
 
     // ----- readback -----
@@ -1684,6 +1726,8 @@ mod tests {
             let mut c = console();
             let mut clock = t0;
             let mut last_gen = 0;
+            // The newest generation the runner has been given.
+            let mut received = 0;
             for op in ops {
                 let frame = match op {
                     Op::Left => c.move_left(),
@@ -1745,6 +1789,8 @@ mod tests {
                     }
                     Op::Universe(u) => {
                         c.set_universe(u);
+                        // Deliberately nothing to send to the new universe.
+                        received = c.generation();
                         None
                     }
                 };
@@ -1752,14 +1798,16 @@ mod tests {
                 prop_assert!(c.priority() <= MAX_PRIORITY);
                 prop_assert!(c.undo_len() <= UNDO_DEPTH);
                 prop_assert!(c.generation() >= last_gen);
-                if let Some(f) = frame {
+                if let Some(f) = &frame {
+                    received = f.generation;
                     // Every frame handed out is the whole current state.
                     prop_assert_eq!(&f.data, c.values());
                     prop_assert_eq!(f.generation, c.generation());
                     prop_assert_eq!(f.universe, c.universe());
                 }
-                // Nothing lost: a change is either handed out or pending for
-                // take_frame.
+                // Nothing lost: the runner has the newest state, or
+                // take_frame will give it.
+                prop_assert!(received == c.generation() || c.needs_send());
                 if c.generation() > last_gen {
                     prop_assert!(c.is_pending());
                 }

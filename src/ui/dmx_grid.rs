@@ -207,8 +207,8 @@ impl StatefulWidget for DmxGrid<'_> {
         let ruler = h >= 4;
         let top = u16::from(header) + u16::from(ruler);
         let rows = SLOTS.div_ceil(columns);
-        // The grid takes the rows it needs (at most 512 / 8 = 64, a u16);
-        // the status line follows it.
+        // The grid takes the rows it needs (at most 512, with one column, so
+        // the cast is lossless); the status line follows it.
         let grid = Rect {
             x: inner.x,
             y: inner.y + top,
