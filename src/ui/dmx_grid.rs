@@ -1,7 +1,7 @@
 //! The OLA-DMX tab's 512-slot grid, drawn from a [`DmxConsole`].
 //!
 //! ```text
-//!  universe 1  priority 100  decimal  1-based  fade 2.0s  F3 fading 45%
+//!  universe 1  priority 100  decimal  1-based  fade 2.0s  F3 fading 45%  stored F1 F3
 //!       +0  +1  +2  +3  +4  +5  +6  +7
 //!    1  255      12!                  64
 //!    9      >128
@@ -28,7 +28,7 @@
 //!   column ruler and the status line are dropped, in that order, when
 //!   there is no room.
 
-use crate::app::dmx_console::{DisplayMode, DmxConsole, SLOTS, to_percent};
+use crate::app::dmx_console::{DisplayMode, DmxConsole, Numbering, SCENES, SLOTS, to_percent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -262,12 +262,12 @@ impl StatefulWidget for DmxGrid<'_> {
     }
 }
 
-/// One-line header: universe, priority, mode, numbering, fade.
+/// One-line header: universe, priority, mode, numbering, fade, scenes.
 fn render_header(console: &DmxConsole, styles: &GridStyles, area: Rect, buf: &mut Buffer) {
     let mut text = String::with_capacity(96);
     let base = match console.numbering() {
-        crate::app::dmx_console::Numbering::OneBased => "1-based",
-        crate::app::dmx_console::Numbering::ZeroBased => "0-based",
+        Numbering::OneBased => "1-based",
+        Numbering::ZeroBased => "0-based",
     };
     let _ = write!(
         text,
@@ -288,6 +288,16 @@ fn render_header(console: &DmxConsole, styles: &GridStyles, area: Rect, buf: &mu
         ));
     } else if let Some(scene) = console.last_scene() {
         spans.push(Span::styled(format!("  F{}", scene + 1), styles.header));
+    }
+    let stored: Vec<String> = (0..SCENES)
+        .filter(|&scene| console.scene_stored(scene))
+        .map(|scene| format!("F{}", scene + 1))
+        .collect();
+    if !stored.is_empty() {
+        spans.push(Span::styled(
+            format!("  stored {}", stored.join(" ")),
+            styles.label,
+        ));
     }
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
 }
@@ -700,7 +710,15 @@ mod tests {
         c.tick(t0 + Duration::from_millis(900));
         let (buf, _) = render(&c, 80, 6);
         assert!(
-            text(&buf).contains("fade 2.0s  F3 fading 45%"),
+            text(&buf).contains("fade 2.0s  F3 fading 45%  stored F3"),
+            "{}",
+            text(&buf)
+        );
+        c.store_scene(11).unwrap();
+        c.tick(t0 + Duration::from_secs(2));
+        let (buf, _) = render(&c, 80, 6);
+        assert!(
+            text(&buf).contains("fade 2.0s  F3  stored F3 F12"),
             "{}",
             text(&buf)
         );
