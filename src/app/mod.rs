@@ -1,0 +1,3 @@
+//! Application state: pure, no I/O, no terminal.
+
+pub mod dmx_console;

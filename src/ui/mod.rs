@@ -1,0 +1,3 @@
+//! Drawing from state: widgets read `app` state and never touch sockets or bytes.
+
+pub mod dmx_grid;
