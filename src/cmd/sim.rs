@@ -88,6 +88,7 @@ pub fn run(args: SimArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCode {
                 return ExitCode::from(2);
             }
         };
+        let stop = StopSignal::install();
         let addr = sim.local_addr();
         let _port_file = if args.no_port_file {
             None
@@ -106,7 +107,7 @@ pub fn run(args: SimArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCode {
             let _ = writeln!(stdout, "dumping completed images to {}", dir.display());
         }
         let _ = stdout.flush();
-        wait_for_stop_signal().await;
+        stop.wait().await;
         sim.shutdown().await;
         ExitCode::SUCCESS
     })
@@ -138,24 +139,51 @@ async fn start(config: SimConfig, port: Option<u16>) -> Result<Simulator, String
     Err(last)
 }
 
-async fn wait_for_stop_signal() {
+/// SIGINT/SIGTERM handlers, installed before the simulator says it is
+/// listening, so a supervisor that stops it right after the first line gets a
+/// clean shutdown rather than the default action.
+struct StopSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignal {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
             }
         }
+        #[cfg(not(unix))]
+        {
+            Self {}
+        }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        {
+            async fn next(signal: &mut Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            tokio::select! {
+                _ = next(&mut self.interrupt) => {}
+                _ = next(&mut self.terminate) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
