@@ -12,9 +12,12 @@
 //! The protocol modules never depend on the terminal UI; they can be used as a
 //! library on their own.
 
+pub mod app;
 pub mod cli;
 pub mod cmd;
 pub mod logging;
 pub mod ola;
 pub mod rv;
 pub mod sim;
+pub mod tui;
+pub mod ui;
