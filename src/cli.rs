@@ -29,6 +29,11 @@ pub struct Cli {
     #[arg(value_name = "PORT", conflicts_with = "port")]
     pub port_pos: Option<u16>,
 
+    /// Connect to this RV as well (HOST:PORT); repeat for several RVs. With
+    /// --connect the positionals and --host/--port are not used.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub connect: Vec<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -102,6 +107,8 @@ pub enum Command {
     Sim(crate::cmd::sim::SimArgs),
     /// Send DMX to universes through OLA's olad.
     Dmx(crate::cmd::dmx::DmxArgs),
+    /// Open the interactive shell against a built-in RV simulator.
+    Demo,
     /// Print shell completions.
     Completions {
         /// The shell to generate completions for.

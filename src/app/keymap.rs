@@ -99,13 +99,6 @@ const fn alt(code: KeyCode) -> KeySpec {
     }
 }
 
-const fn shift(code: KeyCode) -> KeySpec {
-    KeySpec {
-        code,
-        mods: KeyModifiers::SHIFT,
-    }
-}
-
 impl KeySpec {
     /// Whether `event` is this key.
     pub fn matches(&self, event: &KeyEvent) -> bool {
@@ -320,19 +313,28 @@ pub const KEYMAP: &[Binding] = &[
     // Everywhere
     bind(
         G,
-        &[ctrl(KeyCode::Char('c')), ch('q')],
+        &[ch('q')],
         A::Quit,
-        "quit (q only outside text fields); signs off from every RV",
+        "quit; signs off from every RV",
         Some("quit"),
-        true,
+        false,
     ),
     bind(
         G,
-        &[ch('?'), key(KeyCode::F(1))],
+        &[ctrl(KeyCode::Char('c'))],
+        A::Quit,
+        "quit, also from a text field",
+        None,
+        true,
+    ),
+    bind(G, &[ch('?')], A::Help, "this help", Some("help"), false),
+    bind(
+        G,
+        &[key(KeyCode::F(1))],
         A::Help,
-        "this help",
-        Some("help"),
-        false,
+        "this help, also from a text field",
+        None,
+        true,
     ),
     bind(
         G,
@@ -342,14 +344,7 @@ pub const KEYMAP: &[Binding] = &[
         None,
         true,
     ),
-    bind(
-        G,
-        &[key(KeyCode::Tab)],
-        A::NextTab,
-        "next tab",
-        None,
-        false,
-    ),
+    bind(G, &[key(KeyCode::Tab)], A::NextTab, "next tab", None, false),
     bind(
         G,
         &[key(KeyCode::BackTab)],
@@ -360,23 +355,32 @@ pub const KEYMAP: &[Binding] = &[
     ),
     bind(
         G,
-        &[ch('1'), alt(KeyCode::Char('1'))],
+        &[ch('1')],
         A::GoTab(0),
         "Playback Control tab",
         None,
-        true,
+        false,
     ),
+    bind(G, &[ch('2')], A::GoTab(1), "Raw Event tab", None, false),
     bind(
         G,
-        &[ch('2'), alt(KeyCode::Char('2'))],
-        A::GoTab(1),
-        "Raw Event tab",
+        &[alt(KeyCode::Char('1'))],
+        A::GoTab(0),
+        "Playback Control tab, also from a text field",
         None,
         true,
     ),
     bind(
         G,
-        &[key(KeyCode::PageUp), shift(KeyCode::Up)],
+        &[alt(KeyCode::Char('2'))],
+        A::GoTab(1),
+        "Raw Event tab, also from a text field",
+        None,
+        true,
+    ),
+    bind(
+        G,
+        &[key(KeyCode::PageUp)],
         A::PageUp,
         "scroll the feedback up a page",
         None,
@@ -384,7 +388,7 @@ pub const KEYMAP: &[Binding] = &[
     ),
     bind(
         G,
-        &[key(KeyCode::PageDown), shift(KeyCode::Down)],
+        &[key(KeyCode::PageDown)],
         A::PageDown,
         "scroll the feedback down a page",
         None,

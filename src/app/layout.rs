@@ -80,7 +80,10 @@ impl Areas {
     /// The tab under a point.
     pub fn tab_at(&self, col: u16, row: u16) -> Option<Tab> {
         let p = ratatui::layout::Position { x: col, y: row };
-        self.tabs.iter().find(|(_, r)| r.contains(p)).map(|(t, _)| *t)
+        self.tabs
+            .iter()
+            .find(|(_, r)| r.contains(p))
+            .map(|(t, _)| *t)
     }
 }
 
@@ -121,8 +124,7 @@ pub fn areas(size: Rect, active: Tab, contacts: usize) -> Areas {
     let [body, lower] =
         Layout::vertical([Constraint::Length(body_height), Constraint::Min(0)]).areas(main);
     let (feedback, contacts) = if contacts > 1 {
-        let [f, c] =
-            Layout::horizontal([Constraint::Min(0), Constraint::Length(36)]).areas(lower);
+        let [f, c] = Layout::horizontal([Constraint::Min(0), Constraint::Length(36)]).areas(lower);
         (f, Some(c))
     } else {
         (lower, None)
@@ -174,10 +176,11 @@ fn playback(inner: Rect, areas: &mut Areas) {
     {
         areas.buttons.push((button, rect));
     }
-    let [big, goto] =
-        Layout::horizontal([Constraint::Min(0), Constraint::Length(24)]).areas(frame);
+    let [big, goto] = Layout::horizontal([Constraint::Min(0), Constraint::Length(24)]).areas(frame);
     areas.frame = big;
-    areas.buttons.push((Button::GoTo, Rect { height: 1, ..goto }));
+    areas
+        .buttons
+        .push((Button::GoTo, Rect { height: 1, ..goto }));
 }
 
 fn raw_event(inner: Rect, areas: &mut Areas) {

@@ -365,7 +365,11 @@ impl App {
         self.dirty = true;
         if self.help {
             return match keymap::lookup(Context::Global, &key, true) {
-                Some(Action::Quit) if key.modifiers.contains(crossterm::event::KeyModifiers::CONTROL) => {
+                Some(Action::Quit)
+                    if key
+                        .modifiers
+                        .contains(crossterm::event::KeyModifiers::CONTROL) =>
+                {
                     self.quit()
                 }
                 _ => {
@@ -402,8 +406,12 @@ impl App {
     fn on_help_key(&mut self, key: &KeyEvent) {
         use crossterm::event::KeyCode;
         match key.code {
-            KeyCode::Up | KeyCode::Char('k') => self.help_scroll = self.help_scroll.saturating_sub(1),
-            KeyCode::Down | KeyCode::Char('j') => self.help_scroll = self.help_scroll.saturating_add(1),
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.help_scroll = self.help_scroll.saturating_sub(1)
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.help_scroll = self.help_scroll.saturating_add(1)
+            }
             KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(10),
             KeyCode::PageDown => self.help_scroll = self.help_scroll.saturating_add(10),
             _ => {
@@ -481,7 +489,11 @@ impl App {
         match text.parse::<i64>() {
             Ok(frame) => {
                 self.focus = Focus::None;
-                self.send(Origin::Button, Event::new("remote-eval", mu::set_frame(frame)), true)
+                self.send(
+                    Origin::Button,
+                    Event::new("remote-eval", mu::set_frame(frame)),
+                    true,
+                )
             }
             Err(_) => {
                 self.log(
@@ -504,9 +516,9 @@ impl App {
                 self.help_scroll = 0;
             }
             Action::NextTab => self.set_tab(Tab::ALL[(self.tab.index() + 1) % Tab::ALL.len()]),
-            Action::PrevTab => self.set_tab(
-                Tab::ALL[(self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()],
-            ),
+            Action::PrevTab => {
+                self.set_tab(Tab::ALL[(self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()])
+            }
             Action::GoTab(i) => {
                 if let Some(tab) = Tab::ALL.get(i) {
                     self.set_tab(*tab);
@@ -876,12 +888,14 @@ impl App {
     fn on_client(&mut self, contact: usize, event: ClientEvent) {
         let from = self.contact_label(contact);
         match event {
+            // The state itself comes from NetEvent::State (the watch channel
+            // is always current; this event may be queued behind a later loss).
             ClientEvent::Connected { peer, app } => {
-                if let Some(view) = self.contacts.get_mut(contact) {
-                    view.state = ConnState::Connected { peer: peer.clone() };
-                    view.last_failure = None;
-                }
-                let from = self.contact_label(contact);
+                let from = self
+                    .contacts
+                    .get(contact)
+                    .map(|c| format!("{peer}@{}", c.address))
+                    .unwrap_or_default();
                 self.log(
                     LineKind::Connection,
                     from,
@@ -922,7 +936,10 @@ impl App {
             ClientEvent::UnexpectedReturn(value) => self.log(
                 LineKind::Incoming,
                 from,
-                format!("RETURN {} (no request was waiting for it)", one_line(&value)),
+                format!(
+                    "RETURN {} (no request was waiting for it)",
+                    one_line(&value)
+                ),
             ),
             ClientEvent::LateReturn { request, value } => {
                 self.note_frame(&value);
@@ -930,14 +947,15 @@ impl App {
                     time: self.clock.clone(),
                     kind: LineKind::Incoming,
                     from,
-                    text: format!("RETURN {} (late: the request had timed out)", one_line(&value)),
+                    text: format!(
+                        "RETURN {} (late: the request had timed out)",
+                        one_line(&value)
+                    ),
                     request: Some(one_line(&request)),
                 });
                 self.dirty = true;
             }
-            ClientEvent::OtherMessage(text) => {
-                self.log(LineKind::Incoming, from, one_line(&text))
-            }
+            ClientEvent::OtherMessage(text) => self.log(LineKind::Incoming, from, one_line(&text)),
             ClientEvent::Data { header, payload } => self.log(
                 LineKind::Incoming,
                 from,

@@ -19,7 +19,9 @@ pub fn draw(app: &App, frame: &mut Frame, rect: Rect) {
             theme::WARN,
         ));
     }
-    let mut block = Block::bordered().border_style(theme::BORDER).title(Line::from(title));
+    let mut block = Block::bordered()
+        .border_style(theme::BORDER)
+        .title(Line::from(title));
     if let Some(search) = &fb.search {
         let status = if fb.hit.is_some() {
             ""

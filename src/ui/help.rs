@@ -30,7 +30,10 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         }
     }
     let width = area.width.saturating_sub(4).min(84);
-    let height = area.height.saturating_sub(2).min(u16::try_from(lines.len() + 2).unwrap_or(u16::MAX));
+    let height = area
+        .height
+        .saturating_sub(2)
+        .min(u16::try_from(lines.len() + 2).unwrap_or(u16::MAX));
     let [row] = Layout::vertical([Constraint::Length(height)])
         .flex(Flex::Center)
         .areas(area);
@@ -46,7 +49,9 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         )));
     frame.render_widget(Clear, rect);
     frame.render_widget(
-        Paragraph::new(lines).block(block).scroll((app.help_scroll, 0)),
+        Paragraph::new(lines)
+            .block(block)
+            .scroll((app.help_scroll, 0)),
         rect,
     );
 }

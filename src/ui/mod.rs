@@ -75,7 +75,12 @@ fn tab_bar(app: &App, frame: &mut Frame, areas: &Areas) {
         let x = last.right() + 1;
         if x < areas.tab_bar.right() {
             let note = Span::styled(" rvshell", theme::DIM);
-            buf.set_line(x, areas.tab_bar.y, &Line::from(note), areas.tab_bar.right() - x);
+            buf.set_line(
+                x,
+                areas.tab_bar.y,
+                &Line::from(note),
+                areas.tab_bar.right() - x,
+            );
         }
     }
 }

@@ -20,13 +20,7 @@ pub fn draw(app: &App, frame: &mut Frame, areas: &Areas) {
     frame.render_widget(block, areas.body);
     for (button, rect) in &areas.buttons {
         match button {
-            Button::Name => field(
-                frame,
-                *rect,
-                "Name ",
-                &app.name,
-                app.focus == Focus::Name,
-            ),
+            Button::Name => field(frame, *rect, "Name ", &app.name, app.focus == Focus::Name),
             Button::Target => field(
                 frame,
                 *rect,
@@ -46,10 +40,9 @@ pub fn draw(app: &App, frame: &mut Frame, areas: &Areas) {
                     *rect,
                 );
             }
-            Button::Send => frame.render_widget(
-                Paragraph::new(Span::styled("[ Send ]", theme::KEY)),
-                *rect,
-            ),
+            Button::Send => {
+                frame.render_widget(Paragraph::new(Span::styled("[ Send ]", theme::KEY)), *rect)
+            }
             Button::Editor => editor(app, frame, *rect),
             _ => {}
         }
@@ -75,7 +68,10 @@ fn field(frame: &mut Frame, rect: Rect, label: &str, input: &LineInput, focused:
         let after: String = visible.chars().skip(at).collect();
         spans.push(Span::styled(before, style));
         spans.push(Span::styled("▏", style));
-        spans.push(Span::styled(format!("{after:<w$}", w = width.saturating_sub(at + 1)), style));
+        spans.push(Span::styled(
+            format!("{after:<w$}", w = width.saturating_sub(at + 1)),
+            style,
+        ));
     } else {
         spans.push(Span::styled(format!("{visible:<width$}"), style));
     }
