@@ -152,6 +152,8 @@ pub struct ContactView {
     pub state: ConnState,
     /// The last failure already logged, so retries of one cause log once.
     last_failure: Option<String>,
+    /// Set by the Connected event, so the next Disconnected reads "No longer connected".
+    was_connected: bool,
 }
 
 impl ContactView {
@@ -248,6 +250,7 @@ impl App {
                 address,
                 state: ConnState::Connecting { attempt: 1 },
                 last_failure: None,
+                was_connected: false,
             })
             .collect();
         let mut app = Self {
@@ -891,6 +894,10 @@ impl App {
             // The state itself comes from NetEvent::State (the watch channel
             // is always current; this event may be queued behind a later loss).
             ClientEvent::Connected { peer, app } => {
+                if let Some(view) = self.contacts.get_mut(contact) {
+                    view.was_connected = true;
+                    view.last_failure = None;
+                }
                 let from = self
                     .contacts
                     .get(contact)
@@ -903,17 +910,24 @@ impl App {
                 );
             }
             ClientEvent::Disconnected { reason, retry_in } => {
-                if let Some(view) = self.contacts.get_mut(contact) {
-                    view.last_failure = Some(reason.clone());
+                let Some(view) = self.contacts.get_mut(contact) else {
+                    return;
+                };
+                let was_connected = std::mem::take(&mut view.was_connected);
+                // A refused RV is retried forever: log each cause once.
+                if !was_connected && view.last_failure.as_ref() == Some(&reason) {
+                    return;
                 }
+                view.last_failure = Some(reason.clone());
                 let retry = retry_in
                     .map(|d| format!("; retrying in {:.1} s", d.as_secs_f64()))
                     .unwrap_or_default();
-                self.log(
-                    LineKind::Connection,
-                    from,
-                    format!("No longer connected: {reason}{retry}"),
-                );
+                let text = if was_connected {
+                    format!("No longer connected: {reason}{retry}")
+                } else {
+                    format!("{reason}{retry}")
+                };
+                self.log(LineKind::Connection, from, text);
                 if self.contacts.iter().all(|c| !c.is_connected()) {
                     self.poll_in_flight = None;
                 }

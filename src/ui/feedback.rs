@@ -9,6 +9,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
+use unicode_width::UnicodeWidthChar;
 
 pub fn draw(app: &App, frame: &mut Frame, rect: Rect) {
     let fb = &app.feedback;
@@ -54,34 +55,77 @@ pub fn draw(app: &App, frame: &mut Frame, rect: Rect) {
         }
         return;
     }
+    // Lines wrap; walk up from the bottom line until the pane is full.
+    let width = usize::from(inner.width);
     let bottom = fb.bottom_index();
-    let top = (bottom + 1).saturating_sub(rows);
-    let lines: Vec<Line> = (top..=bottom)
-        .filter_map(|i| fb.lines().get(i).map(|l| (i, l)))
-        .map(|(i, l)| {
-            let style = match l.kind {
-                LineKind::Connection => theme::CONNECTION,
-                LineKind::Sent => theme::SENT,
-                LineKind::Return => theme::RETURN,
-                LineKind::Incoming => theme::INCOMING,
-                LineKind::Error => theme::ERROR,
-                LineKind::Info => Style::default(),
-            };
-            let mut spans = vec![Span::styled(format!("{} ", l.time), theme::DIM)];
-            if !l.from.is_empty() {
-                spans.push(Span::styled(format!("{} ", l.from), theme::DIM));
+    let mut rows_out: Vec<Line> = Vec::new();
+    for i in (0..=bottom).rev() {
+        let Some(l) = fb.lines().get(i) else { continue };
+        let mut wrapped = wrap(styled(l), width);
+        if fb.hit == Some(i) {
+            wrapped = wrapped.into_iter().map(|w| w.style(theme::HIT)).collect();
+        }
+        for row in wrapped.into_iter().rev() {
+            rows_out.push(row);
+        }
+        if rows_out.len() >= rows {
+            break;
+        }
+    }
+    rows_out.truncate(rows);
+    rows_out.reverse();
+    frame.render_widget(Paragraph::new(rows_out), inner);
+}
+
+fn styled(l: &crate::app::feedback::Line) -> Line<'static> {
+    let style = match l.kind {
+        LineKind::Connection => theme::CONNECTION,
+        LineKind::Sent => theme::SENT,
+        LineKind::Return => theme::RETURN,
+        LineKind::Incoming => theme::INCOMING,
+        LineKind::Error => theme::ERROR,
+        LineKind::Info => Style::default(),
+    };
+    let mut spans = vec![Span::styled(format!("{} ", l.time), theme::DIM)];
+    if !l.from.is_empty() {
+        spans.push(Span::styled(format!("{} ", l.from), theme::DIM));
+    }
+    spans.push(Span::styled(l.text.clone(), style));
+    if let Some(request) = &l.request {
+        spans.push(Span::styled(format!("  ← {request}"), theme::DIM));
+    }
+    Line::from(spans)
+}
+
+/// Splits a line into rows of at most `width` cells (by character, so the
+/// row count is exact and the newest line is never cut off).
+fn wrap(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
+    if width == 0 {
+        return Vec::new();
+    }
+    let mut rows = vec![Vec::new()];
+    let mut used = 0;
+    for span in line.spans {
+        let mut piece = String::new();
+        for c in span.content.chars() {
+            let w = UnicodeWidthChar::width(c).unwrap_or(0);
+            if used + w > width {
+                if !piece.is_empty() {
+                    if let Some(row) = rows.last_mut() {
+                        row.push(Span::styled(std::mem::take(&mut piece), span.style));
+                    }
+                }
+                rows.push(Vec::new());
+                used = 0;
             }
-            spans.push(Span::styled(l.text.clone(), style));
-            if let Some(request) = &l.request {
-                spans.push(Span::styled(format!("  ← {request}"), theme::DIM));
+            piece.push(c);
+            used += w;
+        }
+        if !piece.is_empty() {
+            if let Some(row) = rows.last_mut() {
+                row.push(Span::styled(piece, span.style));
             }
-            let line = Line::from(spans);
-            if fb.hit == Some(i) {
-                line.style(theme::HIT)
-            } else {
-                line
-            }
-        })
-        .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
+        }
+    }
+    rows.into_iter().map(Line::from).collect()
 }
