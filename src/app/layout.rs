@@ -117,7 +117,8 @@ pub fn areas(size: Rect, active: Tab, contacts: usize) -> Areas {
     }
 
     let body_height = match active {
-        Tab::Playback => 11,
+        Tab::Playback if main.height >= 24 => 11,
+        Tab::Playback => 9,
         Tab::RawEvent => (main.height * 11 / 20).max(9),
     }
     .min(main.height.saturating_sub(5));
@@ -150,11 +151,13 @@ pub fn areas(size: Rect, active: Tab, contacts: usize) -> Areas {
 }
 
 fn playback(inner: Rect, areas: &mut Areas) {
+    // Blank rows between the groups only when there is room for them.
+    let gap = u16::from(inner.height >= 9);
     let [transport, _, toggles, _, frame] = Layout::vertical([
         Constraint::Length(3),
+        Constraint::Length(gap),
         Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
+        Constraint::Length(gap),
         Constraint::Length(3),
     ])
     .areas(inner);

@@ -61,7 +61,7 @@ pub fn draw(app: &App, frame: &mut Frame, rect: Rect) {
     let mut rows_out: Vec<Line> = Vec::new();
     for i in (0..=bottom).rev() {
         let Some(l) = fb.lines().get(i) else { continue };
-        let mut wrapped = wrap(styled(l), width);
+        let mut wrapped = wrap(styled(l, app.contacts.len() > 1), width);
         if fb.hit == Some(i) {
             wrapped = wrapped.into_iter().map(|w| w.style(theme::HIT)).collect();
         }
@@ -77,7 +77,9 @@ pub fn draw(app: &App, frame: &mut Frame, rect: Rect) {
     frame.render_widget(Paragraph::new(rows_out), inner);
 }
 
-fn styled(l: &crate::app::feedback::Line) -> Line<'static> {
+/// One log line; `from` is shown only with several contacts (with one, the
+/// status line names it and the width is better spent on the message).
+fn styled(l: &crate::app::feedback::Line, show_from: bool) -> Line<'static> {
     let style = match l.kind {
         LineKind::Connection => theme::CONNECTION,
         LineKind::Sent => theme::SENT,
@@ -87,7 +89,7 @@ fn styled(l: &crate::app::feedback::Line) -> Line<'static> {
         LineKind::Info => Style::default(),
     };
     let mut spans = vec![Span::styled(format!("{} ", l.time), theme::DIM)];
-    if !l.from.is_empty() {
+    if show_from && !l.from.is_empty() {
         spans.push(Span::styled(format!("{} ", l.from), theme::DIM));
     }
     spans.push(Span::styled(l.text.clone(), style));

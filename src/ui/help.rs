@@ -17,6 +17,13 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             contexts.push(c);
         }
     }
+    let width = area.width.saturating_sub(4).min(84);
+    let key_col = KEYMAP
+        .iter()
+        .map(|b| keymap::keys_label(b).chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(usize::from(width / 3));
     for context in contexts {
         if !lines.is_empty() {
             lines.push(Line::raw(""));
@@ -24,12 +31,14 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         lines.push(Line::from(Span::styled(context.title(), theme::TITLE)));
         for binding in KEYMAP.iter().filter(|b| b.context == context) {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {:<24}", keymap::keys_label(binding)), theme::KEY),
+                Span::styled(
+                    format!(" {:<key_col$} ", keymap::keys_label(binding)),
+                    theme::KEY,
+                ),
                 Span::raw(binding.desc),
             ]));
         }
     }
-    let width = area.width.saturating_sub(4).min(84);
     let height = area
         .height
         .saturating_sub(2)
@@ -51,6 +60,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
+            .wrap(ratatui::widgets::Wrap { trim: false })
             .scroll((app.help_scroll, 0)),
         rect,
     );

@@ -49,10 +49,12 @@ fn transport(app: &App, frame: &mut Frame, button: Button, rect: Rect) {
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(border);
-    let line = Line::from(vec![
-        Span::styled(button.label(), theme::BUTTON),
-        Span::styled(format!(" {key}"), theme::DIM),
-    ]);
+    let mut spans = vec![Span::styled(button.label(), theme::BUTTON)];
+    let room = usize::from(rect.width.saturating_sub(2));
+    if button.label().chars().count() + 1 + key.chars().count() <= room {
+        spans.push(Span::styled(format!(" {key}"), theme::DIM));
+    }
+    let line = Line::from(spans);
     frame.render_widget(
         Paragraph::new(line)
             .alignment(Alignment::Center)

@@ -1,0 +1,172 @@
+//! End to end: the real binary in a real pseudo-terminal (a private tmux
+//! server), as a user runs it: `rvshell demo`, press Play, read the RETURN
+//! on the screen, send Mu from the Raw Event tab, quit with `q`, and check
+//! the process exited 0 and the terminal was given back.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A private tmux server, killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("run tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "e2e"])
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    /// Waits for `what` on the screen; the limit only bounds a hang.
+    fn wait_for(&self, what: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(what) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{what:?} never appeared; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+fn wait_for_file(path: &Path) -> String {
+    let start = Instant::now();
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && text.ends_with('\n')
+        {
+            return text;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn tmux_available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn demo_play_shows_the_frame_and_q_quits_cleanly() {
+    if !tmux_available() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "this test drives the binary through tmux; install tmux"
+        );
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let bin = env!("CARGO_BIN_EXE_rvshell");
+    let script = format!(
+        "stty -g > {d}/before; RVSHELL_DATA_DIR={d}/data '{bin}' demo --log-file {d}/log; \
+         echo $? > {d}/rc; stty -g > {d}/after; sleep 120"
+    );
+    let tmux = Tmux {
+        socket: format!("rvshell-e2e-{}", std::process::id()),
+    };
+    let out = Command::new("tmux")
+        .args([
+            "-L",
+            &tmux.socket,
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            "110",
+            "-y",
+            "32",
+            &script,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    tmux.wait_for("Connected to rvsim");
+    tmux.keys(&["Space"]);
+    let screen = tmux.wait_for("RETURN \"FRAME = ");
+    assert!(
+        screen.contains("→ RETURNEVENT remote-eval * play();"),
+        "{screen}"
+    );
+
+    // The Raw Event tab: type Mu into the editor and send it with Ctrl+S.
+    tmux.keys(&["2"]);
+    tmux.wait_for("[RETURNEVENT]");
+    tmux.keys(&["C-a", "C-k"]);
+    tmux.keys(&["-l", "\"rv\" + \"shell\""]);
+    tmux.wait_for("\"rv\" + \"shell\"");
+    tmux.keys(&["C-s"]);
+    tmux.wait_for("RETURN \"rvshell\"");
+    let history = wait_for_file(&dir.path().join("data/history"));
+    assert!(
+        history.contains("remote-eval\t*\tRETURNEVENT\t\"rv\" + \"shell\""),
+        "{history:?}"
+    );
+
+    // Leave the editor, then q quits.
+    tmux.keys(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(100)); // so Esc and q are not read as Alt+q
+    tmux.keys(&["q"]);
+    let rc = wait_for_file(&dir.path().join("rc"));
+    assert_eq!(rc.trim(), "0");
+    let before = std::fs::read_to_string(dir.path().join("before")).unwrap();
+    let after = wait_for_file(&dir.path().join("after"));
+    assert_eq!(before, after, "stty settings differ after exit");
+    let modes = tmux.run(&[
+        "display-message",
+        "-p",
+        "-t",
+        "e2e",
+        "#{alternate_on} #{mouse_any_flag} #{mouse_button_flag}",
+    ]);
+    assert_eq!(
+        modes.trim(),
+        "0 0 0",
+        "alternate screen / mouse modes left on"
+    );
+}
