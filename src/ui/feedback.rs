@@ -24,12 +24,10 @@ pub fn draw(app: &App, frame: &mut Frame, rect: Rect) {
         .border_style(theme::BORDER)
         .title(Line::from(title));
     if let Some(search) = &fb.search {
-        let status = if fb.hit.is_some() {
-            ""
-        } else if search.query.is_empty() {
-            ""
-        } else {
+        let status = if fb.hit.is_none() && !search.query.is_empty() {
             " (no match)"
+        } else {
+            ""
         };
         let cursor = if search.editing { "▏" } else { "" };
         let hint = if search.editing {
@@ -112,10 +110,10 @@ fn wrap(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
         for c in span.content.chars() {
             let w = UnicodeWidthChar::width(c).unwrap_or(0);
             if used + w > width {
-                if !piece.is_empty() {
-                    if let Some(row) = rows.last_mut() {
-                        row.push(Span::styled(std::mem::take(&mut piece), span.style));
-                    }
+                if !piece.is_empty()
+                    && let Some(row) = rows.last_mut()
+                {
+                    row.push(Span::styled(std::mem::take(&mut piece), span.style));
                 }
                 rows.push(Vec::new());
                 used = 0;
@@ -123,10 +121,10 @@ fn wrap(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
             piece.push(c);
             used += w;
         }
-        if !piece.is_empty() {
-            if let Some(row) = rows.last_mut() {
-                row.push(Span::styled(piece, span.style));
-            }
+        if !piece.is_empty()
+            && let Some(row) = rows.last_mut()
+        {
+            row.push(Span::styled(piece, span.style));
         }
     }
     rows.into_iter().map(Line::from).collect()
