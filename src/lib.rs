@@ -15,6 +15,7 @@
 pub mod app;
 pub mod cli;
 pub mod cmd;
+pub mod config;
 pub mod logging;
 pub mod ola;
 pub mod rv;

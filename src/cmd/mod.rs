@@ -47,7 +47,7 @@ pub fn run(cli: Cli) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Some(Command::Demo) => tui::demo(&cli.global),
+        Some(Command::Demo) => tui::demo(&cli.global, cli.history_size),
         None => tui::run(&cli),
     }
 }

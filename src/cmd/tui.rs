@@ -43,11 +43,13 @@ pub fn run(cli: &Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    finish(runtime().and_then(|rt| rt.block_on(shell(configs, None))))
+    let history_size = cli.history_size.unwrap_or(DEFAULT_CAP);
+    finish(runtime().and_then(|rt| rt.block_on(shell(configs, None, history_size))))
 }
 
 /// `rvshell demo`: the shell against an in-process simulator.
-pub fn demo(global: &GlobalArgs) -> ExitCode {
+pub fn demo(global: &GlobalArgs, history_size: Option<usize>) -> ExitCode {
+    let history_size = history_size.unwrap_or(DEFAULT_CAP);
     finish(runtime().and_then(|rt| {
         rt.block_on(async {
             let sim = Simulator::start(SimConfig {
@@ -59,7 +61,7 @@ pub fn demo(global: &GlobalArgs) -> ExitCode {
             let mut demo_global = global.clone();
             demo_global.host = "127.0.0.1".into();
             let config = super::rv::client_config(&demo_global, Some(sim.local_addr().port()))?;
-            shell(vec![config], Some(sim)).await
+            shell(vec![config], Some(sim), history_size).await
         })
     }))
 }
@@ -122,17 +124,17 @@ pub fn history_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "rvshell").map(|d| d.data_dir().join("history"))
 }
 
-fn load_history(path: Option<&PathBuf>) -> History {
+fn load_history(path: Option<&PathBuf>, cap: usize) -> History {
     let Some(path) = path else {
-        return History::new(DEFAULT_CAP);
+        return History::new(cap);
     };
     match std::fs::read_to_string(path) {
-        Ok(text) => History::from_text(&text, DEFAULT_CAP),
+        Ok(text) => History::from_text(&text, cap),
         Err(err) => {
             if err.kind() != std::io::ErrorKind::NotFound {
                 tracing::warn!(path = %path.display(), %err, "cannot read the history file");
             }
-            History::new(DEFAULT_CAP)
+            History::new(cap)
         }
     }
 }
@@ -269,7 +271,11 @@ fn local_clock() -> String {
 }
 
 /// Runs the shell until the user quits.
-async fn shell(configs: Vec<Config>, sim: Option<Simulator>) -> anyhow::Result<()> {
+async fn shell(
+    configs: Vec<Config>,
+    sim: Option<Simulator>,
+    history_size: usize,
+) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Incoming>();
     let mut clients = Vec::new();
     let mut addresses = Vec::new();
@@ -281,7 +287,7 @@ async fn shell(configs: Vec<Config>, sim: Option<Simulator>) -> anyhow::Result<(
         clients.push(client);
     }
     let path = history_path();
-    let history = load_history(path.as_ref());
+    let history = load_history(path.as_ref(), history_size);
     let history_tx = spawn_history_writer(path);
     let mut app = App::new(addresses, history);
     app.clock = local_clock();
