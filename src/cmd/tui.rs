@@ -301,8 +301,12 @@ async fn shell(
     let mut ticker: Option<tokio::time::Interval> = None;
     let mut stop_reason = None;
     'run: loop {
-        if app.take_dirty() {
-            terminal.inner.draw(|f| crate::ui::draw(&app, f))?;
+        if app.take_dirty()
+            && let Err(err) = terminal.inner.draw(|f| crate::ui::draw(&app, f))
+        {
+            // Still sign off below: RV should not see us vanish.
+            stop_reason = Some(format!("cannot draw: {err}"));
+            break 'run;
         }
         match (app.tick_interval(), ticker.is_some()) {
             (Some(period), false) => {
@@ -363,8 +367,10 @@ async fn shell(
     if let Some(sim) = sim {
         sim.shutdown().await;
     }
-    if let Some(reason) = stop_reason {
-        tracing::info!(%reason, "shell stopped");
+    match stop_reason {
+        Some(reason) if reason.starts_with("cannot draw") => anyhow::bail!(reason),
+        Some(reason) => tracing::info!(%reason, "shell stopped"),
+        None => {}
     }
     Ok(())
 }
