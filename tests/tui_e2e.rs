@@ -7,12 +7,49 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// A private tmux server, killed on drop.
 struct Tmux {
     socket: String,
 }
 
 impl Tmux {
+    /// Runs `script` in a detached 110x32 session of a private server.
+    fn start(script: &str) -> Tmux {
+        let tmux = Tmux {
+            socket: format!(
+                "rvshell-e2e-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            ),
+        };
+        let out = Command::new("tmux")
+            .args([
+                "-L",
+                &tmux.socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                "e2e",
+                "-x",
+                "110",
+                "-y",
+                "32",
+                script,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tmux
+    }
+
     fn run(&self, args: &[&str]) -> String {
         let out = Command::new("tmux")
             .arg("-L")
@@ -76,20 +113,23 @@ fn wait_for_file(path: &Path) -> String {
 }
 
 fn tmux_available() -> bool {
-    Command::new("tmux")
+    let found = Command::new("tmux")
         .arg("-V")
         .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-#[test]
-fn demo_play_shows_the_frame_and_q_quits_cleanly() {
-    if !tmux_available() {
+        .is_ok_and(|o| o.status.success());
+    if !found {
         assert!(
             std::env::var_os("CI").is_none(),
             "this test drives the binary through tmux; install tmux"
         );
         eprintln!("skipped: tmux is not installed");
+    }
+    found
+}
+
+#[test]
+fn demo_play_shows_the_frame_and_q_quits_cleanly() {
+    if !tmux_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -99,33 +139,7 @@ fn demo_play_shows_the_frame_and_q_quits_cleanly() {
         "stty -g > {d}/before; RVSHELL_DATA_DIR={d}/data '{bin}' demo --log-file {d}/log; \
          echo $? > {d}/rc; stty -g > {d}/after; sleep 120"
     );
-    let tmux = Tmux {
-        socket: format!("rvshell-e2e-{}", std::process::id()),
-    };
-    let out = Command::new("tmux")
-        .args([
-            "-L",
-            &tmux.socket,
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-s",
-            "e2e",
-            "-x",
-            "110",
-            "-y",
-            "32",
-            &script,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-
+    let tmux = Tmux::start(&script);
     tmux.wait_for("Connected to rvsim");
     tmux.keys(&["Space"]);
     let screen = tmux.wait_for("RETURN \"FRAME = ");
@@ -169,4 +183,84 @@ fn demo_play_shows_the_frame_and_q_quits_cleanly() {
         "0 0 0",
         "alternate screen / mouse modes left on"
     );
+}
+
+/// A fake RV on loopback: greets, then records every byte until EOF.
+fn fake_rv() -> (u16, std::sync::mpsc::Receiver<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        let mut greeted = false;
+        loop {
+            let n = socket.read(&mut buf).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            if !greeted && String::from_utf8_lossy(&seen).contains(" rvshell") {
+                socket.write_all(b"GREETING 4 fake").unwrap();
+                greeted = true;
+            }
+        }
+        let _ = tx.send(String::from_utf8_lossy(&seen).into_owned());
+    });
+    (port, rx)
+}
+
+#[test]
+fn two_rvs_send_to_all_and_quit_signs_off_with_disconnect() {
+    if !tmux_available() {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sim = rt
+        .block_on(rvshell::sim::server::Simulator::start(
+            rvshell::sim::server::SimConfig {
+                bind: ([127, 0, 0, 1], 0).into(),
+                ..Default::default()
+            },
+        ))
+        .unwrap();
+    let (fake_port, fake_bytes) = fake_rv();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let bin = env!("CARGO_BIN_EXE_rvshell");
+    let script = format!(
+        "RVSHELL_DATA_DIR={d}/data RVSHELL_CONFIG={d}/none.toml '{bin}' \
+         --connect 127.0.0.1:{} --connect 127.0.0.1:{fake_port} --log-file {d}/log; \
+         echo $? > {d}/rc; sleep 120",
+        sim.local_addr().port()
+    );
+    let tmux = Tmux::start(&script);
+    tmux.wait_for("2/2 connected, sending to 1/2");
+    tmux.keys(&["a"]);
+    tmux.wait_for("sending to all");
+    tmux.keys(&["f"]);
+    let screen = tmux.wait_for(&format!(
+        "fake@127.0.0.1:{fake_port} → EVENT remote-eval * fullScreenMode(true)"
+    ));
+    assert!(
+        screen.contains(&format!(
+            "rvsim@127.0.0.1:{} → EVENT remote-eval * fullScreenMode(true",
+            sim.local_addr().port()
+        )),
+        "{screen}"
+    );
+    tmux.keys(&["q"]);
+    let rc = wait_for_file(&dir.path().join("rc"));
+    assert_eq!(rc.trim(), "0");
+    let bytes = fake_bytes
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the fake RV saw no EOF");
+    assert!(
+        bytes.contains("MESSAGE 40 EVENT remote-eval * fullScreenMode(true)"),
+        "{bytes:?}"
+    );
+    assert!(bytes.ends_with("MESSAGE 10 DISCONNECT"), "{bytes:?}");
+    rt.block_on(sim.shutdown());
 }
