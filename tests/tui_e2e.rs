@@ -264,3 +264,17 @@ fn two_rvs_send_to_all_and_quit_signs_off_with_disconnect() {
     assert!(bytes.ends_with("MESSAGE 10 DISCONNECT"), "{bytes:?}");
     rt.block_on(sim.shutdown());
 }
+
+#[test]
+fn without_a_terminal_the_shell_says_so_and_connects_to_nothing() {
+    for args in [&["demo"][..], &["--connect", "127.0.0.1:1"][..], &[][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_rvshell"))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("needs a terminal"), "{args:?}: {err}");
+    }
+}

@@ -276,6 +276,13 @@ async fn shell(
     sim: Option<Simulator>,
     history_size: usize,
 ) -> anyhow::Result<()> {
+    // The terminal first: without one there is no point connecting to RV.
+    use std::io::IsTerminal;
+    anyhow::ensure!(
+        std::io::stdin().is_terminal() && std::io::stdout().is_terminal(),
+        "the interactive shell needs a terminal; for scripts use the subcommands (rvshell --help)"
+    );
+    let mut terminal = crate::tui::Terminal::enter().context("cannot set up the terminal")?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Incoming>();
     let mut clients = Vec::new();
     let mut addresses = Vec::new();
@@ -292,7 +299,6 @@ async fn shell(
     let mut app = App::new(addresses, history);
     app.clock = local_clock();
 
-    let mut terminal = crate::tui::Terminal::enter().context("cannot set up the terminal")?;
     let size = terminal.inner.size()?;
     app.size = Rect::new(0, 0, size.width, size.height);
     spawn_terminal_reader(tx.clone());
