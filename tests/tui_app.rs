@@ -523,5 +523,23 @@ fn a_refused_rv_is_logged_once_per_cause() {
         }));
     }
     assert_eq!(app.feedback.len(), 1);
-    assert_eq!(app.contacts[0].state_text(), "refused, retrying in 4.0 s");
+    assert_eq!(
+        app.contacts[0].state_text(app.now),
+        "refused, retrying in 4 s"
+    );
+    // The countdown ticks while retrying, and follows the app's clock.
+    assert!(app.tick_interval().is_some());
+    app.now = Duration::from_millis(2_500);
+    app.take_dirty();
+    assert!(app.update(AppEvent::Tick).is_empty());
+    assert!(app.take_dirty(), "a countdown tick redraws");
+    assert_eq!(
+        app.contacts[0].state_text(app.now),
+        "refused, retrying in 2 s"
+    );
+    app.update(AppEvent::Net(NetEvent::State {
+        contact: 0,
+        state: ConnState::Connecting { attempt: 4 },
+    }));
+    assert_eq!(app.tick_interval(), None);
 }

@@ -52,6 +52,9 @@ pub const EVENT_NAMES: [&str; 3] = ["remote-eval", "remote-pyeval", "remote-pyex
 /// How often the frame is polled while playing with Watch on.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
+/// How often a retry countdown is redrawn.
+pub const COUNTDOWN_INTERVAL: Duration = Duration::from_millis(500);
+
 /// The tabs that work today. The Pixels and OLA-DMX tabs join this enum when
 /// they are built; nothing shows a tab that does not work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -154,6 +157,8 @@ pub struct ContactView {
     last_failure: Option<String>,
     /// Set by the Connected event, so the next Disconnected reads "No longer connected".
     was_connected: bool,
+    /// When the next attempt is due, on the [`App::now`] clock.
+    retry_at: Option<Duration>,
 }
 
 impl ContactView {
@@ -169,8 +174,9 @@ impl ContactView {
         matches!(self.state, ConnState::Connected { .. })
     }
 
-    /// The state in words: connecting / connected / retrying in Ns / closed.
-    pub fn state_text(&self) -> String {
+    /// The state in words at time `now` ([`App::now`]): connecting /
+    /// connected / retrying in Ns (counting down) / closed.
+    pub fn state_text(&self, now: Duration) -> String {
         match &self.state {
             ConnState::Connecting { attempt: 1 } => "connecting".into(),
             ConnState::Connecting { attempt } => format!("connecting (attempt {attempt})"),
@@ -181,7 +187,12 @@ impl ContactView {
                 } else {
                     ""
                 };
-                format!("{why}retrying in {:.1} s", delay.as_secs_f64())
+                let left = self
+                    .retry_at
+                    .map_or(*delay, |at| at.saturating_sub(now))
+                    .as_secs_f64()
+                    .ceil();
+                format!("{why}retrying in {left:.0} s")
             }
             ConnState::Closed { .. } => "closed".into(),
         }
@@ -218,6 +229,8 @@ pub struct App {
     pub search_input: LineInput,
     /// `HH:MM:SS` stamped on new feedback lines; the runner sets it (tests leave it fixed).
     pub clock: String,
+    /// Monotonic time since start, for countdowns; the runner sets it before each update.
+    pub now: Duration,
 
     /// Frame from the last `"FRAME = N"` RETURN.
     pub frame: Option<i64>,
@@ -251,6 +264,7 @@ impl App {
                 state: ConnState::Connecting { attempt: 1 },
                 last_failure: None,
                 was_connected: false,
+                retry_at: None,
             })
             .collect();
         let mut app = Self {
@@ -265,6 +279,7 @@ impl App {
             feedback: Feedback::default(),
             search_input: LineInput::default(),
             clock: "00:00:00".into(),
+            now: Duration::ZERO,
             frame: None,
             playing: false,
             full_screen: false,
@@ -292,9 +307,26 @@ impl App {
     }
 
     /// How often the runner should send [`AppEvent::Tick`]; `None` when idle.
+    /// Ticks run only while something moves: the frame is being watched, or
+    /// a retry countdown is on screen.
     pub fn tick_interval(&self) -> Option<Duration> {
-        (self.poll && self.playing && self.contacts.iter().any(ContactView::is_connected))
-            .then_some(POLL_INTERVAL)
+        if self.polling() {
+            Some(POLL_INTERVAL)
+        } else if self.counting_down() {
+            Some(COUNTDOWN_INTERVAL)
+        } else {
+            None
+        }
+    }
+
+    fn polling(&self) -> bool {
+        self.poll && self.playing && self.contacts.iter().any(ContactView::is_connected)
+    }
+
+    fn counting_down(&self) -> bool {
+        self.contacts
+            .iter()
+            .any(|c| matches!(c.state, ConnState::Retrying { .. }))
     }
 
     /// The screen geometry for the current size and tab.
@@ -765,7 +797,11 @@ impl App {
             if origin != Origin::Poll {
                 let reason = match self.contacts.get(self.selected) {
                     Some(c) if !self.send_to_all => {
-                        format!("not connected to RV at {} ({})", c.address, c.state_text())
+                        format!(
+                            "not connected to RV at {} ({})",
+                            c.address,
+                            c.state_text(self.now)
+                        )
                     }
                     _ => "no RV is connected".into(),
                 };
@@ -821,7 +857,10 @@ impl App {
     }
 
     fn on_tick(&mut self) -> Vec<Command> {
-        if self.tick_interval().is_none() || self.poll_in_flight.is_some() {
+        if self.counting_down() {
+            self.dirty = true;
+        }
+        if !self.polling() || self.poll_in_flight.is_some() {
             return Vec::new();
         }
         let all = std::mem::replace(&mut self.send_to_all, false);
@@ -876,13 +915,17 @@ impl App {
         if matches!(state, ConnState::Connected { .. }) {
             view.last_failure = None;
         }
+        view.retry_at = match &state {
+            ConnState::Retrying { delay, .. } => Some(self.now + *delay),
+            _ => None,
+        };
         view.state = state;
         self.dirty = true;
         if let Some(reason) = failure
             && view.last_failure.as_ref() != Some(&reason)
         {
             view.last_failure = Some(reason.clone());
-            let text = format!("{reason} ({})", view.state_text());
+            let text = format!("{reason} ({})", view.state_text(self.now));
             let from = view.address.clone();
             self.log(LineKind::Connection, from, text);
         }

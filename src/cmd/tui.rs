@@ -304,7 +304,8 @@ async fn shell(
     spawn_terminal_reader(tx.clone());
     spawn_signal_watch(tx.clone());
 
-    let mut ticker: Option<tokio::time::Interval> = None;
+    let mut ticker: Option<(Duration, tokio::time::Interval)> = None;
+    let started = tokio::time::Instant::now();
     let mut stop_reason = None;
     'run: loop {
         if app.take_dirty()
@@ -314,17 +315,16 @@ async fn shell(
             stop_reason = Some(format!("cannot draw: {err}"));
             break 'run;
         }
-        match (app.tick_interval(), ticker.is_some()) {
-            (Some(period), false) => {
+        let wanted = app.tick_interval();
+        if wanted != ticker.as_ref().map(|(period, _)| *period) {
+            ticker = wanted.map(|period| {
                 let mut interval = tokio::time::interval(period);
                 interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-                ticker = Some(interval);
-            }
-            (None, true) => ticker = None,
-            _ => {}
+                (period, interval)
+            });
         }
         let first = match &mut ticker {
-            Some(interval) => tokio::select! {
+            Some((_, interval)) => tokio::select! {
                 incoming = rx.recv() => incoming,
                 _ = interval.tick() => Some(Incoming::App(AppEvent::Tick)),
             },
@@ -342,6 +342,7 @@ async fn shell(
                 }
             };
             app.clock = local_clock();
+            app.now = started.elapsed();
             for command in app.update(event) {
                 match command {
                     Command::Send {

@@ -25,7 +25,10 @@ pub fn draw(app: &App, frame: &mut Frame, rect: Rect) {
             first.push(Span::styled("RV ", theme::DIM));
             first.push(Span::raw(contact.label()));
             first.push(Span::raw(" "));
-            first.push(Span::styled(contact.state_text(), state_style(contact)));
+            first.push(Span::styled(
+                contact.state_text(app.now),
+                state_style(contact),
+            ));
         }
         None => first.push(Span::styled("no RV configured", theme::ERROR)),
     }
@@ -76,7 +79,7 @@ pub fn contacts(app: &App, frame: &mut Frame, rect: Rect) {
                 Line::from(vec![Span::raw(mark), Span::raw(c.label())]),
                 Line::from(vec![
                     Span::raw("  "),
-                    Span::styled(c.state_text(), state_style(c)),
+                    Span::styled(c.state_text(app.now), state_style(c)),
                 ]),
             ])
         })
