@@ -543,3 +543,103 @@ fn a_refused_rv_is_logged_once_per_cause() {
     }));
     assert_eq!(app.tick_interval(), None);
 }
+
+#[test]
+fn the_keymap_has_no_conflicts_within_a_context() {
+    use rvshell::app::keymap::KEYMAP;
+    for (i, a) in KEYMAP.iter().enumerate() {
+        for b in &KEYMAP[i + 1..] {
+            if a.context != b.context {
+                continue;
+            }
+            for key in a.keys {
+                assert!(
+                    !b.keys.contains(key),
+                    "{} is bound twice in {:?}: {:?} and {:?}",
+                    key.label(),
+                    a.context,
+                    a.action,
+                    b.action
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn help_opens_from_anywhere_and_any_key_closes_it() {
+    let mut app = app_with(1);
+    app.update(ch('?'));
+    assert!(app.help);
+    assert!(
+        app.update(ch('q')).is_empty(),
+        "q closes the help, not the shell"
+    );
+    assert!(!app.help);
+    app.update(ch('2'));
+    app.update(ch('?'));
+    assert!(!app.help, "? is text in the editor");
+    assert!(app.code().ends_with('?'));
+    app.update(key(KeyCode::F(1)));
+    assert!(app.help);
+    assert_eq!(app.update(ctrl('c')), vec![Command::Quit]);
+}
+
+#[test]
+fn paste_goes_to_the_focused_field() {
+    let mut app = app_with(1);
+    app.update(ch('2'));
+    clear_editor(&mut app);
+    app.update(AppEvent::Paste("let x = 1;\nx".into()));
+    assert_eq!(app.code(), "let x = 1;\nx");
+    app.update(key(KeyCode::Tab));
+    app.update(AppEvent::Paste("-pyexec\n".into()));
+    assert_eq!(app.name.text(), "remote-eval-pyexec ", "one line");
+    // Outside any field on the Raw Event tab, a paste lands in the editor.
+    app.update(key(KeyCode::Esc));
+    app.update(AppEvent::Paste("!".into()));
+    assert_eq!(app.focus, Focus::Editor);
+    assert!(app.code().ends_with('!'));
+}
+
+#[test]
+fn the_mouse_wheel_scrolls_the_feedback() {
+    let mut app = app_with(1);
+    app.update(AppEvent::Resize(100, 30));
+    for i in 0..50 {
+        app.update(AppEvent::Net(NetEvent::Client {
+            contact: 0,
+            event: ClientEvent::UnexpectedReturn(i.to_string()),
+        }));
+    }
+    let feedback = app.areas().feedback;
+    let wheel = |kind| {
+        AppEvent::Mouse(MouseEvent {
+            kind,
+            column: feedback.x + 2,
+            row: feedback.y + 2,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.update(wheel(MouseEventKind::ScrollUp));
+    assert_eq!(app.feedback.scroll, 3);
+    app.update(wheel(MouseEventKind::ScrollDown));
+    app.update(wheel(MouseEventKind::ScrollDown));
+    assert_eq!(app.feedback.scroll, 0);
+    app.update(key(KeyCode::Home));
+    assert_eq!(app.feedback.bottom_index(), 0);
+    app.update(key(KeyCode::End));
+    assert_eq!(app.feedback.scroll, 0);
+}
+
+#[test]
+fn a_bad_frame_number_is_reported_not_sent() {
+    let mut app = app_with(1);
+    app.update(ch('g'));
+    app.update(ch('-'));
+    assert!(app.update(key(KeyCode::Enter)).is_empty());
+    let last = app.feedback.lines().back().unwrap();
+    assert_eq!(last.kind, LineKind::Error);
+    assert!(last.text.contains("not a frame number"), "{}", last.text);
+    assert_eq!(app.focus, Focus::GoTo, "the field stays open to fix it");
+}
