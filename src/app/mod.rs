@@ -445,10 +445,12 @@ impl App {
                 self.help_scroll = self.help_scroll.saturating_sub(1)
             }
             KeyCode::Down | KeyCode::Char('j') => {
-                self.help_scroll = self.help_scroll.saturating_add(1)
+                self.help_scroll = self.help_scroll.saturating_add(1).min(help_lines());
             }
             KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(10),
-            KeyCode::PageDown => self.help_scroll = self.help_scroll.saturating_add(10),
+            KeyCode::PageDown => {
+                self.help_scroll = self.help_scroll.saturating_add(10).min(help_lines());
+            }
             _ => {
                 self.help = false;
                 self.help_scroll = 0;
@@ -1088,6 +1090,22 @@ impl App {
                 }
                 Vec::new()
             }
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown if self.help => {
+                self.help_scroll = if mouse.kind == MouseEventKind::ScrollUp {
+                    self.help_scroll.saturating_sub(3)
+                } else {
+                    self.help_scroll.saturating_add(3).min(help_lines())
+                };
+                self.dirty = true;
+                Vec::new()
+            }
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown
+                if areas.button_at(mouse.column, mouse.row) == Some(Button::Editor) =>
+            {
+                self.editor.input(mouse);
+                self.dirty = true;
+                Vec::new()
+            }
             MouseEventKind::ScrollUp | MouseEventKind::ScrollDown
                 if areas.feedback.contains(at) =>
             {
@@ -1153,6 +1171,12 @@ impl App {
             Focus::None => self.dirty = false,
         }
     }
+}
+
+/// Roughly how many lines the help overlay has (one per binding plus headings),
+/// the limit for scrolling it.
+fn help_lines() -> u16 {
+    u16::try_from(keymap::KEYMAP.len() + 8).unwrap_or(u16::MAX)
 }
 
 /// A fresh editor holding `code`.
