@@ -13,10 +13,12 @@ use unicode_width::UnicodeWidthChar;
 
 pub fn draw(app: &App, frame: &mut Frame, rect: Rect) {
     let fb = &app.feedback;
+    let inner = rect.inner(ratatui::layout::Margin::new(1, 1));
+    let (rows, hidden_below) = content(app, inner);
     let mut title = vec![Span::styled(" Feedback ", theme::TITLE)];
-    if fb.scroll > 0 {
+    if hidden_below > 0 {
         title.push(Span::styled(
-            format!("↑{} more below (End follows) ", fb.scroll),
+            format!("↓{hidden_below} newer below (End follows) "),
             theme::WARN,
         ));
     }
@@ -41,38 +43,56 @@ pub fn draw(app: &App, frame: &mut Frame, rect: Rect) {
             Span::styled(format!("{hint} "), theme::DIM),
         ]));
     }
-    let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let rows = usize::from(inner.height);
-    if rows == 0 || fb.is_empty() {
-        if fb.is_empty() && rows > 0 {
-            frame.render_widget(
-                Paragraph::new(Span::styled("nothing yet", theme::DIM)),
-                inner,
-            );
-        }
-        return;
+    if fb.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Span::styled("nothing yet", theme::DIM)),
+            inner,
+        );
+    } else {
+        frame.render_widget(Paragraph::new(rows), inner);
     }
-    // Lines wrap; walk up from the bottom line until the pane is full.
+}
+
+/// The rows shown in `inner`, and how many newer lines are out of view.
+/// Lines wrap; the walk goes up from the scroll position until the pane is
+/// full, then, if the older lines ran out, down again so it is never half empty.
+fn content(app: &App, inner: Rect) -> (Vec<Line<'static>>, usize) {
+    let fb = &app.feedback;
+    let rows = usize::from(inner.height);
     let width = usize::from(inner.width);
-    let bottom = fb.bottom_index();
-    let mut rows_out: Vec<Line> = Vec::new();
-    for i in (0..=bottom).rev() {
-        let Some(l) = fb.lines().get(i) else { continue };
-        let mut wrapped = wrap(styled(l, app.contacts.len() > 1), width);
+    if rows == 0 || width == 0 || fb.is_empty() {
+        return (Vec::new(), 0);
+    }
+    let show_from = app.contacts.len() > 1;
+    let render = |i: usize| -> Vec<Line<'static>> {
+        let Some(l) = fb.lines().get(i) else {
+            return Vec::new();
+        };
+        let wrapped = wrap(styled(l, show_from), width);
         if fb.hit == Some(i) {
-            wrapped = wrapped.into_iter().map(|w| w.style(theme::HIT)).collect();
+            wrapped.into_iter().map(|w| w.style(theme::HIT)).collect()
+        } else {
+            wrapped
         }
-        for row in wrapped.into_iter().rev() {
-            rows_out.push(row);
-        }
-        if rows_out.len() >= rows {
+    };
+    let bottom = fb.bottom_index();
+    let mut out: Vec<Line> = Vec::new();
+    for i in (0..=bottom).rev() {
+        out.extend(render(i).into_iter().rev());
+        if out.len() >= rows {
             break;
         }
     }
-    rows_out.truncate(rows);
-    rows_out.reverse();
-    frame.render_widget(Paragraph::new(rows_out), inner);
+    out.truncate(rows);
+    out.reverse();
+    let mut next = bottom + 1;
+    while out.len() < rows && next < fb.len() {
+        out.extend(render(next));
+        next += 1;
+    }
+    out.truncate(rows);
+    (out, fb.len() - next)
 }
 
 /// One log line; `from` is shown only with several contacts (with one, the
