@@ -643,3 +643,29 @@ fn a_bad_frame_number_is_reported_not_sent() {
     assert!(last.text.contains("not a frame number"), "{}", last.text);
     assert_eq!(app.focus, Focus::GoTo, "the field stays open to fix it");
 }
+
+#[test]
+fn clicking_a_contact_selects_it() {
+    let mut app = app_with(3);
+    app.update(AppEvent::Resize(100, 30));
+    app.update(ch('a'));
+    let rect = app
+        .areas()
+        .contacts
+        .expect("a contact list with 3 contacts");
+    let click = |row| {
+        AppEvent::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: rect.x + 3,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.update(click(rect.y + 1 + 2 * 2 + 1));
+    assert_eq!(app.selected, 2);
+    assert!(!app.send_to_all);
+    app.update(click(rect.y + 1));
+    assert_eq!(app.selected, 0);
+    app.update(click(rect.y + 1 + 2 * 5));
+    assert_eq!(app.selected, 0, "below the list: no change");
+}

@@ -373,6 +373,11 @@ impl App {
         }
     }
 
+    /// A note from the shell itself in the Feedback pane (startup lines).
+    pub fn note(&mut self, text: impl Into<String>) {
+        self.log(LineKind::Info, String::new(), text);
+    }
+
     fn log(&mut self, kind: LineKind, from: String, text: impl Into<String>) {
         self.feedback.push(Line {
             time: self.clock.clone(),
@@ -1078,6 +1083,18 @@ impl App {
                 if self.help {
                     self.help = false;
                     self.dirty = true;
+                    return Vec::new();
+                }
+                if let Some(rect) = areas.contacts
+                    && rect.contains(at)
+                {
+                    // Two rows per contact inside the border.
+                    let index = usize::from(mouse.row.saturating_sub(rect.y + 1) / 2);
+                    if mouse.row > rect.y && index < self.contacts.len() {
+                        self.selected = index;
+                        self.send_to_all = false;
+                        self.dirty = true;
+                    }
                     return Vec::new();
                 }
                 if let Some(tab) = areas.tab_at(mouse.column, mouse.row) {

@@ -36,6 +36,7 @@ enum Incoming {
 
 /// `rvshell [NAME [HOST [PORT]]] [--connect HOST:PORT ...]`.
 pub fn run(cli: &Cli) -> ExitCode {
+    let expected = cli.name.clone();
     let configs = match configs(cli) {
         Ok(configs) => configs,
         Err(err) => {
@@ -44,7 +45,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         }
     };
     let history_size = cli.history_size.unwrap_or(DEFAULT_CAP);
-    finish(runtime().and_then(|rt| rt.block_on(shell(configs, None, history_size))))
+    finish(runtime().and_then(|rt| rt.block_on(shell(configs, None, history_size, expected))))
 }
 
 /// `rvshell demo`: the shell against an in-process simulator.
@@ -61,7 +62,7 @@ pub fn demo(global: &GlobalArgs, history_size: Option<usize>) -> ExitCode {
             let mut demo_global = global.clone();
             demo_global.host = "127.0.0.1".into();
             let config = super::rv::client_config(&demo_global, Some(sim.local_addr().port()))?;
-            shell(vec![config], Some(sim), history_size).await
+            shell(vec![config], Some(sim), history_size, Some("rvsim".into())).await
         })
     }))
 }
@@ -275,6 +276,7 @@ async fn shell(
     configs: Vec<Config>,
     sim: Option<Simulator>,
     history_size: usize,
+    expected: Option<String>,
 ) -> anyhow::Result<()> {
     // The terminal first: without one there is no point connecting to RV.
     use std::io::IsTerminal;
@@ -286,9 +288,17 @@ async fn shell(
     let (tx, mut rx) = mpsc::unbounded_channel::<Incoming>();
     let mut clients = Vec::new();
     let mut addresses = Vec::new();
+    let mut notes = Vec::new();
     for (contact, mut config) in configs.into_iter().enumerate() {
         config.reconnect = Some(Reconnect::default());
         addresses.push(config.address());
+        // RV's "wants to connect" dialog shows our contact name: say it here.
+        let name = expected.as_deref().unwrap_or("RV");
+        notes.push(format!(
+            "Connecting to {name} at {} as {}",
+            config.address(),
+            config.contact
+        ));
         let (client, events) = RvClient::spawn(config).context("cannot start the RV connection")?;
         tokio::spawn(forward(contact, client.watch_state(), events, tx.clone()));
         clients.push(client);
@@ -298,6 +308,9 @@ async fn shell(
     let history_tx = spawn_history_writer(path);
     let mut app = App::new(addresses, history);
     app.clock = local_clock();
+    for note in notes {
+        app.note(note);
+    }
 
     let size = terminal.inner.size()?;
     app.size = Rect::new(0, 0, size.width, size.height);
