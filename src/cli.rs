@@ -29,8 +29,30 @@ pub struct Cli {
     #[arg(value_name = "PORT", conflicts_with = "port")]
     pub port_pos: Option<u16>,
 
+    /// Connect to this RV as well (HOST:PORT); repeat for several RVs. With
+    /// --connect the positionals and --host/--port are not used.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub connect: Vec<String>,
+
+    /// History size from the config file or RVSHELL_HISTORY_SIZE (no flag).
+    #[arg(skip)]
+    pub history_size: Option<usize>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// Parses the command line and fills in the config file's defaults (see
+/// [`crate::config`]); exits with a message on bad arguments or a bad file.
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    if let Err(err) = crate::config::load().and_then(|file| file.apply(&mut cli, &matches)) {
+        eprintln!("rvshell: {err}");
+        std::process::exit(2);
+    }
+    cli
 }
 
 /// RV's port, taken by the interactive shell and by every subcommand that
@@ -102,6 +124,8 @@ pub enum Command {
     Sim(crate::cmd::sim::SimArgs),
     /// Send DMX to universes through OLA's olad.
     Dmx(crate::cmd::dmx::DmxArgs),
+    /// Open the interactive shell against a built-in RV simulator.
+    Demo,
     /// Print shell completions.
     Completions {
         /// The shell to generate completions for.

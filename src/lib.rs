@@ -7,7 +7,11 @@
 //!   connection engine that runs as a background tokio task.
 //! - [`ola`]: OLA's protobuf RPC protocol and an async olad client.
 //! - [`sim`]: a headless server that behaves like RV on the wire.
-//! - [`cli`] and [`cmd`]: the command line and the one-shot subcommands.
+//! - [`cli`] and [`cmd`]: the command line and the one-shot subcommands;
+//!   [`config`]: the optional config file.
+//! - [`app`]: the interactive shell's state, `App::update(event) -> commands`
+//!   (no I/O); [`ui`]: drawing it; [`tui`]: the terminal itself. The runner
+//!   that joins them to the network is `cmd::tui`.
 //!
 //! The protocol modules never depend on the terminal UI; they can be used as a
 //! library on their own.
@@ -15,8 +19,10 @@
 pub mod app;
 pub mod cli;
 pub mod cmd;
+pub mod config;
 pub mod logging;
 pub mod ola;
 pub mod rv;
 pub mod sim;
+pub mod tui;
 pub mod ui;

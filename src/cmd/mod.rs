@@ -8,6 +8,7 @@ pub mod dmx;
 pub mod push;
 pub mod rv;
 pub mod sim;
+pub mod tui;
 
 use crate::cli::{Cli, Command};
 use clap::CommandFactory;
@@ -46,11 +47,7 @@ pub fn run(cli: Cli) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        None => {
-            eprintln!(
-                "rvshell: the interactive shell is not built yet; see `rvshell --help` for the subcommands"
-            );
-            ExitCode::from(2)
-        }
+        Some(Command::Demo) => tui::demo(&cli.global, cli.history_size),
+        None => tui::run(&cli),
     }
 }

@@ -1,0 +1,234 @@
+//! TUI benchmarks, each printed next to a baseline measured in the same run.
+//!
+//! - Render time of each screen at 200x60 into ratatui's `TestBackend`, with a
+//!   full feedback log, against a baseline frame that only fills the screen
+//!   with one plain paragraph (the cost of ratatui's buffer and diff alone).
+//! - Input to command: a key event through `App::update` until the `Send`
+//!   command comes out, against the cost of building the key event.
+//! - Key to RETURN: `App::update`, the runner's path (spawned task, channel)
+//!   through `RvClient` to the in-process simulator and back to
+//!   `App::update`, against `RvClient::eval` called directly.
+//!
+//! Run: `cargo bench --bench tui` (add `-- --quick` for a short run).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::widgets::Paragraph;
+use rvshell::app::history::History;
+use rvshell::app::{App, AppEvent, Command, NetEvent};
+use rvshell::rv::client::{ClientEvent, Config, ConnState, RvClient};
+use rvshell::sim::server::{SimConfig, Simulator};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let frames = if quick { 200 } else { 2_000 };
+    println!("rvshell TUI benchmark ({frames} frames per screen, 200x60)\n");
+    render(frames);
+    input(if quick { 20_000 } else { 200_000 });
+    key_to_return(if quick { 500 } else { 5_000 });
+}
+
+fn space() -> AppEvent {
+    AppEvent::Key(KeyEvent::new(KeyCode::Char(' '), KeyModifiers::NONE))
+}
+
+fn connected_app() -> App {
+    let mut app = App::new(vec!["127.0.0.1:45124".into()], History::default());
+    app.update(AppEvent::Net(NetEvent::State {
+        contact: 0,
+        state: ConnState::Connected {
+            peer: "rvsim".into(),
+        },
+    }));
+    app
+}
+
+/// A session with a full feedback log and a known frame.
+fn busy_app() -> App {
+    let mut app = connected_app();
+    for i in 0..5_000 {
+        app.update(AppEvent::Net(NetEvent::Client {
+            contact: 0,
+            event: ClientEvent::Event(rvshell::rv::message::Event::new(
+                "frame-changed",
+                format!(
+                    "frame {i} of a rather long incoming event line that wraps at narrow widths"
+                ),
+            )),
+        }));
+    }
+    app.update(space());
+    app.update(AppEvent::Net(NetEvent::Reply {
+        request: 1,
+        result: Ok(r#""FRAME = 123456""#.into()),
+    }));
+    app.update(AppEvent::Resize(200, 60));
+    app
+}
+
+struct Stats {
+    median: Duration,
+    p99: Duration,
+}
+
+fn stats(mut samples: Vec<Duration>) -> Stats {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
+    Stats {
+        median: at(0.5),
+        p99: at(0.99),
+    }
+}
+
+fn time_frames(frames: usize, mut draw: impl FnMut(&mut Terminal<TestBackend>)) -> Stats {
+    let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
+    let mut samples = Vec::with_capacity(frames);
+    for _ in 0..frames {
+        // A full redraw each time: clear the previous buffer so nothing is skipped.
+        terminal.clear().unwrap();
+        let start = Instant::now();
+        draw(&mut terminal);
+        samples.push(start.elapsed());
+    }
+    stats(samples)
+}
+
+fn render(frames: usize) {
+    let text: String = (0..60)
+        .map(|i| format!("line {i:>3} {}\n", "x".repeat(180)))
+        .collect();
+    let baseline = time_frames(frames, |t| {
+        t.draw(|f| f.render_widget(Paragraph::new(text.as_str()), f.area()))
+            .unwrap();
+    });
+    println!(
+        "{:<28} {:>10} {:>10} {:>8}",
+        "screen", "median", "p99", "x base"
+    );
+    let row = |name: &str, s: &Stats| {
+        println!(
+            "{:<28} {:>8.0}us {:>8.0}us {:>7.2}x",
+            name,
+            s.median.as_secs_f64() * 1e6,
+            s.p99.as_secs_f64() * 1e6,
+            s.median.as_secs_f64() / baseline.median.as_secs_f64()
+        );
+    };
+    row("baseline: one paragraph", &baseline);
+    let mut app = busy_app();
+    let playback = time_frames(frames, |t| {
+        t.draw(|f| rvshell::ui::draw(&app, f)).unwrap();
+    });
+    row("Playback Control", &playback);
+    app.update(AppEvent::Key(KeyEvent::new(
+        KeyCode::Char('2'),
+        KeyModifiers::NONE,
+    )));
+    let raw = time_frames(frames, |t| {
+        t.draw(|f| rvshell::ui::draw(&app, f)).unwrap();
+    });
+    row("Raw Event", &raw);
+    app.update(AppEvent::Key(KeyEvent::new(
+        KeyCode::F(1),
+        KeyModifiers::NONE,
+    )));
+    let help = time_frames(frames, |t| {
+        t.draw(|f| rvshell::ui::draw(&app, f)).unwrap();
+    });
+    row("help overlay", &help);
+    println!();
+}
+
+fn input(rounds: usize) {
+    let start = Instant::now();
+    for _ in 0..rounds {
+        black_box(space());
+    }
+    let base = start.elapsed() / rounds as u32;
+    let mut app = connected_app();
+    let mut samples = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let start = Instant::now();
+        let commands = app.update(space());
+        samples.push(start.elapsed());
+        // Answer it so the pending map and the log stay at steady state.
+        if let Some(Command::Send { request, .. }) = commands.first() {
+            app.update(AppEvent::Net(NetEvent::Reply {
+                request: *request,
+                result: Ok(r#""FRAME = 1""#.into()),
+            }));
+        }
+    }
+    let s = stats(samples);
+    println!(
+        "key -> Send command (App::update)  median {:.2}us  p99 {:.2}us  (building the key event: {:.3}us)\n",
+        s.median.as_secs_f64() * 1e6,
+        s.p99.as_secs_f64() * 1e6,
+        base.as_secs_f64() * 1e6
+    );
+}
+
+fn key_to_return(rounds: usize) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let sim = Simulator::start(SimConfig {
+            bind: ([127, 0, 0, 1], 0).into(),
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let config = Config::new("127.0.0.1", sim.local_addr().port());
+        let (client, _events) = RvClient::connect(config).await.unwrap();
+        let mut app = connected_app();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut via_app = Vec::with_capacity(rounds);
+        for _ in 0..rounds {
+            let start = Instant::now();
+            for command in app.update(space()) {
+                if let Command::Send { request, event, .. } = command {
+                    let client = client.clone();
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        let result = client
+                            .send_return_event(event)
+                            .await
+                            .map_err(|e| e.to_string());
+                        let _ = tx.send(AppEvent::Net(NetEvent::Reply { request, result }));
+                    });
+                }
+            }
+            let reply = rx.recv().await.unwrap();
+            app.update(reply);
+            via_app.push(start.elapsed());
+        }
+        let mut direct = Vec::with_capacity(rounds);
+        for _ in 0..rounds {
+            let start = Instant::now();
+            black_box(
+                client
+                    .eval(r#"play();"FRAME = " + frame();"#)
+                    .await
+                    .unwrap(),
+            );
+            direct.push(start.elapsed());
+        }
+        let a = stats(via_app);
+        let d = stats(direct);
+        println!(
+            "key -> RETURN shown (simulator)    median {:.1}us  p99 {:.1}us",
+            a.median.as_secs_f64() * 1e6,
+            a.p99.as_secs_f64() * 1e6
+        );
+        println!(
+            "baseline: RvClient::eval           median {:.1}us  p99 {:.1}us  ({:.2}x)",
+            d.median.as_secs_f64() * 1e6,
+            d.p99.as_secs_f64() * 1e6,
+            a.median.as_secs_f64() / d.median.as_secs_f64()
+        );
+        client.close().await;
+        sim.shutdown().await;
+    });
+}

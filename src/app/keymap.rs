@@ -1,0 +1,514 @@
+//! The one keymap table. It drives key dispatch ([`lookup`]), the status-line
+//! hints of the active tab ([`hints`]) and the `?` help overlay ([`KEYMAP`]
+//! grouped by [`Context`]), so the three can never disagree.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Where a binding applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Context {
+    /// Everywhere.
+    Global,
+    /// The Playback Control tab.
+    Playback,
+    /// The Raw Event tab.
+    RawEvent,
+}
+
+impl Context {
+    /// The heading used in the help overlay.
+    pub fn title(self) -> &'static str {
+        match self {
+            Context::Global => "Everywhere",
+            Context::Playback => "Playback Control",
+            Context::RawEvent => "Raw Event",
+        }
+    }
+}
+
+/// Everything a key (or a click) can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Help,
+    NextTab,
+    PrevTab,
+    GoTab(usize),
+    /// Leave the focused text field (or close the help overlay).
+    Escape,
+    ScrollUp,
+    ScrollDown,
+    PageUp,
+    PageDown,
+    ScrollTop,
+    ScrollBottom,
+    Search,
+    SearchNext,
+    SearchPrev,
+    NextContact,
+    PrevContact,
+    ToggleSendToAll,
+    PlayStop,
+    Play,
+    Stop,
+    StepForward,
+    StepBackward,
+    FullScreen,
+    Cache,
+    SetFrame,
+    TogglePoll,
+    Send,
+    CycleName,
+    ToggleKind,
+    HistoryPrev,
+    HistoryNext,
+    NextField,
+    EditCode,
+}
+
+/// One key: a code and its modifiers. For character keys Shift is ignored
+/// when matching (terminals disagree on whether `?` or `N` carry it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeySpec {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+const fn key(code: KeyCode) -> KeySpec {
+    KeySpec {
+        code,
+        mods: KeyModifiers::NONE,
+    }
+}
+
+const fn ch(c: char) -> KeySpec {
+    key(KeyCode::Char(c))
+}
+
+const fn ctrl(code: KeyCode) -> KeySpec {
+    KeySpec {
+        code,
+        mods: KeyModifiers::CONTROL,
+    }
+}
+
+const fn alt(code: KeyCode) -> KeySpec {
+    KeySpec {
+        code,
+        mods: KeyModifiers::ALT,
+    }
+}
+
+impl KeySpec {
+    /// Whether `event` is this key.
+    pub fn matches(&self, event: &KeyEvent) -> bool {
+        let mut mods = event.modifiers;
+        let mut code = event.code;
+        if let KeyCode::Char(c) = code {
+            mods.remove(KeyModifiers::SHIFT);
+            // Ctrl+letter arrives lowercase on most terminals, uppercase on some.
+            if mods.contains(KeyModifiers::CONTROL) {
+                code = KeyCode::Char(c.to_ascii_lowercase());
+            }
+        }
+        if code == KeyCode::BackTab {
+            mods.remove(KeyModifiers::SHIFT);
+        }
+        code == self.code && mods == self.mods
+    }
+
+    /// How the key is written in hints and help.
+    pub fn label(&self) -> String {
+        let mut out = String::new();
+        if self.mods.contains(KeyModifiers::CONTROL) {
+            out.push_str("Ctrl+");
+        }
+        if self.mods.contains(KeyModifiers::ALT) {
+            out.push_str("Alt+");
+        }
+        if self.mods.contains(KeyModifiers::SHIFT) {
+            out.push_str("Shift+");
+        }
+        match self.code {
+            KeyCode::Char(' ') => out.push_str("Space"),
+            KeyCode::Char(c) if self.mods.is_empty() => out.push(c),
+            KeyCode::Char(c) => out.push(c.to_ascii_uppercase()),
+            KeyCode::Left => out.push('←'),
+            KeyCode::Right => out.push('→'),
+            KeyCode::Up => out.push('↑'),
+            KeyCode::Down => out.push('↓'),
+            KeyCode::PageUp => out.push_str("PgUp"),
+            KeyCode::PageDown => out.push_str("PgDn"),
+            KeyCode::Home => out.push_str("Home"),
+            KeyCode::End => out.push_str("End"),
+            KeyCode::Enter => out.push_str("Enter"),
+            KeyCode::Esc => out.push_str("Esc"),
+            KeyCode::Tab => out.push_str("Tab"),
+            KeyCode::BackTab => out.push_str("Shift+Tab"),
+            KeyCode::F(n) => out.push_str(&format!("F{n}")),
+            other => out.push_str(&format!("{other:?}")),
+        }
+        out
+    }
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub context: Context,
+    pub keys: &'static [KeySpec],
+    pub action: Action,
+    /// What it does, for the help overlay.
+    pub desc: &'static str,
+    /// Short label for the status line; `None` keeps it out of the hints.
+    pub hint: Option<&'static str>,
+    /// Active while a text field has the focus (keys with modifiers, Esc, F-keys).
+    pub in_text: bool,
+}
+
+const fn bind(
+    context: Context,
+    keys: &'static [KeySpec],
+    action: Action,
+    desc: &'static str,
+    hint: Option<&'static str>,
+    in_text: bool,
+) -> Binding {
+    Binding {
+        context,
+        keys,
+        action,
+        desc,
+        hint,
+        in_text,
+    }
+}
+
+use Action as A;
+use Context::{Global as G, Playback as P, RawEvent as R};
+
+/// The keymap. Earlier rows win when two rows match the same key in one context;
+/// tab rows are checked before global rows.
+pub const KEYMAP: &[Binding] = &[
+    // Playback Control
+    bind(
+        P,
+        &[ch(' ')],
+        A::PlayStop,
+        "play, or stop when playing",
+        Some("play/stop"),
+        false,
+    ),
+    bind(P, &[ch('p')], A::Play, "play", None, false),
+    bind(P, &[ch('s')], A::Stop, "stop", None, false),
+    bind(
+        P,
+        &[key(KeyCode::Left)],
+        A::StepBackward,
+        "back one frame",
+        Some("back"),
+        false,
+    ),
+    bind(
+        P,
+        &[key(KeyCode::Right)],
+        A::StepForward,
+        "forward one frame",
+        Some("fwd"),
+        false,
+    ),
+    bind(
+        P,
+        &[ch('f')],
+        A::FullScreen,
+        "toggle full screen (EVENT)",
+        Some("full"),
+        false,
+    ),
+    bind(
+        P,
+        &[ch('c')],
+        A::Cache,
+        "toggle cache (EVENT)",
+        Some("cache"),
+        false,
+    ),
+    bind(
+        P,
+        &[ch('g')],
+        A::SetFrame,
+        "go to frame: type it, Enter sends",
+        Some("goto"),
+        false,
+    ),
+    bind(
+        P,
+        &[ch('w')],
+        A::TogglePoll,
+        "watch the frame while playing (polls 4 times a second)",
+        Some("watch"),
+        false,
+    ),
+    // Raw Event
+    bind(
+        R,
+        &[
+            ctrl(KeyCode::Char('s')),
+            ctrl(KeyCode::Enter),
+            key(KeyCode::F(5)),
+        ],
+        A::Send,
+        "send the event",
+        Some("send"),
+        true,
+    ),
+    bind(
+        R,
+        &[ctrl(KeyCode::Char('n'))],
+        A::CycleName,
+        "cycle name: remote-eval, remote-pyeval, remote-pyexec",
+        Some("name"),
+        true,
+    ),
+    bind(
+        R,
+        &[ctrl(KeyCode::Char('t'))],
+        A::ToggleKind,
+        "toggle EVENT / RETURNEVENT",
+        Some("kind"),
+        true,
+    ),
+    bind(
+        R,
+        &[alt(KeyCode::Up), ctrl(KeyCode::Up)],
+        A::HistoryPrev,
+        "recall an older sent event",
+        Some("history"),
+        true,
+    ),
+    bind(
+        R,
+        &[alt(KeyCode::Down), ctrl(KeyCode::Down)],
+        A::HistoryNext,
+        "recall a newer sent event (back to the draft)",
+        None,
+        true,
+    ),
+    bind(
+        R,
+        &[key(KeyCode::Tab)],
+        A::NextField,
+        "next field: code, name, target",
+        Some("field"),
+        true,
+    ),
+    bind(
+        R,
+        &[key(KeyCode::Enter), ch('e'), ch('i')],
+        A::EditCode,
+        "edit the code (when no field has the focus)",
+        None,
+        false,
+    ),
+    // Everywhere
+    bind(
+        G,
+        &[ch('q')],
+        A::Quit,
+        "quit; signs off from every RV",
+        Some("quit"),
+        false,
+    ),
+    bind(
+        G,
+        &[ctrl(KeyCode::Char('c'))],
+        A::Quit,
+        "quit, also from a text field",
+        None,
+        true,
+    ),
+    bind(G, &[ch('?')], A::Help, "this help", Some("help"), false),
+    bind(
+        G,
+        &[key(KeyCode::F(1))],
+        A::Help,
+        "this help, also from a text field",
+        None,
+        true,
+    ),
+    bind(
+        G,
+        &[key(KeyCode::Esc)],
+        A::Escape,
+        "leave the text field, close the help or the search",
+        None,
+        true,
+    ),
+    bind(G, &[key(KeyCode::Tab)], A::NextTab, "next tab", None, false),
+    bind(
+        G,
+        &[key(KeyCode::BackTab)],
+        A::PrevTab,
+        "previous tab",
+        None,
+        true,
+    ),
+    bind(
+        G,
+        &[ch('1')],
+        A::GoTab(0),
+        "Playback Control tab",
+        None,
+        false,
+    ),
+    bind(G, &[ch('2')], A::GoTab(1), "Raw Event tab", None, false),
+    bind(
+        G,
+        &[alt(KeyCode::Char('1'))],
+        A::GoTab(0),
+        "Playback Control tab, also from a text field",
+        None,
+        true,
+    ),
+    bind(
+        G,
+        &[alt(KeyCode::Char('2'))],
+        A::GoTab(1),
+        "Raw Event tab, also from a text field",
+        None,
+        true,
+    ),
+    bind(
+        G,
+        &[key(KeyCode::PageUp)],
+        A::PageUp,
+        "scroll the feedback up a page",
+        None,
+        true,
+    ),
+    bind(
+        G,
+        &[key(KeyCode::PageDown)],
+        A::PageDown,
+        "scroll the feedback down a page",
+        None,
+        true,
+    ),
+    bind(
+        G,
+        &[key(KeyCode::Up), ch('k')],
+        A::ScrollUp,
+        "scroll the feedback up a line",
+        None,
+        false,
+    ),
+    bind(
+        G,
+        &[key(KeyCode::Down), ch('j')],
+        A::ScrollDown,
+        "scroll the feedback down a line",
+        None,
+        false,
+    ),
+    bind(
+        G,
+        &[key(KeyCode::Home)],
+        A::ScrollTop,
+        "feedback: oldest line",
+        None,
+        false,
+    ),
+    bind(
+        G,
+        &[key(KeyCode::End)],
+        A::ScrollBottom,
+        "feedback: follow the newest line",
+        None,
+        false,
+    ),
+    bind(
+        G,
+        &[ch('/')],
+        A::Search,
+        "search the feedback",
+        Some("search"),
+        false,
+    ),
+    bind(
+        G,
+        &[ch('n')],
+        A::SearchNext,
+        "next match (older)",
+        None,
+        false,
+    ),
+    bind(
+        G,
+        &[ch('N')],
+        A::SearchPrev,
+        "previous match (newer)",
+        None,
+        false,
+    ),
+    bind(
+        G,
+        &[ch(']')],
+        A::NextContact,
+        "select the next RV contact",
+        None,
+        false,
+    ),
+    bind(
+        G,
+        &[ch('[')],
+        A::PrevContact,
+        "select the previous RV contact",
+        None,
+        false,
+    ),
+    bind(
+        G,
+        &[ch('a')],
+        A::ToggleSendToAll,
+        "send to the selected RV / to all RVs",
+        None,
+        false,
+    ),
+];
+
+/// The action bound to `event` in `context`, looking at the tab's rows first.
+/// With `in_text`, only rows active in text fields are considered.
+pub fn lookup(context: Context, event: &KeyEvent, in_text: bool) -> Option<Action> {
+    let rows = KEYMAP
+        .iter()
+        .filter(|b| b.context == context)
+        .chain(KEYMAP.iter().filter(|b| b.context == Context::Global));
+    rows.filter(|b| !in_text || b.in_text)
+        .find(|b| b.keys.iter().any(|k| k.matches(event)))
+        .map(|b| b.action)
+}
+
+/// Status-line hints for a tab: `(key label, short description)`, the tab's
+/// first, then the global ones.
+pub fn hints(context: Context) -> Vec<(String, &'static str)> {
+    KEYMAP
+        .iter()
+        .filter(|b| b.context == context)
+        .chain(KEYMAP.iter().filter(|b| b.context == Context::Global))
+        .filter_map(|b| {
+            let hint = b.hint?;
+            let first = b.keys.first()?;
+            Some((first.label(), hint))
+        })
+        .collect()
+}
+
+/// All the keys of a binding, for the help overlay: `Ctrl+S, Ctrl+Enter`.
+pub fn keys_label(binding: &Binding) -> String {
+    binding
+        .keys
+        .iter()
+        .map(KeySpec::label)
+        .collect::<Vec<_>>()
+        .join(", ")
+}

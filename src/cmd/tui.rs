@@ -1,0 +1,428 @@
+//! The interactive shell's runner: `rvshell [NAME [HOST [PORT]]]` and
+//! `rvshell demo`.
+//!
+//! One channel carries everything that happens (terminal input, connection
+//! state, client events, the outcome of every request) to the main task,
+//! which alone owns the [`App`]. The app answers with [`Command`]s; each one
+//! that touches the network runs in its own task and posts its result back
+//! on the channel, so the loop never awaits RV. The screen is redrawn only
+//! after something changed, and a timer runs only while the app asks for
+//! one ([`App::tick_interval`]): an idle shell sleeps in `recv`.
+
+use crate::app::history::{DEFAULT_CAP, History};
+use crate::app::{App, AppEvent, Command, NetEvent};
+use crate::cli::{Cli, GlobalArgs};
+use crate::rv::client::{ClientEvent, Config, ConnState, Reconnect, RvClient};
+use crate::rv::message::Event;
+use crate::sim::server::{SimConfig, Simulator};
+use anyhow::Context as _;
+use crossterm::event::{Event as TermEvent, EventStream, MouseEventKind};
+use futures_util::StreamExt;
+use ratatui::layout::Rect;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// How long quitting waits for every RV to take our DISCONNECT.
+const SIGN_OFF_LIMIT: Duration = Duration::from_secs(2);
+
+/// What reaches the main loop.
+enum Incoming {
+    App(AppEvent),
+    /// The terminal is gone (input ended, SIGHUP, SIGTERM): sign off and exit.
+    Stop(String),
+}
+
+/// `rvshell [NAME [HOST [PORT]]] [--connect HOST:PORT ...]`.
+pub fn run(cli: &Cli) -> ExitCode {
+    let expected = cli.name.clone();
+    let configs = match configs(cli) {
+        Ok(configs) => configs,
+        Err(err) => {
+            eprintln!("rvshell: {err:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let history_size = cli.history_size.unwrap_or(DEFAULT_CAP);
+    finish(runtime().and_then(|rt| rt.block_on(shell(configs, None, history_size, expected))))
+}
+
+/// `rvshell demo`: the shell against an in-process simulator.
+pub fn demo(global: &GlobalArgs, history_size: Option<usize>) -> ExitCode {
+    let history_size = history_size.unwrap_or(DEFAULT_CAP);
+    finish(runtime().and_then(|rt| {
+        rt.block_on(async {
+            let sim = Simulator::start(SimConfig {
+                bind: ([127, 0, 0, 1], 0).into(),
+                ..SimConfig::default()
+            })
+            .await
+            .context("cannot start the RV simulator on 127.0.0.1")?;
+            let mut demo_global = global.clone();
+            demo_global.host = "127.0.0.1".into();
+            let config = super::rv::client_config(&demo_global, Some(sim.local_addr().port()))?;
+            shell(vec![config], Some(sim), history_size, Some("rvsim".into())).await
+        })
+    }))
+}
+
+fn finish(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("rvshell: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().context("cannot start the async runtime")
+}
+
+/// The connection settings the command line asks for: each `--connect`, or
+/// else the one RV of the positionals and `--host/--port/--tag`.
+fn configs(cli: &Cli) -> anyhow::Result<Vec<Config>> {
+    if !cli.connect.is_empty() {
+        return cli
+            .connect
+            .iter()
+            .map(|spec| {
+                let (host, port) = parse_host_port(spec)?;
+                let mut global = cli.global.clone();
+                global.host = host;
+                super::rv::client_config(&global, Some(port))
+            })
+            .collect();
+    }
+    let mut global = cli.global.clone();
+    if let Some(host) = &cli.host_pos {
+        global.host = host.clone();
+    }
+    let port = cli.port_pos.or(cli.rv_port.port);
+    Ok(vec![super::rv::client_config(&global, port)?])
+}
+
+/// `HOST:PORT` or `[V6]:PORT`.
+pub fn parse_host_port(spec: &str) -> anyhow::Result<(String, u16)> {
+    let (host, port) = spec
+        .rsplit_once(':')
+        .with_context(|| format!("--connect {spec:?}: expected HOST:PORT, e.g. localhost:45124"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    anyhow::ensure!(!host.is_empty(), "--connect {spec:?}: the host is empty");
+    let port = port
+        .parse()
+        .with_context(|| format!("--connect {spec:?}: {port:?} is not a port number"))?;
+    Ok((host.to_owned(), port))
+}
+
+/// The history file: `$RVSHELL_DATA_DIR/history`, else the user's data dir.
+pub fn history_path() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("RVSHELL_DATA_DIR") {
+        return Some(PathBuf::from(dir).join("history"));
+    }
+    directories::ProjectDirs::from("", "", "rvshell").map(|d| d.data_dir().join("history"))
+}
+
+fn load_history(path: Option<&PathBuf>, cap: usize) -> History {
+    let Some(path) = path else {
+        return History::new(cap);
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => History::from_text(&text, cap),
+        Err(err) => {
+            if err.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(path = %path.display(), %err, "cannot read the history file");
+            }
+            History::new(cap)
+        }
+    }
+}
+
+/// Writes history snapshots one at a time, newest last, off the main task.
+fn spawn_history_writer(path: Option<PathBuf>) -> mpsc::UnboundedSender<String> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    tokio::spawn(async move {
+        while let Some(mut text) = rx.recv().await {
+            while let Ok(newer) = rx.try_recv() {
+                text = newer;
+            }
+            let Some(path) = path.clone() else { continue };
+            let written = tokio::task::spawn_blocking(move || {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let tmp = path.with_extension("tmp");
+                std::fs::write(&tmp, text)?;
+                std::fs::rename(&tmp, &path)
+            })
+            .await;
+            match written {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => tracing::warn!(%err, "cannot write the history file"),
+                Err(err) => tracing::warn!(%err, "history writer failed"),
+            }
+        }
+    });
+    tx
+}
+
+/// Forwards one connection's events and state changes to the main loop.
+async fn forward(
+    contact: usize,
+    mut state: watch::Receiver<ConnState>,
+    mut events: mpsc::UnboundedReceiver<ClientEvent>,
+    tx: mpsc::UnboundedSender<Incoming>,
+) {
+    let first = state.borrow_and_update().clone();
+    let _ = tx.send(Incoming::App(AppEvent::Net(NetEvent::State {
+        contact,
+        state: first,
+    })));
+    loop {
+        let net = tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => NetEvent::Client { contact, event },
+                None => break,
+            },
+            changed = state.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let current = state.borrow_and_update().clone();
+                NetEvent::State { contact, state: current }
+            }
+        };
+        if tx.send(Incoming::App(AppEvent::Net(net))).is_err() {
+            break;
+        }
+    }
+}
+
+/// Reads the terminal; mouse motion is dropped here (nothing uses it).
+fn spawn_terminal_reader(tx: mpsc::UnboundedSender<Incoming>) {
+    tokio::spawn(async move {
+        let mut stream = EventStream::new();
+        loop {
+            let event = match stream.next().await {
+                Some(Ok(event)) => event,
+                Some(Err(err)) => {
+                    let _ = tx.send(Incoming::Stop(format!("terminal input failed: {err}")));
+                    return;
+                }
+                None => {
+                    let _ = tx.send(Incoming::Stop("terminal input ended".into()));
+                    return;
+                }
+            };
+            let app_event = match event {
+                TermEvent::Key(key) => AppEvent::Key(key),
+                TermEvent::Mouse(mouse) => match mouse.kind {
+                    MouseEventKind::Moved | MouseEventKind::Drag(_) | MouseEventKind::Up(_) => {
+                        continue;
+                    }
+                    _ => AppEvent::Mouse(mouse),
+                },
+                TermEvent::Resize(w, h) => AppEvent::Resize(w, h),
+                TermEvent::Paste(text) => AppEvent::Paste(text),
+                TermEvent::FocusGained | TermEvent::FocusLost => continue,
+            };
+            if tx.send(Incoming::App(app_event)).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+fn spawn_signal_watch(tx: mpsc::UnboundedSender<Incoming>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    tokio::spawn(async move {
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            return;
+        };
+        let why = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = hup.recv() => "SIGHUP",
+        };
+        let _ = tx.send(Incoming::Stop(format!("{why} received")));
+    });
+}
+
+/// Local wall-clock time as `HH:MM:SS` for feedback lines.
+fn local_clock() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let Ok(t) = libc::time_t::try_from(secs) else {
+        return "--:--:--".into();
+    };
+    // SAFETY: localtime_r writes into the zeroed `tm` we own and reads `t`.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
+    if ok {
+        format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec)
+    } else {
+        let s = secs % 86_400;
+        format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    }
+}
+
+/// Runs the shell until the user quits.
+async fn shell(
+    configs: Vec<Config>,
+    sim: Option<Simulator>,
+    history_size: usize,
+    expected: Option<String>,
+) -> anyhow::Result<()> {
+    // The terminal first: without one there is no point connecting to RV.
+    use std::io::IsTerminal;
+    anyhow::ensure!(
+        std::io::stdin().is_terminal() && std::io::stdout().is_terminal(),
+        "the interactive shell needs a terminal; for scripts use the subcommands (rvshell --help)"
+    );
+    let mut terminal = crate::tui::Terminal::enter().context("cannot set up the terminal")?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<Incoming>();
+    let mut clients = Vec::new();
+    let mut addresses = Vec::new();
+    let mut notes = Vec::new();
+    for (contact, mut config) in configs.into_iter().enumerate() {
+        config.reconnect = Some(Reconnect::default());
+        addresses.push(config.address());
+        // RV's "wants to connect" dialog shows our contact name: say it here.
+        let name = expected.as_deref().unwrap_or("RV");
+        notes.push(format!(
+            "Connecting to {name} at {} as {}",
+            config.address(),
+            config.contact
+        ));
+        let (client, events) = RvClient::spawn(config).context("cannot start the RV connection")?;
+        tokio::spawn(forward(contact, client.watch_state(), events, tx.clone()));
+        clients.push(client);
+    }
+    let path = history_path();
+    let history = load_history(path.as_ref(), history_size);
+    let history_tx = spawn_history_writer(path);
+    let mut app = App::new(addresses, history);
+    app.clock = local_clock();
+    for note in notes {
+        app.note(note);
+    }
+
+    let size = terminal.inner.size()?;
+    app.size = Rect::new(0, 0, size.width, size.height);
+    spawn_terminal_reader(tx.clone());
+    spawn_signal_watch(tx.clone());
+
+    let mut ticker: Option<(Duration, tokio::time::Interval)> = None;
+    let started = tokio::time::Instant::now();
+    let mut stop_reason = None;
+    'run: loop {
+        if app.take_dirty()
+            && let Err(err) = terminal.inner.draw(|f| crate::ui::draw(&app, f))
+        {
+            // Still sign off below: RV should not see us vanish.
+            stop_reason = Some(format!("cannot draw: {err}"));
+            break 'run;
+        }
+        let wanted = app.tick_interval();
+        if wanted != ticker.as_ref().map(|(period, _)| *period) {
+            ticker = wanted.map(|period| {
+                let mut interval = tokio::time::interval(period);
+                interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                (period, interval)
+            });
+        }
+        let first = match &mut ticker {
+            Some((_, interval)) => tokio::select! {
+                incoming = rx.recv() => incoming,
+                _ = interval.tick() => Some(Incoming::App(AppEvent::Tick)),
+            },
+            None => rx.recv().await,
+        };
+        let Some(first) = first else { break };
+        // Handle everything already queued before drawing again.
+        let mut next = Some(first);
+        while let Some(incoming) = next {
+            let event = match incoming {
+                Incoming::App(event) => event,
+                Incoming::Stop(reason) => {
+                    stop_reason = Some(reason);
+                    break 'run;
+                }
+            };
+            app.clock = local_clock();
+            app.now = started.elapsed();
+            for command in app.update(event) {
+                match command {
+                    Command::Send {
+                        request,
+                        contact,
+                        event,
+                        rsvp,
+                    } => execute_send(&clients, &tx, request, contact, event, rsvp),
+                    Command::SaveHistory(text) => {
+                        let _ = history_tx.send(text);
+                    }
+                    Command::Quit => break 'run,
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+    }
+    if app.take_dirty() {
+        let _ = terminal.inner.draw(|f| crate::ui::draw(&app, f));
+    }
+    let sign_off = futures_util::future::join_all(clients.iter().map(RvClient::close));
+    if tokio::time::timeout(SIGN_OFF_LIMIT, sign_off)
+        .await
+        .is_err()
+    {
+        tracing::warn!("some RV did not take our DISCONNECT in time");
+    }
+    drop(terminal);
+    if let Some(sim) = sim {
+        sim.shutdown().await;
+    }
+    match stop_reason {
+        Some(reason) if reason.starts_with("cannot draw") => anyhow::bail!(reason),
+        Some(reason) => tracing::info!(%reason, "shell stopped"),
+        None => {}
+    }
+    Ok(())
+}
+
+/// Sends in a task and posts the outcome back: the main loop never waits on RV.
+fn execute_send(
+    clients: &[RvClient],
+    tx: &mpsc::UnboundedSender<Incoming>,
+    request: u64,
+    contact: usize,
+    event: Event,
+    rsvp: bool,
+) {
+    let Some(client) = clients.get(contact).cloned() else {
+        let _ = tx.send(Incoming::App(AppEvent::Net(NetEvent::Reply {
+            request,
+            result: Err(format!("no RV connection number {}", contact + 1)),
+        })));
+        return;
+    };
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let net = if rsvp {
+            let result = client
+                .send_return_event(event)
+                .await
+                .map_err(|e| e.to_string());
+            NetEvent::Reply { request, result }
+        } else {
+            let result = client.send_event(event).await.map_err(|e| e.to_string());
+            NetEvent::Sent { request, result }
+        };
+        let _ = tx.send(Incoming::App(AppEvent::Net(net)));
+    });
+}

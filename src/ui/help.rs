@@ -1,0 +1,67 @@
+//! The `?` overlay, generated from the keymap table.
+
+use super::theme;
+use crate::app::App;
+use crate::app::keymap::{self, Context, KEYMAP};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+
+pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+    let mut lines = Vec::new();
+    // The active tab first, then the rest.
+    let mut contexts = vec![app.tab.context(), Context::Global];
+    for c in [Context::Playback, Context::RawEvent] {
+        if !contexts.contains(&c) {
+            contexts.push(c);
+        }
+    }
+    let width = area.width.saturating_sub(4).min(84);
+    let key_col = KEYMAP
+        .iter()
+        .map(|b| keymap::keys_label(b).chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(usize::from(width / 3));
+    for context in contexts {
+        if !lines.is_empty() {
+            lines.push(Line::raw(""));
+        }
+        lines.push(Line::from(Span::styled(context.title(), theme::TITLE)));
+        for binding in KEYMAP.iter().filter(|b| b.context == context) {
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!(" {:<key_col$} ", keymap::keys_label(binding)),
+                    theme::KEY,
+                ),
+                Span::raw(binding.desc),
+            ]));
+        }
+    }
+    let height = area
+        .height
+        .saturating_sub(2)
+        .min(u16::try_from(lines.len() + 2).unwrap_or(u16::MAX));
+    let [row] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [rect] = Layout::horizontal([Constraint::Length(width)])
+        .flex(Flex::Center)
+        .areas(row);
+    let block = Block::bordered()
+        .border_style(theme::BORDER_FOCUS)
+        .title(Span::styled(" Keys ", theme::TITLE))
+        .title_bottom(Line::from(Span::styled(
+            " ↑↓ scroll, any other key closes ",
+            theme::DIM,
+        )));
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(ratatui::widgets::Wrap { trim: false })
+            .scroll((app.help_scroll, 0)),
+        rect,
+    );
+}

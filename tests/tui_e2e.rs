@@ -1,0 +1,278 @@
+//! End to end: the real binary in a real pseudo-terminal (a private tmux
+//! server), as a user runs it: `rvshell demo`, press Play, read the RETURN
+//! on the screen, send Mu from the Raw Event tab, quit with `q`, and check
+//! the process exited 0 and the terminal was given back.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A private tmux server, killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Runs `script` in a detached 110x32 session of a private server.
+    fn start(script: &str) -> Tmux {
+        let tmux = Tmux {
+            socket: format!(
+                "rvshell-e2e-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            ),
+        };
+        let out = Command::new("tmux")
+            .args([
+                "-L",
+                &tmux.socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                "e2e",
+                "-x",
+                "110",
+                "-y",
+                "32",
+                script,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("run tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "e2e"])
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    /// Waits for `what` on the screen; the limit only bounds a hang.
+    fn wait_for(&self, what: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(what) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{what:?} never appeared; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+fn wait_for_file(path: &Path) -> String {
+    let start = Instant::now();
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && text.ends_with('\n')
+        {
+            return text;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn tmux_available() -> bool {
+    let found = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    // Never a silent skip: scripts/test installs tmux.
+    assert!(
+        found,
+        "this test drives the binary through tmux; install tmux (scripts/test does)"
+    );
+    found
+}
+
+#[test]
+fn demo_play_shows_the_frame_and_q_quits_cleanly() {
+    if !tmux_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let bin = env!("CARGO_BIN_EXE_rvshell");
+    let script = format!(
+        "stty -g > {d}/before; RVSHELL_DATA_DIR={d}/data '{bin}' demo --log-file {d}/log; \
+         echo $? > {d}/rc; stty -g > {d}/after; sleep 120"
+    );
+    let tmux = Tmux::start(&script);
+    tmux.wait_for("Connected to rvsim");
+    tmux.keys(&["Space"]);
+    let screen = tmux.wait_for("RETURN \"FRAME = ");
+    assert!(
+        screen.contains("→ RETURNEVENT remote-eval * play();"),
+        "{screen}"
+    );
+
+    // The Raw Event tab: type Mu into the editor and send it with Ctrl+S.
+    tmux.keys(&["2"]);
+    tmux.wait_for("[RETURNEVENT]");
+    tmux.keys(&["C-a", "C-k"]);
+    tmux.keys(&["-l", "\"rv\" + \"shell\""]);
+    tmux.wait_for("\"rv\" + \"shell\"");
+    tmux.keys(&["C-s"]);
+    tmux.wait_for("RETURN \"rvshell\"");
+    let history = wait_for_file(&dir.path().join("data/history"));
+    assert!(
+        history.contains("remote-eval\t*\tRETURNEVENT\t\"rv\" + \"shell\""),
+        "{history:?}"
+    );
+
+    // Leave the editor, then q quits.
+    tmux.keys(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(100)); // so Esc and q are not read as Alt+q
+    tmux.keys(&["q"]);
+    let rc = wait_for_file(&dir.path().join("rc"));
+    assert_eq!(rc.trim(), "0");
+    let before = std::fs::read_to_string(dir.path().join("before")).unwrap();
+    let after = wait_for_file(&dir.path().join("after"));
+    assert_eq!(before, after, "stty settings differ after exit");
+    let modes = tmux.run(&[
+        "display-message",
+        "-p",
+        "-t",
+        "e2e",
+        "#{alternate_on} #{mouse_any_flag} #{mouse_button_flag}",
+    ]);
+    assert_eq!(
+        modes.trim(),
+        "0 0 0",
+        "alternate screen / mouse modes left on"
+    );
+}
+
+/// A fake RV on loopback: greets, then records every byte until EOF.
+fn fake_rv() -> (u16, std::sync::mpsc::Receiver<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        let mut greeted = false;
+        loop {
+            let n = socket.read(&mut buf).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            if !greeted && String::from_utf8_lossy(&seen).contains(" rvshell") {
+                socket.write_all(b"GREETING 4 fake").unwrap();
+                greeted = true;
+            }
+        }
+        let _ = tx.send(String::from_utf8_lossy(&seen).into_owned());
+    });
+    (port, rx)
+}
+
+#[test]
+fn two_rvs_send_to_all_and_quit_signs_off_with_disconnect() {
+    if !tmux_available() {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sim = rt
+        .block_on(rvshell::sim::server::Simulator::start(
+            rvshell::sim::server::SimConfig {
+                bind: ([127, 0, 0, 1], 0).into(),
+                ..Default::default()
+            },
+        ))
+        .unwrap();
+    let (fake_port, fake_bytes) = fake_rv();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let bin = env!("CARGO_BIN_EXE_rvshell");
+    let script = format!(
+        "RVSHELL_DATA_DIR={d}/data RVSHELL_CONFIG={d}/none.toml '{bin}' \
+         --connect 127.0.0.1:{} --connect 127.0.0.1:{fake_port} --log-file {d}/log; \
+         echo $? > {d}/rc; sleep 120",
+        sim.local_addr().port()
+    );
+    let tmux = Tmux::start(&script);
+    tmux.wait_for("2/2 connected, sending to 1/2");
+    tmux.keys(&["a"]);
+    tmux.wait_for("sending to all");
+    tmux.keys(&["f"]);
+    let screen = tmux.wait_for(&format!(
+        "fake@127.0.0.1:{fake_port} → EVENT remote-eval * fullScreenMode(true)"
+    ));
+    assert!(
+        screen.contains(&format!(
+            "rvsim@127.0.0.1:{} → EVENT remote-eval * fullScreenMode(true",
+            sim.local_addr().port()
+        )),
+        "{screen}"
+    );
+    tmux.keys(&["q"]);
+    let rc = wait_for_file(&dir.path().join("rc"));
+    assert_eq!(rc.trim(), "0");
+    let bytes = fake_bytes
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the fake RV saw no EOF");
+    assert!(
+        bytes.contains("MESSAGE 40 EVENT remote-eval * fullScreenMode(true)"),
+        "{bytes:?}"
+    );
+    assert!(bytes.ends_with("MESSAGE 10 DISCONNECT"), "{bytes:?}");
+    rt.block_on(sim.shutdown());
+}
+
+#[test]
+fn without_a_terminal_the_shell_says_so_and_connects_to_nothing() {
+    for args in [&["demo"][..], &["--connect", "127.0.0.1:1"][..], &[][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_rvshell"))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("needs a terminal"), "{args:?}: {err}");
+    }
+}

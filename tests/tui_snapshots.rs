@@ -1,0 +1,201 @@
+//! Snapshots of every screen at 100x30 and 60x20, driven by synthetic events
+//! through `App::update` (no network), drawn into ratatui's `TestBackend`.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use rvshell::app::history::History;
+use rvshell::app::{App, AppEvent, NetEvent};
+use rvshell::rv::client::{ClientEvent, ConnState};
+use rvshell::rv::message::Event;
+use std::time::Duration;
+
+const SIZES: [(u16, u16); 2] = [(100, 30), (60, 20)];
+
+fn key(code: KeyCode) -> AppEvent {
+    AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ch(c: char) -> AppEvent {
+    key(KeyCode::Char(c))
+}
+
+fn draw(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
+    app.update(AppEvent::Resize(width, height));
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| rvshell::ui::draw(app, f)).unwrap();
+    terminal
+}
+
+/// A connected shell after a Play and a step, the way a session starts.
+fn session(contacts: usize) -> App {
+    let addresses = (0..contacts)
+        .map(|i| format!("127.0.0.1:{}", 45124 + i))
+        .collect();
+    let mut app = App::new(addresses, History::default());
+    app.clock = "10:15:00".into();
+    for contact in 0..contacts {
+        app.update(AppEvent::Net(NetEvent::State {
+            contact,
+            state: ConnState::Connected {
+                peer: "rvsim".into(),
+            },
+        }));
+        app.update(AppEvent::Net(NetEvent::Client {
+            contact,
+            event: ClientEvent::Connected {
+                peer: "rvsim".into(),
+                app: "rv".into(),
+            },
+        }));
+    }
+    app.clock = "10:15:02".into();
+    app.update(ch(' '));
+    app.update(AppEvent::Net(NetEvent::Reply {
+        request: 1,
+        result: Ok(r#""FRAME = 1""#.into()),
+    }));
+    app.update(ch(' '));
+    app.update(AppEvent::Net(NetEvent::Reply {
+        request: 2,
+        result: Ok(r#""FRAME = 1042""#.into()),
+    }));
+    app.update(ch('c'));
+    app.update(AppEvent::Net(NetEvent::Sent {
+        request: 3,
+        result: Ok(()),
+    }));
+    app.update(AppEvent::Net(NetEvent::Client {
+        contact: 0,
+        event: ClientEvent::Event(Event::new("frame-changed", "1042")),
+    }));
+    app
+}
+
+fn snapshot_all(name: &str, mut app: App) {
+    for (w, h) in SIZES {
+        let terminal = draw(&mut app, w, h);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend());
+    }
+}
+
+#[test]
+fn playback_tab() {
+    snapshot_all("playback", session(1));
+}
+
+#[test]
+fn playback_go_to_frame_field() {
+    let mut app = session(1);
+    app.update(ch('g'));
+    app.update(ch('7'));
+    snapshot_all("playback_goto", app);
+}
+
+#[test]
+fn raw_event_tab() {
+    let mut app = session(1);
+    app.update(ch('2'));
+    for c in "\ncommands.sources()".chars() {
+        if c == '\n' {
+            app.update(key(KeyCode::Enter));
+        } else {
+            app.update(ch(c));
+        }
+    }
+    app.update(AppEvent::Key(KeyEvent::new(
+        KeyCode::Char('s'),
+        KeyModifiers::CONTROL,
+    )));
+    app.update(AppEvent::Net(NetEvent::Reply {
+        request: 4,
+        result: Ok("[ \"sourceGroup000000_source\" ]".into()),
+    }));
+    snapshot_all("raw_event", app);
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = session(1);
+    app.update(ch('?'));
+    snapshot_all("help", app);
+}
+
+#[test]
+fn retrying_after_a_refusal() {
+    let mut app = App::new(vec!["10.0.0.5:45124".into()], History::default());
+    app.clock = "09:00:00".into();
+    let reason = "cannot connect to RV at 10.0.0.5:45124: Connection refused (os error 111); \
+                  is RV running with networking on (rv -network), or `rvshell sim`?";
+    app.update(AppEvent::Net(NetEvent::Client {
+        contact: 0,
+        event: ClientEvent::Disconnected {
+            reason: reason.into(),
+            retry_in: Some(Duration::from_secs(4)),
+        },
+    }));
+    app.update(AppEvent::Net(NetEvent::State {
+        contact: 0,
+        state: ConnState::Retrying {
+            reason: reason.into(),
+            delay: Duration::from_secs(4),
+        },
+    }));
+    app.update(ch(' '));
+    snapshot_all("retrying", app);
+}
+
+#[test]
+fn several_contacts() {
+    let mut app = session(3);
+    app.update(AppEvent::Net(NetEvent::State {
+        contact: 2,
+        state: ConnState::Retrying {
+            reason: "connection reset".into(),
+            delay: Duration::from_millis(500),
+        },
+    }));
+    app.update(ch(']'));
+    snapshot_all("contacts", app);
+}
+
+#[test]
+fn search_in_feedback() {
+    let mut app = session(1);
+    app.update(ch('/'));
+    for c in "frame = 1\n".chars() {
+        if c == '\n' {
+            app.update(key(KeyCode::Enter));
+        } else {
+            app.update(ch(c));
+        }
+    }
+    snapshot_all("search", app);
+}
+
+#[test]
+fn too_small_terminals_never_panic() {
+    let mut app = session(2);
+    for (w, h) in [
+        (59, 20),
+        (60, 19),
+        (20, 5),
+        (1, 1),
+        (0, 0),
+        (200, 3),
+        (3, 200),
+    ] {
+        let terminal = draw(&mut app, w, h);
+        if w >= 40 && h >= 2 {
+            let text = format!("{:?}", terminal.backend());
+            assert!(text.contains("terminal too small"), "{w}x{h}: {text}");
+        }
+    }
+    app.update(ch('?'));
+    app.update(ch('2'));
+    for (w, h) in [(10, 4), (0, 0)] {
+        draw(&mut app, w, h);
+    }
+    let terminal = draw(&mut session(1), 40, 12);
+    insta::assert_snapshot!("too_small_40x12", terminal.backend());
+}
