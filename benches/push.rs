@@ -9,6 +9,7 @@
 //! Run: `cargo bench --bench push` (add `-- --quick` for one round per row).
 
 use rvshell::rv::client::{Config, RvClient};
+use rvshell::rv::frame::Frame;
 use rvshell::rv::pixels::{DecodeLimits, Depth, Samples, Tiling, load_image};
 use rvshell::rv::push::{PushOptions, push};
 use rvshell::sim::server::{SimConfig, Simulator};
@@ -60,9 +61,19 @@ fn main() {
             .0
     });
 
+    // A fake RV that parses frame headers and discards pixel payloads: the
+    // client's share of the push, without the simulator storing anything.
+    let sink_port = discarding_rv();
+    let sink_client = rt.block_on(async {
+        RvClient::connect(Config::new("127.0.0.1", sink_port))
+            .await
+            .unwrap()
+            .0
+    });
+
     println!(
-        "{:<34} {:>10} {:>10} {:>12} {:>12} {:>8}",
-        "case", "decode+cvt", "push", "push MB/s", "raw copy", "ratio"
+        "{:<34} {:>10} {:>10} {:>12} {:>12} {:>12} {:>8}",
+        "case", "decode+cvt", "push", "push MB/s", "to a sink", "raw copy", "ratio"
     );
     for (depth, tiling) in [
         (Depth::U8, Tiling::Grid { nx: 1, ny: 1 }),
@@ -73,6 +84,7 @@ fn main() {
         let mut decode = Vec::new();
         let mut send = Vec::new();
         let mut raw = Vec::new();
+        let mut to_sink = Vec::new();
         let mut bytes = 0;
         for _ in 0..rounds {
             let t = Instant::now();
@@ -106,24 +118,88 @@ fn main() {
             });
             send.push(t.elapsed());
             bytes = report.bytes;
+            let t = Instant::now();
+            rt.block_on(async {
+                push(
+                    &sink_client,
+                    &samples,
+                    &options,
+                    &CancellationToken::new(),
+                    |_| {},
+                )
+                .await
+                .unwrap();
+                sink_client.eval("frame()").await.unwrap();
+            });
+            to_sink.push(t.elapsed());
             raw.push(raw_copy(bytes as usize, tile_bytes));
             drop(samples);
         }
-        let (decode, send, raw) = (median(decode), median(send), median(raw));
+        let (decode, send, to_sink, raw) =
+            (median(decode), median(send), median(to_sink), median(raw));
         println!(
-            "{:<34} {:>8.0}ms {:>8.0}ms {:>12.0} {:>10.0}ms {:>7.2}x",
+            "{:<34} {:>8.0}ms {:>8.0}ms {:>12.0} {:>10.0}ms {:>10.0}ms {:>7.2}x",
             format!("{:?} {tiling} ({:.0} MB)", depth, bytes as f64 / 1e6),
             ms(decode),
             ms(send),
             bytes as f64 / 1e6 / send.as_secs_f64(),
+            ms(to_sink),
             ms(raw),
             send.as_secs_f64() / raw.as_secs_f64()
         );
     }
-    println!(
-        "\nratio = push / raw TCP copy of the same bytes (target: within 1.5x); decode+cvt is JPEG decode plus conversion, once per push"
+    println!("\nratio = push to the simulator / raw TCP copy of the same bytes (target: within 1.5x)");
+    println!("to a sink = the same push to a fake RV that discards the pixels (the client's share)");
+    println!("decode+cvt = JPEG decode plus conversion, once per push"); decode+cvt is JPEG decode plus conversion, once per push"
     );
     rt.block_on(client.close());
+}
+
+/// A fake RV on a thread: greets, answers RETURNEVENTs, and reads pixel
+/// payloads into a scratch buffer without keeping them.
+fn discarding_rv() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream.set_nodelay(true).unwrap();
+        let mut out = stream.try_clone().unwrap();
+        let mut input = std::io::BufReader::with_capacity(1 << 20, stream);
+        let mut scratch = vec![0u8; 1 << 20];
+        let token = |input: &mut std::io::BufReader<TcpStream>| -> Option<String> {
+            let mut bytes = Vec::new();
+            std::io::BufRead::read_until(input, b' ', &mut bytes).ok()?;
+            bytes.pop().filter(|b| *b == b' ')?;
+            String::from_utf8(bytes).ok()
+        };
+        while let (Some(kind), Some(len)) = (token(&mut input), token(&mut input)) {
+            let len: usize = len.parse().unwrap();
+            if kind == "MESSAGE" || kind == "NEWGREETING" {
+                let mut text = vec![0u8; len];
+                input.read_exact(&mut text).unwrap();
+                let reply = if kind == "NEWGREETING" {
+                    Some(Frame::Greeting("sink".into()))
+                } else if text.starts_with(b"RETURNEVENT") {
+                    Some(Frame::Message("RETURN \"n.image.1:right\"".into()))
+                } else {
+                    None
+                };
+                if let Some(reply) = reply {
+                    let mut buf = bytes::BytesMut::new();
+                    reply.encode(&mut buf).unwrap();
+                    out.write_all(&buf).unwrap();
+                }
+            } else {
+                let mut left = len;
+                while left > 0 {
+                    let n = left.min(scratch.len());
+                    input.read_exact(&mut scratch[..n]).unwrap();
+                    left -= n;
+                }
+            }
+        }
+    });
+    port
 }
 
 fn ms(d: Duration) -> f64 {

@@ -311,7 +311,8 @@ pub struct Samples {
     width: u32,
     height: u32,
     depth: Depth,
-    data: Vec<u8>,
+    /// Shared, so full-width tiles go out as slices of it without a copy.
+    data: bytes::Bytes,
 }
 
 impl std::fmt::Debug for Samples {
@@ -344,7 +345,7 @@ impl Samples {
             width,
             height,
             depth,
-            data,
+            data: data.into(),
         }
     }
 
@@ -352,11 +353,11 @@ impl Samples {
     /// length does not match the size.
     pub fn from_raw(width: u32, height: u32, depth: Depth, data: Vec<u8>) -> Option<Self> {
         let expected = width as usize * height as usize * CHANNELS * depth.bytes();
-        (data.len() == expected).then_some(Self {
+        (data.len() == expected).then(|| Self {
             width,
             height,
             depth,
-            data,
+            data: data.into(),
         })
     }
 
@@ -383,6 +384,16 @@ impl Samples {
     /// Bytes in one row.
     pub fn row_bytes(&self) -> usize {
         self.width as usize * CHANNELS * self.depth.bytes()
+    }
+
+    /// The payload of a full-width `tile` without copying: its rows are
+    /// contiguous in the buffer. `None` for any other tile (use [`Samples::copy_tile`]).
+    pub fn tile_payload(&self, tile: Tile) -> Option<bytes::Bytes> {
+        (tile.x == 0 && tile.w == self.width).then(|| {
+            let start = tile.y as usize * self.row_bytes();
+            self.data
+                .slice(start..start + tile.h as usize * self.row_bytes())
+        })
     }
 
     /// The payload of `tile`: its rows, bottom first, tightly packed, into `out`
@@ -773,6 +784,24 @@ mod tests {
             .collect();
         assert_eq!(out, expected);
         assert!(Samples::from_raw(5, 3, Depth::U8, vec![0; 59]).is_none());
+        // Full-width tiles are slices of the samples, equal to a copy.
+        let full = Tile {
+            x: 0,
+            y: 1,
+            w: 5,
+            h: 2,
+        };
+        samples.copy_tile(full, &mut out);
+        assert_eq!(samples.tile_payload(full).unwrap(), out);
+        assert_eq!(
+            samples.tile_payload(Tile {
+                x: 1,
+                y: 0,
+                w: 4,
+                h: 1
+            }),
+            None
+        );
     }
 
     #[test]

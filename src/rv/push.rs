@@ -283,9 +283,14 @@ pub async fn push(
             .to_header()
         };
         let (left_header, right_header) = (header("left")?, header("right")?);
-        let mut left = pool.pop().unwrap_or_default();
-        samples.copy_tile(*tile, &mut left);
-        let left = Bytes::from(left);
+        let left = match samples.tile_payload(*tile) {
+            Some(rows) => rows,
+            None => {
+                let mut left = pool.pop().unwrap_or_default();
+                samples.copy_tile(*tile, &mut left);
+                Bytes::from(left)
+            }
+        };
         let ack = client
             .queue_frame(Frame::Data {
                 header: left_header,
