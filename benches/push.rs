@@ -148,10 +148,13 @@ fn main() {
             send.as_secs_f64() / raw.as_secs_f64()
         );
     }
-    println!("\nratio = push to the simulator / raw TCP copy of the same bytes (target: within 1.5x)");
-    println!("to a sink = the same push to a fake RV that discards the pixels (the client's share)");
-    println!("decode+cvt = JPEG decode plus conversion, once per push"); decode+cvt is JPEG decode plus conversion, once per push"
+    println!(
+        "\nratio = push to the simulator / raw TCP copy of the same bytes (target: within 1.5x)"
     );
+    println!(
+        "to a sink = the same push to a fake RV that discards the pixels (the client's share)"
+    );
+    println!("decode+cvt = JPEG decode plus conversion, once per push");
     rt.block_on(client.close());
 }
 
