@@ -239,7 +239,7 @@ pub async fn push(
     // back to `pool` once written.
     let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     let mut in_flight_bytes = 0usize;
-    let mut pool: Vec<Vec<u8>> = Vec::new();
+    let mut pool = TilePool::take();
     let mut settle = async |in_flight: &mut VecDeque<InFlight>,
                             in_flight_bytes: &mut usize,
                             pool: &mut Vec<Vec<u8>>,
@@ -330,6 +330,7 @@ pub async fn push(
     while !in_flight.is_empty() {
         settle(&mut in_flight, &mut in_flight_bytes, &mut pool, &mut state).await?;
     }
+    TilePool::give_back(pool);
     if queued < tiles.len() {
         return Err(PushError::Cancelled {
             media,
@@ -350,6 +351,39 @@ pub async fn push(
         create_time,
         send_time: sending.elapsed(),
     })
+}
+
+/// Tile buffers kept between pushes, so a renderer streaming frames, or a
+/// user pressing Send again, reuses memory instead of faulting in fresh
+/// pages for every tile. Bounded, so a shell kept open all day does not hold
+/// on to much after a large push.
+struct TilePool;
+
+/// At most this many bytes of buffers are kept between pushes.
+const POOL_KEEP: usize = 128 << 20;
+
+static POOL: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+
+impl TilePool {
+    /// The buffers left by earlier pushes (empty if another push holds them).
+    fn take() -> Vec<Vec<u8>> {
+        POOL.try_lock()
+            .map(|mut kept| std::mem::take(&mut *kept))
+            .unwrap_or_default()
+    }
+
+    /// Keeps the largest buffers up to [`POOL_KEEP`] for the next push.
+    fn give_back(mut buffers: Vec<Vec<u8>>) {
+        buffers.sort_by_key(|b| std::cmp::Reverse(b.capacity()));
+        let mut kept_bytes = 0;
+        buffers.retain(|b| {
+            kept_bytes += b.capacity();
+            kept_bytes <= POOL_KEEP
+        });
+        if let Ok(mut kept) = POOL.try_lock() {
+            *kept = buffers;
+        }
+    }
 }
 
 /// A tile queued for writing.
