@@ -311,6 +311,20 @@ async fn shell(
     for note in notes {
         app.note(note);
     }
+    let pixels = {
+        let tx = tx.clone();
+        super::tui_pixels::PixelsRunner::new(std::sync::Arc::new(move |event| {
+            let _ = tx.send(Incoming::App(AppEvent::Net(NetEvent::Pixels(event))));
+        }))
+    };
+    // The demo's Pixels tab starts with the built-in test chart loading.
+    if sim.is_some() {
+        for command in app.pixels_demo() {
+            if let Command::Pixels(command) = command {
+                pixels.execute(command, &clients);
+            }
+        }
+    }
 
     let size = terminal.inner.size()?;
     app.size = Rect::new(0, 0, size.width, size.height);
@@ -367,6 +381,7 @@ async fn shell(
                     Command::SaveHistory(text) => {
                         let _ = history_tx.send(text);
                     }
+                    Command::Pixels(command) => pixels.execute(command, &clients),
                     Command::Quit => break 'run,
                 }
             }
