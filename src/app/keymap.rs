@@ -319,11 +319,19 @@ pub const KEYMAP: &[Binding] = &[
     // Pixels
     bind(
         X,
-        &[ctrl(KeyCode::Char('s')), key(KeyCode::F(5)), ch('s')],
+        &[ctrl(KeyCode::Char('s')), key(KeyCode::F(5))],
         A::Pixels(PA::Send),
-        "send the loaded image to the selected RV (s when no field has the focus)",
+        "send the loaded image to the selected RV",
         Some("send"),
         true,
+    ),
+    bind(
+        X,
+        &[ch('s')],
+        A::Pixels(PA::Send),
+        "send (when no field has the focus)",
+        None,
+        false,
     ),
     bind(
         X,

@@ -735,17 +735,14 @@ impl App {
                 let from = self.contact_label(push.contact);
                 match result {
                     Ok(done) => {
-                        let secs = done.send_time.as_secs_f64();
-                        let rate = done.bytes as f64 / 1e6 / secs.max(1e-9);
+                        let rate = done.bytes as f64 / 1e6 / done.send_time.as_secs_f64().max(1e-9);
                         let node = done.node.as_deref().unwrap_or("(no new source)");
+                        let total = (done.create_time + done.send_time).as_secs_f64();
                         let text = format!(
-                            "pushed {} → {node}: {} tiles, {} in {:.2} s ({rate:.1} MB/s), \
-                             source created in {:.2} s",
+                            "pushed {} → {node} in {total:.2} s ({} tiles, {}, {rate:.1} MB/s)",
                             done.media,
                             done.tiles,
                             mb(done.bytes),
-                            secs,
-                            done.create_time.as_secs_f64()
                         );
                         self.pixels.status = Some((true, text.clone()));
                         self.log(LineKind::Return, from, text);
