@@ -678,7 +678,8 @@ impl App {
                             info.height,
                             info.format
                         );
-                        self.pixels.status = Some((true, text.clone()));
+                        // The tab shows the image itself; no status line needed.
+                        self.pixels.status = None;
                         self.log(LineKind::Info, String::new(), text);
                         self.pixels.image = Some(LoadedImage { id, source, info });
                     }

@@ -174,12 +174,18 @@ fn info(app: &App, frame: &mut Frame, rect: Rect) {
                 theme::DIM,
             )));
         }
-        (None, None) => lines.push(Line::from(Span::styled(
-            "no image: o, type a path (Tab completes), Enter",
-            theme::DIM,
-        ))),
+        (None, None) => {
+            lines.push(Line::from(Span::styled("no image loaded", theme::DIM)));
+            for (key, what) in [("o", "type a path"), ("Tab", "complete"), ("Enter", "load")] {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{key:<6}"), theme::KEY),
+                    Span::styled(what, theme::DIM),
+                ]));
+            }
+        }
     }
-    if let Some(image) = &tab.image {
+    // While a push runs its own lines say what it sends.
+    if let Some(image) = tab.image.as_ref().filter(|_| tab.push.is_none()) {
         let plan = match tab.tiling() {
             Ok(tiling) => match check_tiling(tiling, image.info.width, image.info.height) {
                 Ok(n) => {
@@ -201,7 +207,11 @@ fn info(app: &App, frame: &mut Frame, rect: Rect) {
             },
             Err(err) => Span::styled(err, theme::ERROR),
         };
-        lines.push(Line::from(plan));
+        // A refused Send already says why below; don't say it twice.
+        let said = matches!(&tab.status, Some((false, _))) && plan.style == theme::ERROR;
+        if !said {
+            lines.push(Line::from(plan));
+        }
     }
     let head = u16::try_from(lines.len()).unwrap_or(u16::MAX);
     let [top, rest] = Layout::vertical([Constraint::Length(head), Constraint::Min(0)]).areas(rect);
@@ -278,7 +288,6 @@ fn gauge(frame: &mut Frame, rect: Rect, push: &RunningPush) {
     }
     let lines = vec![
         Line::from(spans),
-        Line::from(Span::styled(push.what.clone(), theme::DIM)),
         if push.cancelling {
             Line::from(Span::styled("cancelling…", theme::WARN))
         } else {
@@ -287,6 +296,7 @@ fn gauge(frame: &mut Frame, rect: Rect, push: &RunningPush) {
                 Span::styled(" cancels", theme::DIM),
             ])
         },
+        Line::from(Span::styled(push.what.clone(), theme::DIM)),
     ];
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), text);
 }
