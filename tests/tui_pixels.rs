@@ -763,3 +763,43 @@ mod runner {
         assert!(result.unwrap_err().contains("no RV connection number 1"));
     }
 }
+
+#[test]
+fn clicks_focus_the_fields_cycle_the_depth_and_send() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = pixels_app(true);
+    let a = rvshell::app::pixels::areas(app.areas().body);
+    let click = |r: ratatui::layout::Rect| {
+        AppEvent::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: r.x + 1,
+            row: r.y,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.update(click(a.second));
+    assert_eq!(app.pixels.focus, Some(PixelsField::Second));
+    app.update(click(a.media));
+    assert_eq!(app.pixels.focus, Some(PixelsField::Media));
+    app.update(click(a.depth));
+    assert_eq!(app.pixels.depth, Depth::U16);
+    app.update(click(a.path));
+    assert_eq!(app.pixels.focus, Some(PixelsField::Path));
+    type_text(&mut app, "/img/a.png");
+    app.update(key(KeyCode::Enter));
+    app.update(net(PixelsEvent::Loaded {
+        id: 1,
+        result: Ok(info(8, 8)),
+    }));
+    let commands = app.update(click(a.send));
+    assert!(
+        matches!(
+            commands.as_slice(),
+            [Command::Pixels(PixelsCommand::Push {
+                depth: Depth::U16,
+                ..
+            })]
+        ),
+        "{commands:?}"
+    );
+}

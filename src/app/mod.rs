@@ -1121,6 +1121,11 @@ impl App {
                     self.set_tab(tab);
                     return Vec::new();
                 }
+                if self.tab == Tab::Pixels
+                    && let Some(commands) = self.pixels_click(areas.body, at)
+                {
+                    return commands;
+                }
                 if let Some(button) = areas.button_at(mouse.column, mouse.row) {
                     return self.click(button);
                 }

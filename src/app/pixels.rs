@@ -472,6 +472,32 @@ impl App {
         Vec::new()
     }
 
+    /// A left click in the tab body: focus a field, cycle the depth, Send.
+    /// `None` when the click is on nothing of ours.
+    pub(super) fn pixels_click(
+        &mut self,
+        body: Rect,
+        at: ratatui::layout::Position,
+    ) -> Option<Vec<Command>> {
+        let a = areas(body);
+        let action = if a.path.contains(at) {
+            PixelsAction::Open
+        } else if a.first.contains(at) {
+            PixelsAction::FocusFirst
+        } else if a.second.contains(at) {
+            PixelsAction::FocusSecond
+        } else if a.media.contains(at) {
+            PixelsAction::FocusMedia
+        } else if a.depth.contains(at) {
+            PixelsAction::CycleDepth
+        } else if a.send.contains(at) {
+            PixelsAction::Send
+        } else {
+            return None;
+        };
+        Some(self.pixels_act(action))
+    }
+
     fn pixels_focus(&mut self, field: Option<PixelsField>) {
         self.pixels.focus = field;
         self.pixels.cycle = None;

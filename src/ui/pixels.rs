@@ -270,7 +270,7 @@ fn gauge(frame: &mut Frame, rect: Rect, push: &RunningPush) {
                 format!("{}/{} tiles", p.tiles_done, p.tiles_total),
             )
         }
-        None => (0.0, "creating the source…".to_owned()),
+        None => (0.0, "converting, creating the source…".to_owned()),
     };
     frame.render_widget(
         Gauge::default()
