@@ -498,11 +498,29 @@ fn q_quits_outside_fields_and_types_inside_them() {
 }
 
 #[test]
-fn paste_goes_to_the_focused_field() {
+fn paste_goes_to_the_focused_field_or_replaces_the_path() {
     let mut app = pixels_app(true);
+    app.update(ch('m'));
+    app.update(AppEvent::Paste("shot_010".into()));
+    assert_eq!(app.pixels.media.text(), "shot_010");
+    app.update(key(KeyCode::Enter));
+    // No field focused: a dropped file's path replaces the path.
     app.update(ch('o'));
-    app.update(AppEvent::Paste("/img/pasted.png\n".into()));
-    assert_eq!(app.pixels.path.text(), "/img/pasted.png");
+    type_text(&mut app, "/old");
+    app.update(key(KeyCode::Esc));
+    app.update(AppEvent::Paste("'/img/my shot.png'\n".into()));
+    assert_eq!(app.pixels.focus, Some(PixelsField::Path));
+    assert_eq!(app.pixels.path.text(), "'/img/my shot.png'");
+    // Enter loads it without the quotes.
+    let commands = app.update(key(KeyCode::Enter));
+    assert!(
+        matches!(
+            commands.as_slice(),
+            [Command::Pixels(PixelsCommand::Load { source: ImageSource::File(path), .. })]
+                if path == &PathBuf::from("/img/my shot.png")
+        ),
+        "{commands:?}"
+    );
 }
 
 #[test]

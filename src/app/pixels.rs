@@ -360,6 +360,19 @@ pub fn areas(body: Rect) -> PixelsAreas {
     }
 }
 
+/// A path without the quotes a shell or a file manager put around it.
+fn unquote(text: &str) -> &str {
+    for quote in ['\'', '"'] {
+        if let Some(inner) = text
+            .strip_prefix(quote)
+            .and_then(|rest| rest.strip_suffix(quote))
+        {
+            return inner;
+        }
+    }
+    text
+}
+
 /// The longest common prefix of `items`, by characters.
 fn common_prefix(items: &[String]) -> String {
     let Some(first) = items.first() else {
@@ -527,10 +540,16 @@ impl App {
         Vec::new()
     }
 
-    /// Pasted text goes to the focused field; false when none has the focus.
+    /// Pasted text goes to the focused field. With no field focused it
+    /// replaces the path (a file dropped on the terminal pastes its path).
     pub(super) fn pixels_paste(&mut self, text: &str) -> bool {
-        let Some(field) = self.pixels.focus else {
-            return false;
+        let field = match self.pixels.focus {
+            Some(field) => field,
+            None => {
+                self.pixels_focus(Some(PixelsField::Path));
+                self.pixels.path.set("");
+                PixelsField::Path
+            }
         };
         if field == PixelsField::Path && self.pixels.path.text() == BUILTIN_LABEL {
             self.pixels.path.set("");
@@ -563,7 +582,7 @@ impl App {
     }
 
     fn pixels_load_path(&mut self) -> Vec<Command> {
-        let text = self.pixels.path.text().trim().to_owned();
+        let text = unquote(self.pixels.path.text().trim()).to_owned();
         self.pixels.cycle = None;
         self.pixels.candidates.clear();
         if text.is_empty() {
