@@ -10,6 +10,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// A private tmux server, killed on drop.
 struct Tmux {
     socket: String,
@@ -18,7 +20,11 @@ struct Tmux {
 impl Tmux {
     fn start(script: &str) -> Tmux {
         let tmux = Tmux {
-            socket: format!("rvshell-pixels-e2e-{}", std::process::id()),
+            socket: format!(
+                "rvshell-pixels-e2e-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            ),
         };
         let out = Command::new("tmux")
             .args([
@@ -219,4 +225,26 @@ fn push_a_png_in_2x2_tiles_and_the_simulator_dumps_it_pixel_for_pixel() {
         right.as_raw() == &inverse,
         "the right view is not the inverse"
     );
+}
+
+#[test]
+fn the_demo_sends_its_built_in_test_chart_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let bin = env!("CARGO_BIN_EXE_rvshell");
+    let script = format!(
+        "RVSHELL_DATA_DIR={d}/data RVSHELL_CONFIG={d}/none.toml '{bin}' demo --log-file {d}/log; \
+         echo $? > {d}/rc; sleep 120"
+    );
+    let tmux = Tmux::start(&script);
+    tmux.wait_for("loaded test-chart.png (built in): 640x360, PNG, RGBA 8-bit");
+    tmux.wait_for("Connected to rvsim");
+    tmux.keys(&["3"]);
+    tmux.wait_for("<built-in test chart>");
+    tmux.keys(&["s"]);
+    let screen = tmux.wait_for("→ sourceGroup000000_source in");
+    assert!(screen.contains("pushed test-chart-"), "{screen}");
+    assert!(screen.contains("(1 tile, 1.8 MB"), "{screen}");
+    tmux.keys(&["q"]);
+    assert_eq!(wait_for_file(&dir.path().join("rc")).trim(), "0");
 }

@@ -785,9 +785,10 @@ impl App {
                         let node = done.node.as_deref().unwrap_or("(no new source)");
                         let total = (done.create_time + done.send_time).as_secs_f64();
                         let text = format!(
-                            "pushed {} → {node} in {total:.2} s ({} tiles, {}, {rate:.1} MB/s)",
+                            "pushed {} → {node} in {total:.2} s ({} tile{}, {}, {rate:.1} MB/s)",
                             done.media,
                             done.tiles,
+                            if done.tiles == 1 { "" } else { "s" },
                             mb(done.bytes),
                         );
                         self.pixels.status = Some((true, text.clone()));
