@@ -317,7 +317,11 @@ async fn shell(
             let _ = tx.send(Incoming::App(AppEvent::Net(NetEvent::Pixels(event))));
         }))
     };
-    // The demo's Pixels tab starts with the built-in test chart loading.
+
+    let size = terminal.inner.size()?;
+    app.size = Rect::new(0, 0, size.width, size.height);
+    // The demo's Pixels tab starts with the built-in test chart loading
+    // (after the size is known: the thumbnail is made for the preview).
     if sim.is_some() {
         for command in app.pixels_demo() {
             if let Command::Pixels(command) = command {
@@ -325,9 +329,6 @@ async fn shell(
             }
         }
     }
-
-    let size = terminal.inner.size()?;
-    app.size = Rect::new(0, 0, size.width, size.height);
     spawn_terminal_reader(tx.clone());
     spawn_signal_watch(tx.clone());
 
