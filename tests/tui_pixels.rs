@@ -583,6 +583,29 @@ mod runner {
     }
 
     #[test]
+    fn progress_is_throttled_but_the_first_and_last_reports_pass() {
+        use rvshell::cmd::tui_pixels::{PROGRESS_INTERVAL, Throttle};
+        let mut throttle = Throttle::new(PROGRESS_INTERVAL);
+        let t0 = std::time::Instant::now();
+        let ms = |n| t0 + Duration::from_millis(n);
+        assert!(
+            throttle.ready(t0, false),
+            "the first report starts the gauge"
+        );
+        assert!(!throttle.ready(ms(10), false));
+        assert!(!throttle.ready(ms(49), false));
+        assert!(throttle.ready(ms(50), false), "20 per second");
+        assert!(!throttle.ready(ms(60), false));
+        assert!(throttle.ready(ms(61), true), "the last tile always shows");
+        // 1000 tiles within one second: at most 21 reports (20 plus the last).
+        let mut throttle = Throttle::new(PROGRESS_INTERVAL);
+        let passed = (0..1000u64)
+            .filter(|&i| throttle.ready(ms(i), i == 999))
+            .count();
+        assert_eq!(passed, 21);
+    }
+
+    #[test]
     fn completion_lists_matching_entries_with_slashes_on_directories() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display().to_string();

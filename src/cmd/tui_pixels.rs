@@ -178,13 +178,9 @@ async fn run_push(
     if cancel.is_cancelled() {
         return Err("push cancelled before anything was sent".into());
     }
-    let mut last: Option<Instant> = None;
+    let mut throttle = Throttle::new(PROGRESS_INTERVAL);
     let report = push(client, &samples, &options, cancel, |p| {
-        let now = Instant::now();
-        let due = last.is_none_or(|t| now.duration_since(t) >= PROGRESS_INTERVAL)
-            || p.tiles_done == p.tiles_total;
-        if due {
-            last = Some(now);
+        if throttle.ready(Instant::now(), p.tiles_done == p.tiles_total) {
             post(PixelsEvent::Progress { job, progress: *p });
         }
     })
@@ -198,6 +194,35 @@ async fn run_push(
         create_time: report.create_time,
         send_time: report.send_time,
     })
+}
+
+/// Lets a report through at most once per interval; the first and the
+/// last (`finished`) always pass, so the gauge starts at once and ends full.
+#[derive(Debug, Clone)]
+pub struct Throttle {
+    interval: Duration,
+    last: Option<Instant>,
+}
+
+impl Throttle {
+    pub fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            last: None,
+        }
+    }
+
+    /// Whether a report at `now` should go out (and if so, counts it).
+    pub fn ready(&mut self, now: Instant, finished: bool) -> bool {
+        let due = finished
+            || self
+                .last
+                .is_none_or(|t| now.saturating_duration_since(t) >= self.interval);
+        if due {
+            self.last = Some(now);
+        }
+        due
+    }
 }
 
 /// `~/x` as `$HOME/x`; anything else as typed.
