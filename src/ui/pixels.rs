@@ -165,14 +165,11 @@ fn info(app: &App, frame: &mut Frame, rect: Rect) {
             theme::WARN,
         ))),
         (None, Some(image)) => {
+            lines.push(Line::from(Span::styled(image.source.label(), theme::TITLE)));
             lines.push(Line::from(vec![
-                Span::styled(image.source.label(), theme::TITLE),
-                Span::raw(format!("  {}x{}", image.info.width, image.info.height)),
+                Span::raw(format!("{}x{}", image.info.width, image.info.height)),
+                Span::styled(format!(" · {}", image.info.format), theme::DIM),
             ]));
-            lines.push(Line::from(Span::styled(
-                image.info.format.clone(),
-                theme::DIM,
-            )));
         }
         (None, None) => {
             lines.push(Line::from(Span::styled("no image loaded", theme::DIM)));
