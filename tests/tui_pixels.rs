@@ -383,6 +383,54 @@ fn bad_input_of_every_kind_says_what_to_do_and_sends_nothing() {
 }
 
 #[test]
+fn a_resize_asks_for_a_new_thumbnail_one_at_a_time() {
+    let mut app = pixels_app(true);
+    let id = load(&mut app, "/img/a.png", 640, 360);
+    assert_eq!(app.pixels.image.as_ref().unwrap().preview, (49, 20));
+    // Same size: nothing to do.
+    assert!(app.update(AppEvent::Resize(100, 30)).is_empty());
+    assert_eq!(
+        app.update(AppEvent::Resize(200, 60)),
+        vec![Command::Pixels(PixelsCommand::Thumbnail {
+            id,
+            preview: (99, 54)
+        })]
+    );
+    // Resizes while it is made coalesce: the answer triggers the next one.
+    assert!(app.update(AppEvent::Resize(120, 40)).is_empty());
+    let bigger = Thumbnail {
+        width: 99,
+        height: 56,
+        rgb: vec![9; 99 * 56 * 3],
+    };
+    let commands = app.update(net(PixelsEvent::Thumbnail {
+        id,
+        preview: (99, 54),
+        result: Ok(bigger.clone()),
+    }));
+    assert_eq!(app.pixels.image.as_ref().unwrap().info.thumbnail, bigger);
+    assert_eq!(
+        commands,
+        vec![Command::Pixels(PixelsCommand::Thumbnail {
+            id,
+            preview: (59, 32)
+        })]
+    );
+    // A failure keeps the old thumbnail (the preview scales it).
+    assert!(
+        app.update(net(PixelsEvent::Thumbnail {
+            id,
+            preview: (59, 32),
+            result: Err("the image is no longer loaded".into()),
+        }))
+        .is_empty()
+    );
+    assert_eq!(app.pixels.image.as_ref().unwrap().info.thumbnail, bigger);
+    // Too small for a preview: no request.
+    assert!(app.update(AppEvent::Resize(30, 10)).is_empty());
+}
+
+#[test]
 fn a_superseded_load_is_ignored() {
     let mut app = pixels_app(true);
     app.update(ch('o'));
@@ -696,6 +744,25 @@ mod runner {
         assert_eq!(done.media, "grad");
         assert_eq!(done.node.as_deref(), Some("sourceGroup000000_source"));
         assert_eq!((done.tiles, done.bytes), (4, 2 * 40 * 30 * 4));
+
+        // A thumbnail for a bigger preview, from the image the runner holds.
+        runner.execute(
+            PixelsCommand::Thumbnail {
+                id: 1,
+                preview: (20, 100),
+            },
+            &clients,
+        );
+        let Some(PixelsEvent::Thumbnail {
+            id: 1,
+            preview: (20, 100),
+            result,
+        }) = rx.recv().await
+        else {
+            panic!("no thumbnail");
+        };
+        let thumb = result.unwrap();
+        assert_eq!((thumb.width, thumb.height), (20, 15));
 
         // A push of an image id the runner does not hold fails with a message.
         runner.execute(

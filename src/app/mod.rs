@@ -376,7 +376,7 @@ impl App {
             AppEvent::Resize(w, h) => {
                 self.size = Rect::new(0, 0, w, h);
                 self.dirty = true;
-                Vec::new()
+                self.pixels_resized()
             }
             AppEvent::Paste(text) => {
                 self.on_paste(&text);
@@ -909,7 +909,7 @@ impl App {
                     self.log_failure(from, &pending.code, err);
                 }
             }
-            NetEvent::Pixels(event) => self.on_pixels_event(event),
+            NetEvent::Pixels(event) => return self.on_pixels_event(event),
         }
         Vec::new()
     }

@@ -11,7 +11,7 @@
 use super::feedback::LineKind;
 use super::input::LineInput;
 use super::keymap::Action;
-use super::{App, Command, Tab};
+use super::{App, Command, Tab, layout};
 use crate::rv::pixels::{Depth, Tiling, TilingError, check_media};
 use crate::rv::push::Progress;
 use ratatui::layout::{Constraint, Layout, Margin, Rect};
@@ -119,6 +119,9 @@ pub enum PixelsCommand {
     },
     /// Stop push `job` between tiles.
     Cancel { job: u64 },
+    /// Make a new thumbnail of image `id` for a resized preview and post
+    /// [`PixelsEvent::Thumbnail`].
+    Thumbnail { id: u64, preview: (u32, u32) },
 }
 
 /// What the runner reports for the Pixels tab.
@@ -140,6 +143,11 @@ pub enum PixelsEvent {
     Pushed {
         job: u64,
         result: Result<PushDone, String>,
+    },
+    Thumbnail {
+        id: u64,
+        preview: (u32, u32),
+        result: Result<Thumbnail, String>,
     },
 }
 
@@ -193,6 +201,8 @@ pub struct LoadedImage {
     pub id: u64,
     pub source: ImageSource,
     pub info: ImageInfo,
+    /// The preview size (pixels) the thumbnail was made for.
+    pub preview: (u32, u32),
 }
 
 /// A push on its way.
@@ -234,6 +244,10 @@ pub struct PixelsTab {
     pub push: Option<RunningPush>,
     /// The last outcome shown in the tab: (ok, text).
     pub status: Option<(bool, String)>,
+    /// The preview size the load under way asked for.
+    load_preview: (u32, u32),
+    /// A new thumbnail is being made (resizes coalesce behind it).
+    thumb_pending: bool,
     next_id: u64,
 }
 
@@ -253,6 +267,8 @@ impl Default for PixelsTab {
             cycle: None,
             push: None,
             status: None,
+            load_preview: (0, 0),
+            thumb_pending: false,
             next_id: 1,
         }
     }
@@ -416,14 +432,32 @@ impl App {
         self.pixels_load(ImageSource::BuiltIn)
     }
 
-    /// The thumbnail size (pixels) that fills the preview area.
-    fn preview_pixels(&self) -> (u32, u32) {
-        let preview = areas(self.areas().body).preview;
-        if preview.width < 4 || preview.height < 2 {
-            (64, 36)
-        } else {
-            (u32::from(preview.width), u32::from(preview.height) * 2)
+    /// The thumbnail size (pixels) that fills the Pixels tab's preview at
+    /// the current terminal size; `None` when there is no room for one.
+    fn preview_wanted(&self) -> Option<(u32, u32)> {
+        let body = layout::areas(self.size, Tab::Pixels, self.contacts.len()).body;
+        let preview = areas(body).preview;
+        (preview.width >= 4 && preview.height >= 2)
+            .then(|| (u32::from(preview.width), u32::from(preview.height) * 2))
+    }
+
+    /// After a resize (or a load): a new thumbnail when the preview size
+    /// changed, one request at a time.
+    pub(super) fn pixels_resized(&mut self) -> Vec<Command> {
+        let Some(wanted) = self.preview_wanted() else {
+            return Vec::new();
+        };
+        let Some(image) = &self.pixels.image else {
+            return Vec::new();
+        };
+        if self.pixels.thumb_pending || image.preview == wanted {
+            return Vec::new();
         }
+        self.pixels.thumb_pending = true;
+        vec![Command::Pixels(PixelsCommand::Thumbnail {
+            id: image.id,
+            preview: wanted,
+        })]
     }
 
     pub(super) fn pixels_act(&mut self, action: PixelsAction) -> Vec<Command> {
@@ -602,10 +636,12 @@ impl App {
         self.pixels.next_id += 1;
         self.pixels.loading = Some((id, source.clone()));
         self.dirty = true;
+        let preview = self.preview_wanted().unwrap_or((64, 36));
+        self.pixels.load_preview = preview;
         vec![Command::Pixels(PixelsCommand::Load {
             id,
             source,
-            preview: self.preview_pixels(),
+            preview,
         })]
     }
 
@@ -703,14 +739,14 @@ impl App {
         })]
     }
 
-    pub(super) fn on_pixels_event(&mut self, event: PixelsEvent) {
+    pub(super) fn on_pixels_event(&mut self, event: PixelsEvent) -> Vec<Command> {
         match event {
             PixelsEvent::Loaded { id, result } => {
                 let Some((loading, source)) = self.pixels.loading.clone() else {
-                    return;
+                    return Vec::new();
                 };
                 if loading != id {
-                    return;
+                    return Vec::new();
                 }
                 self.pixels.loading = None;
                 self.dirty = true;
@@ -726,7 +762,15 @@ impl App {
                         // The tab shows the image itself; no status line needed.
                         self.pixels.status = None;
                         self.log(LineKind::Info, String::new(), text);
-                        self.pixels.image = Some(LoadedImage { id, source, info });
+                        self.pixels.image = Some(LoadedImage {
+                            id,
+                            source,
+                            info,
+                            preview: self.pixels.load_preview,
+                        });
+                        // Resized while it loaded: a thumbnail for the new size.
+                        self.pixels.thumb_pending = false;
+                        return self.pixels_resized();
                     }
                     Err(err) => {
                         let kept = match &self.pixels.image {
@@ -739,18 +783,18 @@ impl App {
             }
             PixelsEvent::Completions { text, candidates } => {
                 if self.pixels.path.text() != text || self.pixels.focus != Some(PixelsField::Path) {
-                    return;
+                    return Vec::new();
                 }
                 self.dirty = true;
                 if candidates.is_empty() {
                     self.pixels.candidates.clear();
                     self.pixels.status = Some((false, format!("nothing matches {text}")));
-                    return;
+                    return Vec::new();
                 }
                 if let [only] = candidates.as_slice() {
                     self.pixels.path.set(only.clone());
                     self.pixels.candidates.clear();
-                    return;
+                    return Vec::new();
                 }
                 let prefix = common_prefix(&candidates);
                 let base = if prefix.len() > text.len() {
@@ -776,7 +820,7 @@ impl App {
             }
             PixelsEvent::Pushed { job, result } => {
                 let Some(push) = self.pixels.push.take_if(|p| p.job == job) else {
-                    return;
+                    return Vec::new();
                 };
                 let from = self.contact_label(push.contact);
                 match result {
@@ -800,6 +844,23 @@ impl App {
                     }
                 }
             }
+            PixelsEvent::Thumbnail {
+                id,
+                preview,
+                result,
+            } => {
+                self.pixels.thumb_pending = false;
+                if let Some(image) = self.pixels.image.as_mut().filter(|i| i.id == id) {
+                    // A failure keeps the old thumbnail: the preview is scaled.
+                    if let Ok(thumbnail) = result {
+                        image.info.thumbnail = thumbnail;
+                        self.dirty = true;
+                    }
+                    image.preview = preview;
+                }
+                return self.pixels_resized();
+            }
         }
+        Vec::new()
     }
 }

@@ -126,6 +126,29 @@ impl PixelsRunner {
                     post(PixelsEvent::Pushed { job, result });
                 });
             }
+            PixelsCommand::Thumbnail { id, preview } => {
+                let decoded = self.image.lock().ok().and_then(|slot| {
+                    slot.as_ref()
+                        .filter(|(held, _)| *held == id)
+                        .map(|(_, img)| img.clone())
+                });
+                let post = self.post.clone();
+                tokio::spawn(async move {
+                    let result = match decoded {
+                        Some(image) => {
+                            tokio::task::spawn_blocking(move || thumbnail(&image, preview))
+                                .await
+                                .map_err(|err| format!("making the preview failed: {err}"))
+                        }
+                        None => Err("the image is no longer loaded".into()),
+                    };
+                    post(PixelsEvent::Thumbnail {
+                        id,
+                        preview,
+                        result,
+                    });
+                });
+            }
             PixelsCommand::Cancel { job } => {
                 if let Ok(jobs) = self.jobs.lock()
                     && let Some(token) = jobs.get(&job)
@@ -272,12 +295,6 @@ fn decode(source: &ImageSource) -> Result<(DynamicImage, String), String> {
 
 /// Size, format and a thumbnail no larger than `preview` (aspect kept).
 fn describe(image: &DynamicImage, container: &str, preview: (u32, u32)) -> ImageInfo {
-    let (pw, ph) = (preview.0.max(1), preview.1.max(1));
-    let small = if image.width() <= pw && image.height() <= ph {
-        image.to_rgb8()
-    } else {
-        image.thumbnail(pw, ph).to_rgb8()
-    };
     let color = match image.color() {
         image::ColorType::L8 => "gray 8-bit",
         image::ColorType::La8 => "gray + alpha 8-bit",
@@ -295,11 +312,22 @@ fn describe(image: &DynamicImage, container: &str, preview: (u32, u32)) -> Image
         width: image.width(),
         height: image.height(),
         format: format!("{container}, {color}"),
-        thumbnail: Thumbnail {
-            width: small.width(),
-            height: small.height(),
-            rgb: small.into_raw(),
-        },
+        thumbnail: thumbnail(image, preview),
+    }
+}
+
+/// An RGB copy no larger than `preview` (aspect kept); small images as they are.
+fn thumbnail(image: &DynamicImage, preview: (u32, u32)) -> Thumbnail {
+    let (pw, ph) = (preview.0.max(1), preview.1.max(1));
+    let small = if image.width() <= pw && image.height() <= ph {
+        image.to_rgb8()
+    } else {
+        image.thumbnail(pw, ph).to_rgb8()
+    };
+    Thumbnail {
+        width: small.width(),
+        height: small.height(),
+        rgb: small.into_raw(),
     }
 }
 
