@@ -500,10 +500,8 @@ impl App {
             },
             PixelsAction::Send => return self.pixels_send(),
             PixelsAction::Escape => {
-                if let Some(push) = &mut self.pixels.push {
-                    if push.cancelling {
-                        return Vec::new();
-                    }
+                // A cancel already asked for: Esc does its usual job again.
+                if let Some(push) = self.pixels.push.as_mut().filter(|p| !p.cancelling) {
                     push.cancelling = true;
                     let job = push.job;
                     self.log(LineKind::Info, String::new(), "cancelling the push…");
