@@ -297,6 +297,15 @@ fn send_while_disconnected_is_refused_and_keeps_every_field() {
     assert_eq!(app.pixels.path.text(), "/img/a.png");
     assert_eq!(app.pixels.first.text(), "2");
     assert_eq!(app.pixels.media.text(), "keep_me");
+    assert!(
+        matches!(app.pixels.status, Some((false, _))),
+        "the tab says it too"
+    );
+    // Editing a field clears the tab's complaint (the feedback pane keeps it).
+    app.update(ch('m'));
+    app.update(ch('2'));
+    assert_eq!(app.pixels.status, None);
+    assert_eq!(last_line(&app).0, LineKind::Error);
     assert!(app.pixels.image.is_some());
     assert!(app.pixels.push.is_none());
 }

@@ -565,9 +565,16 @@ impl App {
         }
         let before = self.pixels.field(field).text().to_owned();
         self.pixels.field(field).handle_key(key);
-        if field == PixelsField::Path && self.pixels.path.text() != before {
-            self.pixels.cycle = None;
-            self.pixels.candidates.clear();
+        if self.pixels.field(field).text() != before {
+            // What the last message complained about may be fixed now; the
+            // feedback pane keeps it.
+            if matches!(self.pixels.status, Some((false, _))) {
+                self.pixels.status = None;
+            }
+            if field == PixelsField::Path {
+                self.pixels.cycle = None;
+                self.pixels.candidates.clear();
+            }
         }
         Vec::new()
     }
