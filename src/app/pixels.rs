@@ -604,11 +604,15 @@ impl App {
     fn pixels_complete(&mut self) -> Vec<Command> {
         let text = self.pixels.path.text().to_owned();
         if let Some(cycle) = &mut self.pixels.cycle {
-            let current = cycle.index.map_or(&cycle.base, |i| &cycle.list[i]);
-            if *current == text && !cycle.list.is_empty() {
-                let next = cycle.index.map_or(0, |i| (i + 1) % cycle.list.len());
+            let current = cycle
+                .index
+                .and_then(|i| cycle.list.get(i))
+                .unwrap_or(&cycle.base);
+            let next = cycle.index.map_or(0, |i| (i + 1) % cycle.list.len().max(1));
+            if *current == text
+                && let Some(chosen) = cycle.list.get(next).cloned()
+            {
                 cycle.index = Some(next);
-                let chosen = cycle.list[next].clone();
                 self.pixels.path.set(chosen);
                 return Vec::new();
             }

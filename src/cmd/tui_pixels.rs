@@ -50,6 +50,7 @@ pub struct PixelsRunner {
 }
 
 impl PixelsRunner {
+    /// A runner that reports through `post` (the main loop's channel).
     pub fn new(post: Post) -> Self {
         Self {
             post,
@@ -228,6 +229,7 @@ pub struct Throttle {
 }
 
 impl Throttle {
+    /// At most one report per `interval`.
     pub fn new(interval: Duration) -> Self {
         Self {
             interval,
