@@ -16,6 +16,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::widgets::Paragraph;
 use rvshell::app::history::History;
+use rvshell::app::pixels::{ImageInfo, PixelsCommand, PixelsEvent, Thumbnail};
 use rvshell::app::{App, AppEvent, Command, NetEvent};
 use rvshell::rv::client::{ClientEvent, Config, ConnState, RvClient};
 use rvshell::sim::server::{SimConfig, Simulator};
@@ -131,6 +132,53 @@ fn render(frames: usize) {
         t.draw(|f| rvshell::ui::draw(&app, f)).unwrap();
     });
     row("Raw Event", &raw);
+    // Pixels: a preview filling its area at 200x60, and a push running.
+    app.update(AppEvent::Key(KeyEvent::new(
+        KeyCode::Char('3'),
+        KeyModifiers::NONE,
+    )));
+    app.update(AppEvent::Key(KeyEvent::new(
+        KeyCode::Char('o'),
+        KeyModifiers::NONE,
+    )));
+    let commands = app.update(AppEvent::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )));
+    assert!(commands.is_empty(), "an empty path loads nothing");
+    let commands = app.pixels_demo();
+    let Some(Command::Pixels(PixelsCommand::Load { id, preview, .. })) = commands.first() else {
+        panic!("{commands:?}");
+    };
+    let (w, h) = *preview;
+    let rgb = (0..w * h)
+        .flat_map(|i| [(i % 251) as u8, (i / 7 % 253) as u8, 90])
+        .collect();
+    app.update(AppEvent::Net(NetEvent::Pixels(PixelsEvent::Loaded {
+        id: *id,
+        result: Ok(ImageInfo {
+            width: w * 8,
+            height: h * 8,
+            format: "PNG, RGBA 8-bit".into(),
+            thumbnail: Thumbnail {
+                width: w,
+                height: h,
+                rgb,
+            },
+        }),
+    })));
+    app.update(AppEvent::Key(KeyEvent::new(
+        KeyCode::Esc,
+        KeyModifiers::NONE,
+    )));
+    app.update(AppEvent::Key(KeyEvent::new(
+        KeyCode::Char('s'),
+        KeyModifiers::NONE,
+    )));
+    let pixels = time_frames(frames, |t| {
+        t.draw(|f| rvshell::ui::draw(&app, f)).unwrap();
+    });
+    row("Pixels (preview, push)", &pixels);
     app.update(AppEvent::Key(KeyEvent::new(
         KeyCode::F(1),
         KeyModifiers::NONE,

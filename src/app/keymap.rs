@@ -13,6 +13,8 @@ pub enum Context {
     Playback,
     /// The Raw Event tab.
     RawEvent,
+    /// The Pixels tab.
+    Pixels,
 }
 
 impl Context {
@@ -22,6 +24,7 @@ impl Context {
             Context::Global => "Everywhere",
             Context::Playback => "Playback Control",
             Context::RawEvent => "Raw Event",
+            Context::Pixels => "Pixels",
         }
     }
 }
@@ -64,6 +67,8 @@ pub enum Action {
     HistoryNext,
     NextField,
     EditCode,
+    /// The Pixels tab's own actions.
+    Pixels(crate::app::pixels::PixelsAction),
 }
 
 /// One key: a code and its modifiers. For character keys Shift is ignored
@@ -184,8 +189,9 @@ const fn bind(
     }
 }
 
+use crate::app::pixels::PixelsAction as PA;
 use Action as A;
-use Context::{Global as G, Playback as P, RawEvent as R};
+use Context::{Global as G, Pixels as X, Playback as P, RawEvent as R};
 
 /// The keymap. Earlier rows win when two rows match the same key in one context;
 /// tab rows are checked before global rows.
@@ -310,6 +316,95 @@ pub const KEYMAP: &[Binding] = &[
         None,
         false,
     ),
+    // Pixels
+    bind(
+        X,
+        &[ctrl(KeyCode::Char('s')), key(KeyCode::F(5))],
+        A::Pixels(PA::Send),
+        "send the loaded image to the selected RV",
+        Some("send"),
+        true,
+    ),
+    bind(
+        X,
+        &[ch('s')],
+        A::Pixels(PA::Send),
+        "send (when no field has the focus)",
+        None,
+        false,
+    ),
+    bind(
+        X,
+        &[key(KeyCode::Esc)],
+        A::Pixels(PA::Escape),
+        "cancel a running push; else leave the field",
+        Some("cancel"),
+        true,
+    ),
+    bind(
+        X,
+        &[key(KeyCode::Tab)],
+        A::Pixels(PA::Tab),
+        "image path: complete the file name (again: next candidate); other fields: next field",
+        Some("complete"),
+        true,
+    ),
+    bind(
+        X,
+        &[key(KeyCode::Enter)],
+        A::Pixels(PA::Enter),
+        "image path: load the image; other fields: done",
+        Some("load"),
+        true,
+    ),
+    bind(
+        X,
+        &[ch('o')],
+        A::Pixels(PA::Open),
+        "type an image path",
+        Some("image"),
+        false,
+    ),
+    bind(
+        X,
+        &[ch('x')],
+        A::Pixels(PA::FocusFirst),
+        "edit X tiles (tile width)",
+        Some("x/y tiles"),
+        false,
+    ),
+    bind(
+        X,
+        &[ch('y')],
+        A::Pixels(PA::FocusSecond),
+        "edit Y tiles (tile height)",
+        None,
+        false,
+    ),
+    bind(
+        X,
+        &[ch('d')],
+        A::Pixels(PA::CycleDepth),
+        "bit depth: 8, 16, 32 float",
+        Some("depth"),
+        false,
+    ),
+    bind(
+        X,
+        &[ch('t')],
+        A::Pixels(PA::ToggleMode),
+        "tiling: X by Y tiles / tiles of W by H pixels",
+        Some("tiling"),
+        false,
+    ),
+    bind(
+        X,
+        &[ch('m')],
+        A::Pixels(PA::FocusMedia),
+        "edit the media name (empty: a unique name from the file)",
+        Some("media"),
+        false,
+    ),
     // Everywhere
     bind(
         G,
@@ -362,6 +457,7 @@ pub const KEYMAP: &[Binding] = &[
         false,
     ),
     bind(G, &[ch('2')], A::GoTab(1), "Raw Event tab", None, false),
+    bind(G, &[ch('3')], A::GoTab(2), "Pixels tab", None, false),
     bind(
         G,
         &[alt(KeyCode::Char('1'))],
@@ -375,6 +471,14 @@ pub const KEYMAP: &[Binding] = &[
         &[alt(KeyCode::Char('2'))],
         A::GoTab(1),
         "Raw Event tab, also from a text field",
+        None,
+        true,
+    ),
+    bind(
+        G,
+        &[alt(KeyCode::Char('3'))],
+        A::GoTab(2),
+        "Pixels tab, also from a text field",
         None,
         true,
     ),

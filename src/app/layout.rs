@@ -119,7 +119,7 @@ pub fn areas(size: Rect, active: Tab, contacts: usize) -> Areas {
     let body_height = match active {
         Tab::Playback if main.height >= 24 => 11,
         Tab::Playback => 9,
-        Tab::RawEvent => (main.height * 11 / 20).max(9),
+        Tab::RawEvent | Tab::Pixels => (main.height * 11 / 20).max(9),
     }
     .min(main.height.saturating_sub(5));
     let [body, lower] =
@@ -146,6 +146,8 @@ pub fn areas(size: Rect, active: Tab, contacts: usize) -> Areas {
     match active {
         Tab::Playback => playback(inner, &mut areas),
         Tab::RawEvent => raw_event(inner, &mut areas),
+        // The Pixels tab's geometry is `app::pixels::areas`.
+        Tab::Pixels => {}
     }
     areas
 }

@@ -14,6 +14,7 @@ pub mod history;
 pub mod input;
 pub mod keymap;
 pub mod layout;
+pub mod pixels;
 
 use crate::rv::client::{ClientEvent, ConnState};
 use crate::rv::message::Event;
@@ -62,10 +63,11 @@ pub const COUNTDOWN_INTERVAL: Duration = Duration::from_millis(500);
 pub enum Tab {
     Playback,
     RawEvent,
+    Pixels,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 2] = [Tab::Playback, Tab::RawEvent];
+    pub const ALL: [Tab; 3] = [Tab::Playback, Tab::RawEvent, Tab::Pixels];
 
     pub fn index(self) -> usize {
         Self::ALL.iter().position(|t| *t == self).unwrap_or(0)
@@ -75,6 +77,7 @@ impl Tab {
         match self {
             Tab::Playback => "Playback Control",
             Tab::RawEvent => "Raw Event",
+            Tab::Pixels => "Pixels",
         }
     }
 
@@ -82,6 +85,7 @@ impl Tab {
         match self {
             Tab::Playback => Context::Playback,
             Tab::RawEvent => Context::RawEvent,
+            Tab::Pixels => Context::Pixels,
         }
     }
 }
@@ -106,6 +110,8 @@ pub enum NetEvent {
         request: RequestId,
         result: Result<(), String>,
     },
+    /// A Pixels tab job reported.
+    Pixels(pixels::PixelsEvent),
 }
 
 /// Everything `App::update` reacts to.
@@ -136,6 +142,8 @@ pub enum Command {
     SaveHistory(String),
     /// Sign off from every RV (DISCONNECT) and exit.
     Quit,
+    /// A Pixels tab job: load, complete, push, cancel.
+    Pixels(pixels::PixelsCommand),
 }
 
 /// Which text field has the keys.
@@ -249,6 +257,8 @@ pub struct App {
     pub rsvp: bool,
     pub history: History,
 
+    pub pixels: pixels::PixelsTab,
+
     pending: HashMap<RequestId, Pending>,
     next_request: RequestId,
     pub quitting: bool,
@@ -293,6 +303,7 @@ impl App {
             target: LineInput::new("*"),
             rsvp: true,
             history,
+            pixels: pixels::PixelsTab::default(),
             pending: HashMap::new(),
             next_request: 1,
             quitting: false,
@@ -342,7 +353,9 @@ impl App {
 
     /// Whether the keys go to a text field (so `q` types a q).
     pub fn in_text(&self) -> bool {
-        matches!(self.focus, Focus::Editor | Focus::Name | Focus::Target) || self.searching()
+        matches!(self.focus, Focus::Editor | Focus::Name | Focus::Target)
+            || self.searching()
+            || self.pixels_in_text()
     }
 
     /// Whether the search prompt is open.
@@ -363,7 +376,7 @@ impl App {
             AppEvent::Resize(w, h) => {
                 self.size = Rect::new(0, 0, w, h);
                 self.dirty = true;
-                Vec::new()
+                self.pixels_resized()
             }
             AppEvent::Paste(text) => {
                 self.on_paste(&text);
@@ -428,6 +441,9 @@ impl App {
         let in_text = self.in_text();
         if let Some(action) = keymap::lookup(self.tab.context(), &key, in_text) {
             return self.act(action);
+        }
+        if self.tab == Tab::Pixels {
+            return self.pixels_text_key(&key);
         }
         match self.focus {
             Focus::Editor => {
@@ -687,6 +703,7 @@ impl App {
                 self.set_focus(next);
             }
             Action::EditCode => self.set_focus(Focus::Editor),
+            Action::Pixels(action) => return self.pixels_act(action),
         }
         Vec::new()
     }
@@ -700,7 +717,7 @@ impl App {
         self.tab = tab;
         self.set_focus(match tab {
             Tab::RawEvent => Focus::Editor,
-            Tab::Playback => Focus::None,
+            Tab::Playback | Tab::Pixels => Focus::None,
         });
     }
 
@@ -892,6 +909,7 @@ impl App {
                     self.log_failure(from, &pending.code, err);
                 }
             }
+            NetEvent::Pixels(event) => return self.on_pixels_event(event),
         }
         Vec::new()
     }
@@ -1103,6 +1121,11 @@ impl App {
                     self.set_tab(tab);
                     return Vec::new();
                 }
+                if self.tab == Tab::Pixels
+                    && let Some(commands) = self.pixels_click(areas.body, at)
+                {
+                    return commands;
+                }
                 if let Some(button) = areas.button_at(mouse.column, mouse.row) {
                     return self.click(button);
                 }
@@ -1173,6 +1196,9 @@ impl App {
         if self.searching() {
             self.search_input.insert_str(text);
             self.refresh_search();
+            return;
+        }
+        if self.tab == Tab::Pixels && self.pixels_paste(text) {
             return;
         }
         match self.focus {

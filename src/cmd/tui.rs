@@ -311,9 +311,24 @@ async fn shell(
     for note in notes {
         app.note(note);
     }
+    let pixels = {
+        let tx = tx.clone();
+        super::tui_pixels::PixelsRunner::new(std::sync::Arc::new(move |event| {
+            let _ = tx.send(Incoming::App(AppEvent::Net(NetEvent::Pixels(event))));
+        }))
+    };
 
     let size = terminal.inner.size()?;
     app.size = Rect::new(0, 0, size.width, size.height);
+    // The demo's Pixels tab starts with the built-in test chart loading
+    // (after the size is known: the thumbnail is made for the preview).
+    if sim.is_some() {
+        for command in app.pixels_demo() {
+            if let Command::Pixels(command) = command {
+                pixels.execute(command, &clients);
+            }
+        }
+    }
     spawn_terminal_reader(tx.clone());
     spawn_signal_watch(tx.clone());
 
@@ -367,6 +382,7 @@ async fn shell(
                     Command::SaveHistory(text) => {
                         let _ = history_tx.send(text);
                     }
+                    Command::Pixels(command) => pixels.execute(command, &clients),
                     Command::Quit => break 'run,
                 }
             }

@@ -12,7 +12,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let mut lines = Vec::new();
     // The active tab first, then the rest.
     let mut contexts = vec![app.tab.context(), Context::Global];
-    for c in [Context::Playback, Context::RawEvent] {
+    for c in [Context::Playback, Context::RawEvent, Context::Pixels] {
         if !contexts.contains(&c) {
             contexts.push(c);
         }

@@ -6,6 +6,7 @@ mod bigdigits;
 pub mod dmx_grid;
 mod feedback;
 mod help;
+mod pixels;
 mod playback;
 mod raw_event;
 mod status;
@@ -30,6 +31,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
     match app.tab {
         Tab::Playback => playback::draw(app, frame, &areas),
         Tab::RawEvent => raw_event::draw(app, frame, &areas),
+        Tab::Pixels => pixels::draw(app, frame, &areas),
     }
     feedback::draw(app, frame, areas.feedback);
     if let Some(rect) = areas.contacts {
