@@ -4,6 +4,7 @@
 
 mod bigdigits;
 pub mod dmx_grid;
+mod dmx_tab;
 mod feedback;
 mod help;
 mod playback;
@@ -30,6 +31,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
     match app.tab {
         Tab::Playback => playback::draw(app, frame, &areas),
         Tab::RawEvent => raw_event::draw(app, frame, &areas),
+        Tab::Dmx => dmx_tab::draw(app, frame, &areas),
     }
     feedback::draw(app, frame, areas.feedback);
     if let Some(rect) = areas.contacts {
