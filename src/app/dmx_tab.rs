@@ -967,6 +967,9 @@ impl DmxTab {
                 }
                 if self.picker.as_ref().is_some_and(|p| p.error.is_some()) {
                     commands.extend(self.open_picker());
+                } else {
+                    // The universe names, for the header and the picker.
+                    commands.push(DmxCommand::ListUniverses);
                 }
                 commands
             }
