@@ -27,8 +27,18 @@ pub fn draw(app: &App, frame: &mut Frame, areas: &Areas) {
     if inner.is_empty() {
         return;
     }
-    let [top, grid] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
-    frame.render_widget(Paragraph::new(top_line(dmx)), top);
+    // olad's absence gets as many lines as it needs (up to 3) to be read whole.
+    let line = top_line(dmx);
+    let width = usize::from(inner.width.max(1));
+    let lines = if dmx.field.is_none() && dmx.offline_text().is_some() {
+        line.width().div_ceil(width).clamp(1, 3)
+    } else {
+        1
+    };
+    let lines = u16::try_from(lines).unwrap_or(1);
+    let [top, grid] =
+        Layout::vertical([Constraint::Length(lines), Constraint::Min(0)]).areas(inner);
+    frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), top);
 
     let mut state = dmx.grid.get();
     frame.render_stateful_widget(DmxGrid::new(&dmx.console), grid, &mut state);
