@@ -70,7 +70,7 @@ fn app() -> App {
 /// The one frame sent by `commands`.
 fn frame(commands: &[Command]) -> Frame {
     match commands {
-        [Command::Dmx(DmxCommand::Send(frame))] => frame.clone(),
+        [Command::Dmx(DmxCommand::Send(frame))] => (**frame).clone(),
         other => panic!("expected one Send, got {other:?}"),
     }
 }

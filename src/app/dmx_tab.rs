@@ -97,7 +97,8 @@ impl PortEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DmxCommand {
     /// UpdateDmxData with this frame; answer with [`DmxEvent::Sent`].
-    Send(Frame),
+    /// (Boxed: 512 slots would make every command that big.)
+    Send(Box<Frame>),
     /// GetDmx; answer with [`DmxEvent::Loaded`].
     Load(u32),
     /// RegisterForDmx (replacing the previous subscription); answer with
@@ -381,7 +382,7 @@ impl DmxTab {
 
     fn launch(&mut self, frame: Frame) -> Vec<DmxCommand> {
         self.in_flight = Some(frame.generation);
-        vec![DmxCommand::Send(frame)]
+        vec![DmxCommand::Send(Box::new(frame))]
     }
 
     /// Sends what is due when the wire is free: a queued change, a re-send
@@ -1039,5 +1040,5 @@ pub fn format_secs(d: Duration) -> String {
 pub fn parse_secs(text: &str) -> Option<Duration> {
     let text = text.trim().trim_end_matches('s').trim();
     let secs: f64 = text.parse().ok()?;
-    (secs.is_finite() && secs >= 0.0 && secs <= 1e6).then(|| Duration::from_secs_f64(secs))
+    (secs.is_finite() && (0.0..=1e6).contains(&secs)).then(|| Duration::from_secs_f64(secs))
 }
