@@ -2,7 +2,8 @@
 //! `rvshell sim` and a real olad started here (Dummy port patched to
 //! universe 1, network plugins off). The shell starts before olad does, so
 //! the tab first says olad is not running and then recovers on its own; keys
-//! change slots, and the test reads them back from olad with GetDmx.
+//! change slots, and the test reads them back from olad with GetDmx; then
+//! olad restarts (forgetting everything) and gets the values back.
 
 use rvshell::ola::client::OlaClient;
 use rvshell::ola::daemon::{OladOptions, OladProcess};
@@ -196,17 +197,37 @@ fn dmx_tab_recovers_when_olad_appears_and_olad_has_what_was_typed() {
     tmux.keys(&["End", "Space"]);
     tmux.wait_for("ch 512 = 255 (0xff, 100%)  olad 255");
 
-    let data = rt.block_on(async {
-        let client = OlaClient::connect(&olad_addr).await.unwrap();
-        let data = client.get_dmx(1).await.unwrap();
-        client.close().await.unwrap();
-        data
-    });
+    let read = || {
+        rt.block_on(async {
+            let client = OlaClient::connect(&olad_addr).await.unwrap();
+            let data = client.get_dmx(1).await.unwrap();
+            client.close().await.unwrap();
+            data.to_vec()
+        })
+    };
     let mut expected = vec![0u8; 512];
     expected[1] = 128;
     expected[2] = 5;
     expected[511] = 255;
-    assert_eq!(data.to_vec(), expected);
+    assert_eq!(read(), expected);
+
+    // olad restarts and forgets every value; the shell reconnects and sends
+    // the console's frame again.
+    rt.block_on(olad.restart())
+        .unwrap_or_else(|err| panic!("{err}"));
+    tmux.wait_for(&format!("connected again to olad at {olad_addr}"));
+    let start = Instant::now();
+    loop {
+        let data = read();
+        if data == expected {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "olad never got the values back: {data:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     tmux.keys(&["q"]);
     let rc = wait_for_file(&dir.path().join("rc"));
