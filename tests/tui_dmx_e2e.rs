@@ -162,7 +162,7 @@ fn dmx_tab_recovers_when_olad_appears_and_olad_has_what_was_typed() {
     let bin = env!("CARGO_BIN_EXE_rvshell");
     let script = format!(
         "RVSHELL_DATA_DIR={d}/data RVSHELL_CONFIG={d}/none.toml '{bin}' --host 127.0.0.1 \
-         --port {} --olad {olad_addr} --log-file {d}/log; echo $? > {d}/rc; sleep 120",
+         --port {} --olad {olad_addr} 2> {d}/stderr; echo $? > {d}/rc; sleep 120",
         sim.port
     );
     let tmux = Tmux::start(&script);
@@ -232,5 +232,9 @@ fn dmx_tab_recovers_when_olad_appears_and_olad_has_what_was_typed() {
     tmux.keys(&["q"]);
     let rc = wait_for_file(&dir.path().join("rc"));
     assert_eq!(rc.trim(), "0");
+    // The client logs olad's loss as a warning; without --log-file nothing
+    // may be written to the terminal behind the screen's back.
+    let stderr = std::fs::read_to_string(dir.path().join("stderr")).unwrap();
+    assert_eq!(stderr, "", "written to stderr during the session");
     olad.stop();
 }

@@ -416,7 +416,7 @@ impl DmxTab {
     /// Keys the tab takes before the keymap: the picker, the patch form, a
     /// field being edited, and a value being typed. `None` lets the keymap
     /// have the key.
-    pub fn on_key(&mut self, key: &KeyEvent, now: Duration) -> Option<Vec<DmxCommand>> {
+    pub fn on_key(&mut self, key: &KeyEvent) -> Option<Vec<DmxCommand>> {
         let ctrl_or_alt = key
             .modifiers
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
@@ -454,10 +454,7 @@ impl DmxTab {
                 self.console.backspace();
                 Some(Vec::new())
             }
-            _ => {
-                let _ = now;
-                None
-            }
+            _ => None,
         }
     }
 

@@ -444,7 +444,7 @@ impl App {
             return self.on_goto_key(&key);
         }
         if self.tab == Tab::Dmx
-            && let Some(commands) = self.dmx.on_key(&key, self.now)
+            && let Some(commands) = self.dmx.on_key(&key)
         {
             return self.dmx_out(commands);
         }

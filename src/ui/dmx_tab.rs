@@ -19,7 +19,7 @@ pub fn draw(app: &App, frame: &mut Frame, areas: &Areas) {
         .border_style(theme::BORDER)
         .title(Span::styled(" OLA-DMX ", theme::TITLE))
         .title_bottom(Line::from(Span::styled(
-            " U universe  p priority  t fade  F1-F12 scene, Shift stores ",
+            " 0-9 type, Enter sets  U universe  p priority  t fade  F1-F12 scene, Shift+F stores ",
             theme::DIM,
         )));
     let inner = block.inner(areas.body);
