@@ -529,3 +529,40 @@ fn quit_still_works_from_the_dmx_tab() {
     let mut app = app();
     assert_eq!(app.update(ch('q')), vec![Command::Quit]);
 }
+
+#[test]
+fn four_and_alt_four_open_the_dmx_tab_and_typing_four_in_the_editor_does_not() {
+    let mut app = App::new(vec!["127.0.0.1:45124".into()], History::default());
+    app.update(ch('4'));
+    assert_eq!(app.tab, Tab::Dmx);
+    app.update(ch('2'));
+    assert_eq!(app.tab, Tab::Dmx, "digits type a value in the DMX tab");
+    assert_eq!(app.dmx.console.entry(), Some("2"));
+    app.update(AppEvent::Key(KeyEvent::new(
+        KeyCode::Char('2'),
+        KeyModifiers::ALT,
+    )));
+    assert_eq!(app.tab, Tab::RawEvent, "the editor has the keys now");
+    app.update(ch('4'));
+    assert_eq!(app.tab, Tab::RawEvent);
+    assert!(app.code().ends_with('4'));
+    app.update(AppEvent::Key(KeyEvent::new(
+        KeyCode::Char('4'),
+        KeyModifiers::ALT,
+    )));
+    assert_eq!(app.tab, Tab::Dmx);
+}
+
+#[test]
+fn a_value_being_typed_survives_olads_values_arriving() {
+    let mut app = offline_app();
+    app.update(state(OladState::Connected));
+    app.update(ch('7'));
+    app.update(dmx(DmxEvent::Loaded {
+        universe: 1,
+        result: Ok(vec![200; SLOTS]),
+    }));
+    assert_eq!(app.dmx.console.entry(), Some("7"));
+    let f = frame(&app.update(key(KeyCode::Enter)));
+    assert_eq!(f.data, slots(&[(0, 7)]));
+}

@@ -515,6 +515,9 @@ impl DmxTab {
 
     /// A click on the grid moves the cursor there.
     pub fn click(&mut self, x: u16, y: u16) -> Vec<DmxCommand> {
+        if self.picker.is_some() || self.patch.is_some() {
+            return Vec::new();
+        }
         match self.grid.get().slot_at(x, y) {
             Some(slot) => {
                 let frame = self.console.set_cursor(slot);
@@ -838,7 +841,11 @@ impl DmxTab {
                     return Vec::new();
                 }
                 match result {
-                    Ok(values) if !self.touched => self.console.load(&values),
+                    // olad's values, unless the user has already changed
+                    // something or is typing a value (never thrown away).
+                    Ok(values) if !self.touched && self.console.entry().is_none() => {
+                        self.console.load(&values)
+                    }
                     Ok(values) => self.console.set_readback(&values),
                     Err(err) => self.log(
                         LineKind::Error,

@@ -720,6 +720,23 @@ pub const KEYMAP: &[Binding] = &[
         false,
     ),
     bind(G, &[ch('2')], A::GoTab(1), "Raw Event tab", None, false),
+    // OLA-DMX is the last tab (the 4th once Pixels is in).
+    bind(
+        G,
+        &[ch('4')],
+        A::GoTab(super::Tab::ALL.len() - 1),
+        "OLA-DMX tab",
+        None,
+        false,
+    ),
+    bind(
+        G,
+        &[alt(KeyCode::Char('4'))],
+        A::GoTab(super::Tab::ALL.len() - 1),
+        "OLA-DMX tab, also from a text field",
+        None,
+        true,
+    ),
     bind(
         G,
         &[alt(KeyCode::Char('1'))],
