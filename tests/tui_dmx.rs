@@ -566,3 +566,16 @@ fn a_value_being_typed_survives_olads_values_arriving() {
     let f = frame(&app.update(key(KeyCode::Enter)));
     assert_eq!(f.data, slots(&[(0, 7)]));
 }
+
+#[test]
+fn quitting_hands_the_runner_the_newest_unsent_state() {
+    let mut app = app();
+    assert_eq!(app.dmx.final_frame(), None, "nothing changed");
+    let first = frame(&app.update(ch('+')));
+    app.update(ch('+')); // held behind the first
+    assert_eq!(app.update(ch('q')), vec![Command::Quit]);
+    let last = app.dmx.final_frame().expect("the held change");
+    assert_eq!(last.data, slots(&[(0, 2)]));
+    assert!(last.generation > first.generation);
+    assert_eq!(app.dmx.final_frame(), None, "handed out once");
+}

@@ -302,6 +302,17 @@ impl DmxTab {
         self.in_flight.is_some()
     }
 
+    /// On quit: the newest state olad has not been given yet (a change held
+    /// behind the frame in flight, or a failed one), so the runner can send
+    /// it before the close barrier. `None` when olad has everything we know
+    /// of, or is not connected.
+    pub fn final_frame(&mut self) -> Option<Frame> {
+        if !self.is_connected() {
+            return None;
+        }
+        self.queued.take().or_else(|| self.console.take_frame())
+    }
+
     /// What the tab needs ticks for: a fade, or a retry of a failed send.
     pub fn tick_interval(&self) -> Option<Duration> {
         if self.console.fade().is_some() {

@@ -438,8 +438,10 @@ async fn shell(
         let _ = terminal.inner.draw(|f| crate::ui::draw(&app, f));
     }
     let sign_off = futures_util::future::join_all(clients.iter().map(RvClient::close));
-    let (signed_off, ()) =
-        tokio::join!(tokio::time::timeout(SIGN_OFF_LIMIT, sign_off), dmx.close());
+    let (signed_off, ()) = tokio::join!(
+        tokio::time::timeout(SIGN_OFF_LIMIT, sign_off),
+        dmx.close(app.dmx.final_frame())
+    );
     if signed_off.is_err() {
         tracing::warn!("some RV did not take our DISCONNECT in time");
     }

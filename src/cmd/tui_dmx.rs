@@ -7,6 +7,7 @@
 //! `rvshell demo` starts a private olad ([`private_olad`]) when `olad` is
 //! installed and points the tab at it.
 
+use crate::app::dmx_console::Frame;
 use crate::app::dmx_tab::{DmxCommand, DmxEvent, OladState, PortEntry, UniverseEntry};
 use crate::ola::client::{ClientConfig, ClientEvent, OlaClient, OlaError, PortRef};
 use crate::ola::daemon::{DaemonError, OladOptions, OladProcess};
@@ -40,6 +41,9 @@ pub struct DmxRunner {
     post: Post,
     conn: Option<JoinHandle<()>>,
     readback: Option<JoinHandle<()>>,
+    /// The newest UpdateDmxData task (the app keeps at most one in flight),
+    /// awaited on close so the final frame cannot overtake it.
+    last_send: Option<JoinHandle<()>>,
 }
 
 impl DmxRunner {
@@ -69,6 +73,7 @@ impl DmxRunner {
             post,
             conn,
             readback: None,
+            last_send: None,
         }
     }
 
@@ -103,7 +108,7 @@ impl DmxRunner {
         };
         match command {
             DmxCommand::Send(frame) => {
-                tokio::spawn(async move {
+                self.last_send = Some(tokio::spawn(async move {
                     let result = client
                         .update_dmx(frame.universe, &frame.data, Some(frame.priority))
                         .await
@@ -112,7 +117,7 @@ impl DmxRunner {
                         generation: frame.generation,
                         result,
                     });
-                });
+                }));
             }
             DmxCommand::Load(universe) => {
                 tokio::spawn(async move {
@@ -230,17 +235,32 @@ impl DmxRunner {
         }
     }
 
-    /// Closes the olad connection behind a barrier (ola-rpc.md §7.7), so the
-    /// last frame sent is applied, and stops the tasks.
-    pub async fn close(&mut self) {
+    /// Sends `last` (the newest state not yet given to olad, if any), then
+    /// closes the olad connection behind a barrier (ola-rpc.md §7.7), so every
+    /// frame sent is applied, and stops the tasks. Bounded by [`CLOSE_LIMIT`]
+    /// each, so a hung olad cannot hold up quitting.
+    pub async fn close(&mut self, last: Option<Frame>) {
         if let Some(task) = self.conn.take() {
             task.abort();
         }
         if let Some(task) = self.readback.take() {
             task.abort();
         }
+        if let Some(task) = self.last_send.take()
+            && tokio::time::timeout(CLOSE_LIMIT, task).await.is_err()
+        {
+            tracing::warn!("olad did not answer the DMX frame in flight in time");
+        }
         let client = self.client.borrow().clone();
         if let Some(client) = client {
+            if let Some(frame) = last {
+                let send = client.update_dmx(frame.universe, &frame.data, Some(frame.priority));
+                match tokio::time::timeout(CLOSE_LIMIT, send).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(err)) => tracing::warn!(%err, "the last DMX frame was not taken"),
+                    Err(_) => tracing::warn!("olad did not take the last DMX frame in time"),
+                }
+            }
             match tokio::time::timeout(CLOSE_LIMIT, client.close()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(err)) => tracing::warn!(%err, "closing the olad connection"),
