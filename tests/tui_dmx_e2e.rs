@@ -229,12 +229,20 @@ fn dmx_tab_recovers_when_olad_appears_and_olad_has_what_was_typed() {
         std::thread::sleep(Duration::from_millis(50));
     }
 
-    tmux.keys(&["q"]);
+    // Twenty quick changes and quit at once: the newest state still
+    // reaches olad (held changes go out before the close barrier).
+    tmux.keys(&["Home"]);
+    tmux.wait_for("ch 1 = 0");
+    let mut burst = vec!["+"; 20];
+    burst.push("q");
+    tmux.keys(&burst);
     let rc = wait_for_file(&dir.path().join("rc"));
     assert_eq!(rc.trim(), "0");
     // The client logs olad's loss as a warning; without --log-file nothing
     // may be written to the terminal behind the screen's back.
     let stderr = std::fs::read_to_string(dir.path().join("stderr")).unwrap();
     assert_eq!(stderr, "", "written to stderr during the session");
+    expected[0] = 20;
+    assert_eq!(read(), expected);
     olad.stop();
 }
