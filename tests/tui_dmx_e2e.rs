@@ -12,6 +12,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// A private tmux server, killed on drop.
 struct Tmux {
     socket: String,
@@ -20,7 +22,11 @@ struct Tmux {
 impl Tmux {
     fn start(script: &str) -> Tmux {
         let tmux = Tmux {
-            socket: format!("rvshell-dmx-e2e-{}", std::process::id()),
+            socket: format!(
+                "rvshell-dmx-e2e-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            ),
         };
         let out = Command::new("tmux")
             .args([
@@ -245,4 +251,30 @@ fn dmx_tab_recovers_when_olad_appears_and_olad_has_what_was_typed() {
     expected[0] = 20;
     assert_eq!(read(), expected);
     olad.stop();
+}
+
+#[test]
+fn demo_without_olad_installed_says_how_to_get_it_and_the_rest_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let bin = env!("CARGO_BIN_EXE_rvshell");
+    // No olad on PATH (the shell itself needs nothing from PATH).
+    let script = format!(
+        "RVSHELL_DATA_DIR={d}/data RVSHELL_CONFIG={d}/none.toml PATH={d}/empty '{bin}' demo \
+         2> {d}/stderr; echo $? > {d}/rc; sleep 120"
+    );
+    let tmux = Tmux::start(&script);
+    tmux.wait_for("Connected to rvsim");
+    tmux.wait_for("olad is not installed, so the OLA-DMX tab has no olad");
+    tmux.keys(&["BTab"]);
+    tmux.wait_for("apt-get install ola");
+    tmux.wait_for("olad (none) not installed");
+    // Changes are kept, nothing hangs, and the RV side still works.
+    tmux.keys(&["+"]);
+    tmux.wait_for("send failed (ch 1): olad is not installed");
+    tmux.keys(&["BTab", "BTab", "Space"]);
+    tmux.wait_for("RETURN \"FRAME = ");
+    tmux.keys(&["q"]);
+    let rc = wait_for_file(&dir.path().join("rc"));
+    assert_eq!(rc.trim(), "0");
 }

@@ -372,7 +372,11 @@ impl DmxTab {
         };
         self.touched = true;
         if !self.is_connected() {
-            let why = format!("olad is not connected at {}", self.address);
+            let why = if self.state == OladState::NotInstalled {
+                "olad is not installed (`apt-get install ola`)".to_owned()
+            } else {
+                format!("olad is not connected at {}", self.address)
+            };
             self.console.send_failed(frame.generation, why.clone());
             self.queued = None;
             if self.last_offline.as_deref() != Some("change") {
