@@ -579,3 +579,34 @@ fn quitting_hands_the_runner_the_newest_unsent_state() {
     assert!(last.generation > first.generation);
     assert_eq!(app.dmx.final_frame(), None, "handed out once");
 }
+
+#[test]
+fn the_picker_goes_to_a_typed_universe_number() {
+    let mut app = app();
+    app.update(ch('U'));
+    app.update(dmx(DmxEvent::Universes(Ok(vec![UniverseEntry {
+        universe: 1,
+        name: "Dummy".into(),
+    }]))));
+    for c in "420".chars() {
+        assert!(app.update(ch(c)).is_empty());
+    }
+    app.update(key(KeyCode::Backspace));
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        vec![
+            Command::Dmx(DmxCommand::Load(42)),
+            Command::Dmx(DmxCommand::Register(42)),
+        ]
+    );
+    assert_eq!(app.dmx.console.universe(), 42);
+    // Past olad's int32 the digit is refused.
+    app.update(ch('U'));
+    for c in "99999999999".chars() {
+        app.update(ch(c));
+    }
+    assert_eq!(
+        app.dmx.picker.as_ref().map(|p| p.typed.as_str()),
+        Some("999999999")
+    );
+}

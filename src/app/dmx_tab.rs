@@ -181,6 +181,9 @@ pub struct Picker {
     pub error: Option<String>,
     /// Index into the entries; one past the last is "patch a port".
     pub selected: usize,
+    /// A universe number typed to go to directly (one olad does not list
+    /// yet, e.g. one another program sends to).
+    pub typed: String,
 }
 
 /// Which field of the patch form has the keys.
@@ -632,6 +635,7 @@ impl DmxTab {
                 entries: Some(self.names.clone()),
                 error: self.offline_text(),
                 selected,
+                typed: String::new(),
             });
             return Vec::new();
         }
@@ -639,6 +643,7 @@ impl DmxTab {
             entries: None,
             error: None,
             selected,
+            typed: String::new(),
         });
         vec![DmxCommand::ListUniverses]
     }
@@ -660,6 +665,25 @@ impl DmxTab {
                 return vec![DmxCommand::ListUniverses];
             }
             KeyCode::Char('p') => return self.open_patch(),
+            KeyCode::Char(c) if c.is_ascii_digit() => {
+                let mut typed = picker.typed.clone();
+                typed.push(c);
+                // Universe numbers are olad's int32: longer input is refused.
+                if typed.parse::<u32>().is_ok_and(|u| u <= i32::MAX as u32) {
+                    picker.typed = typed;
+                }
+            }
+            KeyCode::Backspace => {
+                picker.typed.pop();
+            }
+            KeyCode::Enter if !picker.typed.is_empty() => {
+                let typed = std::mem::take(&mut picker.typed);
+                self.picker = None;
+                return match typed.parse::<u32>() {
+                    Ok(universe) => self.switch_universe(universe),
+                    Err(_) => Vec::new(),
+                };
+            }
             KeyCode::Enter => {
                 let chosen = picker
                     .entries

@@ -160,6 +160,14 @@ fn picker_box(dmx: &DmxTab, picker: &Picker, frame: &mut Frame, area: Rect) {
             ));
         }
     }
+    let mut go = vec![Span::styled("go to universe: ", theme::DIM)];
+    if picker.typed.is_empty() {
+        go.push(Span::styled("type its number", theme::DIM));
+    } else {
+        go.push(Span::styled(picker.typed.clone(), theme::FIELD_FOCUS));
+        go.push(Span::styled("  Enter goes there", theme::DIM));
+    }
+    lines.push(Line::from(go));
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     let rect = centered(area, 60, height);
     let block = Block::bordered()
