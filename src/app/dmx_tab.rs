@@ -512,7 +512,10 @@ impl DmxTab {
                 Ok(frame) => {
                     self.log(
                         LineKind::Info,
-                        format!("scene F{} stored (Shift+F{0} stores again)", scene + 1),
+                        format!(
+                            "scene F{} stored; F{0} recalls it over the fade time",
+                            scene + 1
+                        ),
                     );
                     frame
                 }
