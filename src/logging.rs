@@ -1,5 +1,8 @@
 //! Logging set-up: `tracing` to a file when asked (the terminal belongs to the
-//! shell), otherwise warnings and errors to stderr.
+//! shell), otherwise warnings and errors to stderr, except in the interactive
+//! shell, where a line on stderr would land in the middle of the screen: there
+//! logs go nowhere unless `--log-file` is given (the feedback pane shows what
+//! the user needs).
 
 use crate::cli::GlobalArgs;
 use anyhow::Context;
@@ -7,8 +10,9 @@ use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber. Keep the returned guard alive until exit so
-/// buffered lines reach the file.
-pub fn init(args: &GlobalArgs) -> anyhow::Result<Option<WorkerGuard>> {
+/// buffered lines reach the file. `tui`: the interactive shell owns the
+/// terminal, so without a log file nothing is written.
+pub fn init(args: &GlobalArgs, tui: bool) -> anyhow::Result<Option<WorkerGuard>> {
     let filter = match &args.log_level {
         Some(level) => {
             EnvFilter::try_new(level).with_context(|| format!("bad --log-level {level:?}"))?
@@ -30,6 +34,7 @@ pub fn init(args: &GlobalArgs) -> anyhow::Result<Option<WorkerGuard>> {
                 .init();
             Ok(Some(guard))
         }
+        None if tui => Ok(None),
         None => {
             tracing_subscriber::fmt()
                 .with_env_filter(filter)

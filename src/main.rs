@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = rvshell::cli::parse();
-    let _log_guard = match rvshell::logging::init(&cli.global) {
+    let tui = matches!(cli.command, None | Some(rvshell::cli::Command::Demo));
+    let _log_guard = match rvshell::logging::init(&cli.global, tui) {
         Ok(guard) => guard,
         Err(err) => {
             eprintln!("rvshell: {err:#}");

@@ -15,6 +15,8 @@ pub enum Context {
     RawEvent,
     /// The Pixels tab.
     Pixels,
+    /// The OLA-DMX tab.
+    Dmx,
 }
 
 impl Context {
@@ -25,6 +27,7 @@ impl Context {
             Context::Playback => "Playback Control",
             Context::RawEvent => "Raw Event",
             Context::Pixels => "Pixels",
+            Context::Dmx => "OLA-DMX",
         }
     }
 }
@@ -69,6 +72,8 @@ pub enum Action {
     EditCode,
     /// The Pixels tab's own actions.
     Pixels(crate::app::pixels::PixelsAction),
+    /// A key of the OLA-DMX tab.
+    Dmx(crate::app::dmx_tab::DmxAction),
 }
 
 /// One key: a code and its modifiers. For character keys Shift is ignored
@@ -94,6 +99,13 @@ const fn ctrl(code: KeyCode) -> KeySpec {
     KeySpec {
         code,
         mods: KeyModifiers::CONTROL,
+    }
+}
+
+const fn shift(code: KeyCode) -> KeySpec {
+    KeySpec {
+        code,
+        mods: KeyModifiers::SHIFT,
     }
 }
 
@@ -189,9 +201,10 @@ const fn bind(
     }
 }
 
+use crate::app::dmx_tab::DmxAction as DA;
 use crate::app::pixels::PixelsAction as PA;
 use Action as A;
-use Context::{Global as G, Pixels as X, Playback as P, RawEvent as R};
+use Context::{Dmx as D, Global as G, Pixels as X, Playback as P, RawEvent as R};
 
 /// The keymap. Earlier rows win when two rows match the same key in one context;
 /// tab rows are checked before global rows.
@@ -405,6 +418,351 @@ pub const KEYMAP: &[Binding] = &[
         Some("media"),
         false,
     ),
+    // OLA-DMX (digits and, in hex mode, a-f type a value; Enter sets it)
+    bind(
+        D,
+        &[key(KeyCode::Left)],
+        A::Dmx(DA::Left),
+        "cursor left (commits a typed value)",
+        Some("move"),
+        false,
+    ),
+    bind(
+        D,
+        &[key(KeyCode::Right)],
+        A::Dmx(DA::Right),
+        "cursor right",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[key(KeyCode::Up)],
+        A::Dmx(DA::Up),
+        "cursor up a row",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[key(KeyCode::Down)],
+        A::Dmx(DA::Down),
+        "cursor down a row",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[key(KeyCode::Home)],
+        A::Dmx(DA::Home),
+        "first channel",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[key(KeyCode::End)],
+        A::Dmx(DA::End),
+        "last channel",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[ch('+'), ch('=')],
+        A::Dmx(DA::Plus),
+        "value up by 1 (sent at once)",
+        Some("value"),
+        false,
+    ),
+    bind(
+        D,
+        &[ch('-')],
+        A::Dmx(DA::Minus),
+        "value down by 1",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[key(KeyCode::PageUp)],
+        A::Dmx(DA::PageUp),
+        "value up by 16",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[key(KeyCode::PageDown)],
+        A::Dmx(DA::PageDown),
+        "value down by 16",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[ch(' ')],
+        A::Dmx(DA::Toggle),
+        "value 0 <-> 255",
+        Some("0/255"),
+        false,
+    ),
+    bind(
+        D,
+        &[ch('b'), ch('B')],
+        A::Dmx(DA::Blackout),
+        "blackout: every channel 0 (B also in hex mode)",
+        Some("blackout"),
+        false,
+    ),
+    bind(
+        D,
+        &[ch('f'), ch('F')],
+        A::Dmx(DA::Full),
+        "full: every channel 255 (F also in hex mode)",
+        Some("full"),
+        false,
+    ),
+    bind(
+        D,
+        &[ch('u')],
+        A::Dmx(DA::Undo),
+        "undo the last change",
+        Some("undo"),
+        false,
+    ),
+    bind(
+        D,
+        &[ch('m')],
+        A::Dmx(DA::Mode),
+        "display mode: decimal, hex, percent",
+        Some("mode"),
+        false,
+    ),
+    bind(
+        D,
+        &[ch('n')],
+        A::Dmx(DA::Numbering),
+        "channel numbers from 0 or from 1",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[ch('p')],
+        A::Dmx(DA::Priority),
+        "set the source priority (0..=200)",
+        Some("priority"),
+        false,
+    ),
+    bind(
+        D,
+        &[ch('t')],
+        A::Dmx(DA::FadeTime),
+        "set the scene fade time in seconds",
+        Some("fade"),
+        false,
+    ),
+    bind(
+        D,
+        &[ch('U')],
+        A::Dmx(DA::Universes),
+        "pick a universe, or patch a port to make one",
+        Some("universe"),
+        false,
+    ),
+    bind(
+        D,
+        &[key(KeyCode::F(1))],
+        A::Dmx(DA::Recall(0)),
+        "recall scene F1..F12 over the fade time",
+        Some("scene"),
+        false,
+    ),
+    bind(
+        D,
+        &[key(KeyCode::F(2))],
+        A::Dmx(DA::Recall(1)),
+        "",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[key(KeyCode::F(3))],
+        A::Dmx(DA::Recall(2)),
+        "",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[key(KeyCode::F(4))],
+        A::Dmx(DA::Recall(3)),
+        "",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[key(KeyCode::F(5))],
+        A::Dmx(DA::Recall(4)),
+        "",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[key(KeyCode::F(6))],
+        A::Dmx(DA::Recall(5)),
+        "",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[key(KeyCode::F(7))],
+        A::Dmx(DA::Recall(6)),
+        "",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[key(KeyCode::F(8))],
+        A::Dmx(DA::Recall(7)),
+        "",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[key(KeyCode::F(9))],
+        A::Dmx(DA::Recall(8)),
+        "",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[key(KeyCode::F(10))],
+        A::Dmx(DA::Recall(9)),
+        "",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[key(KeyCode::F(11))],
+        A::Dmx(DA::Recall(10)),
+        "",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[key(KeyCode::F(12))],
+        A::Dmx(DA::Recall(11)),
+        "",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[shift(KeyCode::F(1)), key(KeyCode::F(13))],
+        A::Dmx(DA::Store(0)),
+        "store the values in scene F1..F12 (F13..F24 too)",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[shift(KeyCode::F(2)), key(KeyCode::F(14))],
+        A::Dmx(DA::Store(1)),
+        "",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[shift(KeyCode::F(3)), key(KeyCode::F(15))],
+        A::Dmx(DA::Store(2)),
+        "",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[shift(KeyCode::F(4)), key(KeyCode::F(16))],
+        A::Dmx(DA::Store(3)),
+        "",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[shift(KeyCode::F(5)), key(KeyCode::F(17))],
+        A::Dmx(DA::Store(4)),
+        "",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[shift(KeyCode::F(6)), key(KeyCode::F(18))],
+        A::Dmx(DA::Store(5)),
+        "",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[shift(KeyCode::F(7)), key(KeyCode::F(19))],
+        A::Dmx(DA::Store(6)),
+        "",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[shift(KeyCode::F(8)), key(KeyCode::F(20))],
+        A::Dmx(DA::Store(7)),
+        "",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[shift(KeyCode::F(9)), key(KeyCode::F(21))],
+        A::Dmx(DA::Store(8)),
+        "",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[shift(KeyCode::F(10)), key(KeyCode::F(22))],
+        A::Dmx(DA::Store(9)),
+        "",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[shift(KeyCode::F(11)), key(KeyCode::F(23))],
+        A::Dmx(DA::Store(10)),
+        "",
+        None,
+        false,
+    ),
+    bind(
+        D,
+        &[shift(KeyCode::F(12)), key(KeyCode::F(24))],
+        A::Dmx(DA::Store(11)),
+        "",
+        None,
+        false,
+    ),
     // Everywhere
     bind(
         G,
@@ -479,6 +837,23 @@ pub const KEYMAP: &[Binding] = &[
         &[alt(KeyCode::Char('3'))],
         A::GoTab(2),
         "Pixels tab, also from a text field",
+        None,
+        true,
+    ),
+    // OLA-DMX is the last tab (the 4th once Pixels is in).
+    bind(
+        G,
+        &[ch('4')],
+        A::GoTab(super::Tab::ALL.len() - 1),
+        "OLA-DMX tab",
+        None,
+        false,
+    ),
+    bind(
+        G,
+        &[alt(KeyCode::Char('4'))],
+        A::GoTab(super::Tab::ALL.len() - 1),
+        "OLA-DMX tab, also from a text field",
         None,
         true,
     ),

@@ -120,6 +120,8 @@ pub fn areas(size: Rect, active: Tab, contacts: usize) -> Areas {
         Tab::Playback if main.height >= 24 => 11,
         Tab::Playback => 9,
         Tab::RawEvent | Tab::Pixels => (main.height * 11 / 20).max(9),
+        // The grid wants every row it can get; the feedback keeps 5.
+        Tab::Dmx => (main.height * 2 / 3).max(9),
     }
     .min(main.height.saturating_sub(5));
     let [body, lower] =
@@ -148,6 +150,8 @@ pub fn areas(size: Rect, active: Tab, contacts: usize) -> Areas {
         Tab::RawEvent => raw_event(inner, &mut areas),
         // The Pixels tab's geometry is `app::pixels::areas`.
         Tab::Pixels => {}
+        // The DMX tab hit-tests its grid itself (`DmxGridState::slot_at`).
+        Tab::Dmx => {}
     }
     areas
 }

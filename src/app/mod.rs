@@ -9,6 +9,7 @@
 //! code that asked for it.
 
 pub mod dmx_console;
+pub mod dmx_tab;
 pub mod feedback;
 pub mod history;
 pub mod input;
@@ -64,10 +65,11 @@ pub enum Tab {
     Playback,
     RawEvent,
     Pixels,
+    Dmx,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 3] = [Tab::Playback, Tab::RawEvent, Tab::Pixels];
+    pub const ALL: [Tab; 4] = [Tab::Playback, Tab::RawEvent, Tab::Pixels, Tab::Dmx];
 
     pub fn index(self) -> usize {
         Self::ALL.iter().position(|t| *t == self).unwrap_or(0)
@@ -78,6 +80,7 @@ impl Tab {
             Tab::Playback => "Playback Control",
             Tab::RawEvent => "Raw Event",
             Tab::Pixels => "Pixels",
+            Tab::Dmx => "OLA-DMX",
         }
     }
 
@@ -86,6 +89,7 @@ impl Tab {
             Tab::Playback => Context::Playback,
             Tab::RawEvent => Context::RawEvent,
             Tab::Pixels => Context::Pixels,
+            Tab::Dmx => Context::Dmx,
         }
     }
 }
@@ -112,6 +116,8 @@ pub enum NetEvent {
     },
     /// A Pixels tab job reported.
     Pixels(pixels::PixelsEvent),
+    /// olad's connection and the DMX tab's requests.
+    Dmx(dmx_tab::DmxEvent),
 }
 
 /// Everything `App::update` reacts to.
@@ -140,6 +146,8 @@ pub enum Command {
     },
     /// Write the history file with this text.
     SaveHistory(String),
+    /// Talk to olad for the DMX tab.
+    Dmx(dmx_tab::DmxCommand),
     /// Sign off from every RV (DISCONNECT) and exit.
     Quit,
     /// A Pixels tab job: load, complete, push, cancel.
@@ -258,6 +266,8 @@ pub struct App {
     pub history: History,
 
     pub pixels: pixels::PixelsTab,
+    /// The OLA-DMX tab.
+    pub dmx: dmx_tab::DmxTab,
 
     pending: HashMap<RequestId, Pending>,
     next_request: RequestId,
@@ -304,6 +314,7 @@ impl App {
             rsvp: true,
             history,
             pixels: pixels::PixelsTab::default(),
+            dmx: dmx_tab::DmxTab::new(crate::ola::client::DEFAULT_ADDR),
             pending: HashMap::new(),
             next_request: 1,
             quitting: false,
@@ -322,12 +333,16 @@ impl App {
     /// Ticks run only while something moves: the frame is being watched, or
     /// a retry countdown is on screen.
     pub fn tick_interval(&self) -> Option<Duration> {
-        if self.polling() {
+        let rv = if self.polling() {
             Some(POLL_INTERVAL)
         } else if self.counting_down() {
             Some(COUNTDOWN_INTERVAL)
         } else {
             None
+        };
+        match (rv, self.dmx.tick_interval()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -356,6 +371,7 @@ impl App {
         matches!(self.focus, Focus::Editor | Focus::Name | Focus::Target)
             || self.searching()
             || self.pixels_in_text()
+            || (self.tab == Tab::Dmx && self.dmx.in_text())
     }
 
     /// Whether the search prompt is open.
@@ -437,6 +453,11 @@ impl App {
         }
         if self.focus == Focus::GoTo {
             return self.on_goto_key(&key);
+        }
+        if self.tab == Tab::Dmx
+            && let Some(commands) = self.dmx.on_key(&key)
+        {
+            return self.dmx_out(commands);
         }
         let in_text = self.in_text();
         if let Some(action) = keymap::lookup(self.tab.context(), &key, in_text) {
@@ -704,8 +725,22 @@ impl App {
             }
             Action::EditCode => self.set_focus(Focus::Editor),
             Action::Pixels(action) => return self.pixels_act(action),
+            Action::Dmx(action) => {
+                let commands = self.dmx.act(action, self.now);
+                return self.dmx_out(commands);
+            }
         }
         Vec::new()
+    }
+
+    /// Wraps the DMX tab's commands and moves its log lines to the feedback pane.
+    fn dmx_out(&mut self, commands: Vec<dmx_tab::DmxCommand>) -> Vec<Command> {
+        let from = format!("olad@{}", self.dmx.address);
+        for (kind, text) in std::mem::take(&mut self.dmx.logs) {
+            self.log(kind, from.clone(), text);
+        }
+        self.dirty = true;
+        commands.into_iter().map(Command::Dmx).collect()
     }
 
     fn feedback_page(&self) -> isize {
@@ -717,7 +752,7 @@ impl App {
         self.tab = tab;
         self.set_focus(match tab {
             Tab::RawEvent => Focus::Editor,
-            Tab::Playback | Tab::Pixels => Focus::None,
+            Tab::Playback | Tab::Pixels | Tab::Dmx => Focus::None,
         });
     }
 
@@ -882,14 +917,16 @@ impl App {
     }
 
     fn on_tick(&mut self) -> Vec<Command> {
+        let dmx = self.dmx.on_tick(self.now);
+        let mut commands = self.dmx_out(dmx);
         if self.counting_down() {
             self.dirty = true;
         }
         if !self.polling() || self.poll_in_flight.is_some() {
-            return Vec::new();
+            return commands;
         }
         let all = std::mem::replace(&mut self.send_to_all, false);
-        let commands = self.send(Origin::Poll, Event::new("remote-eval", mu::POLL), true);
+        commands.extend(self.send(Origin::Poll, Event::new("remote-eval", mu::POLL), true));
         self.send_to_all = all;
         commands
     }
@@ -901,6 +938,10 @@ impl App {
             NetEvent::State { contact, state } => self.on_state(contact, state),
             NetEvent::Client { contact, event } => self.on_client(contact, event),
             NetEvent::Reply { request, result } => self.on_reply(request, result),
+            NetEvent::Dmx(event) => {
+                let commands = self.dmx.on_event(event, self.now);
+                return self.dmx_out(commands);
+            }
             NetEvent::Sent { request, result } => {
                 if let Some(pending) = self.pending.remove(&request)
                     && let Err(err) = result
@@ -1129,6 +1170,10 @@ impl App {
                 if let Some(button) = areas.button_at(mouse.column, mouse.row) {
                     return self.click(button);
                 }
+                if self.tab == Tab::Dmx && areas.body.contains(at) {
+                    let commands = self.dmx.click(mouse.column, mouse.row);
+                    return self.dmx_out(commands);
+                }
                 Vec::new()
             }
             MouseEventKind::ScrollUp | MouseEventKind::ScrollDown if self.help => {
@@ -1146,6 +1191,13 @@ impl App {
                 self.editor.input(mouse);
                 self.dirty = true;
                 Vec::new()
+            }
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown
+                if self.tab == Tab::Dmx && areas.body.contains(at) =>
+            {
+                let up = mouse.kind == MouseEventKind::ScrollUp;
+                let commands = self.dmx.wheel(up, self.now);
+                self.dmx_out(commands)
             }
             MouseEventKind::ScrollUp | MouseEventKind::ScrollDown
                 if areas.feedback.contains(at) =>

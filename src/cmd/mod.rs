@@ -9,6 +9,7 @@ pub mod push;
 pub mod rv;
 pub mod sim;
 pub mod tui;
+pub mod tui_dmx;
 pub mod tui_pixels;
 
 use crate::cli::{Cli, Command};

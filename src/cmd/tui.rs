@@ -9,9 +9,11 @@
 //! after something changed, and a timer runs only while the app asks for
 //! one ([`App::tick_interval`]): an idle shell sleeps in `recv`.
 
+use super::tui_dmx::{DmxRunner, OladTarget};
 use crate::app::history::{DEFAULT_CAP, History};
 use crate::app::{App, AppEvent, Command, NetEvent};
 use crate::cli::{Cli, GlobalArgs};
+use crate::ola::daemon::OladProcess;
 use crate::rv::client::{ClientEvent, Config, ConnState, Reconnect, RvClient};
 use crate::rv::message::Event;
 use crate::sim::server::{SimConfig, Simulator};
@@ -45,7 +47,13 @@ pub fn run(cli: &Cli) -> ExitCode {
         }
     };
     let history_size = cli.history_size.unwrap_or(DEFAULT_CAP);
-    finish(runtime().and_then(|rt| rt.block_on(shell(configs, None, history_size, expected))))
+    let olad = OladSetup {
+        target: OladTarget::Address(cli.global.olad.clone()),
+        process: None,
+        note: None,
+        timeout: olad_timeout(&cli.global),
+    };
+    finish(runtime().and_then(|rt| rt.block_on(shell(configs, None, history_size, expected, olad))))
 }
 
 /// `rvshell demo`: the shell against an in-process simulator.
@@ -62,9 +70,40 @@ pub fn demo(global: &GlobalArgs, history_size: Option<usize>) -> ExitCode {
             let mut demo_global = global.clone();
             demo_global.host = "127.0.0.1".into();
             let config = super::rv::client_config(&demo_global, Some(sim.local_addr().port()))?;
-            shell(vec![config], Some(sim), history_size, Some("rvsim".into())).await
+            let (target, process, note) = super::tui_dmx::private_olad(&global.olad).await;
+            let olad = OladSetup {
+                target,
+                process,
+                note: Some(note),
+                timeout: olad_timeout(global),
+            };
+            shell(
+                vec![config],
+                Some(sim),
+                history_size,
+                Some("rvsim".into()),
+                olad,
+            )
+            .await
         })
     }))
+}
+
+/// The OLA-DMX tab's olad: where it is, the private one `demo` started (if
+/// any, stopped on exit), a line for the feedback pane, the request timeout.
+struct OladSetup {
+    target: OladTarget,
+    process: Option<OladProcess>,
+    note: Option<String>,
+    timeout: Duration,
+}
+
+/// `--timeout` bounds each olad reply too (a bad value falls back to 5 s).
+fn olad_timeout(global: &GlobalArgs) -> Duration {
+    Duration::try_from_secs_f64(global.timeout)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .unwrap_or(Duration::from_secs(5))
 }
 
 fn finish(result: anyhow::Result<()>) -> ExitCode {
@@ -277,7 +316,14 @@ async fn shell(
     sim: Option<Simulator>,
     history_size: usize,
     expected: Option<String>,
+    olad: OladSetup,
 ) -> anyhow::Result<()> {
+    let OladSetup {
+        target: olad_target,
+        process: mut olad_process,
+        note: olad_note,
+        timeout: olad_timeout,
+    } = olad;
     // The terminal first: without one there is no point connecting to RV.
     use std::io::IsTerminal;
     anyhow::ensure!(
@@ -317,6 +363,20 @@ async fn shell(
             let _ = tx.send(Incoming::App(AppEvent::Net(NetEvent::Pixels(event))));
         }))
     };
+    if let Some(note) = olad_note {
+        app.note(note);
+    }
+    app.dmx.address = match &olad_target {
+        OladTarget::Address(addr) => addr.clone(),
+        OladTarget::NotInstalled => "(none)".into(),
+    };
+    let post: super::tui_dmx::Post = {
+        let tx = tx.clone();
+        std::sync::Arc::new(move |event| {
+            let _ = tx.send(Incoming::App(AppEvent::Net(NetEvent::Dmx(event))));
+        })
+    };
+    let mut dmx = DmxRunner::start(olad_target, olad_timeout, post);
 
     let size = terminal.inner.size()?;
     app.size = Rect::new(0, 0, size.width, size.height);
@@ -383,6 +443,7 @@ async fn shell(
                         let _ = history_tx.send(text);
                     }
                     Command::Pixels(command) => pixels.execute(command, &clients),
+                    Command::Dmx(command) => dmx.execute(command),
                     Command::Quit => break 'run,
                 }
             }
@@ -393,13 +454,17 @@ async fn shell(
         let _ = terminal.inner.draw(|f| crate::ui::draw(&app, f));
     }
     let sign_off = futures_util::future::join_all(clients.iter().map(RvClient::close));
-    if tokio::time::timeout(SIGN_OFF_LIMIT, sign_off)
-        .await
-        .is_err()
-    {
+    let (signed_off, ()) = tokio::join!(
+        tokio::time::timeout(SIGN_OFF_LIMIT, sign_off),
+        dmx.close(app.dmx.final_frame())
+    );
+    if signed_off.is_err() {
         tracing::warn!("some RV did not take our DISCONNECT in time");
     }
     drop(terminal);
+    if let Some(olad) = &mut olad_process {
+        olad.shutdown().await;
+    }
     if let Some(sim) = sim {
         sim.shutdown().await;
     }

@@ -12,7 +12,12 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let mut lines = Vec::new();
     // The active tab first, then the rest.
     let mut contexts = vec![app.tab.context(), Context::Global];
-    for c in [Context::Playback, Context::RawEvent, Context::Pixels] {
+    for c in [
+        Context::Playback,
+        Context::RawEvent,
+        Context::Pixels,
+        Context::Dmx,
+    ] {
         if !contexts.contains(&c) {
             contexts.push(c);
         }
@@ -29,7 +34,11 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             lines.push(Line::raw(""));
         }
         lines.push(Line::from(Span::styled(context.title(), theme::TITLE)));
-        for binding in KEYMAP.iter().filter(|b| b.context == context) {
+        // Rows without a description continue the row above (F2..F12).
+        for binding in KEYMAP
+            .iter()
+            .filter(|b| b.context == context && !b.desc.is_empty())
+        {
             lines.push(Line::from(vec![
                 Span::styled(
                     format!(" {:<key_col$} ", keymap::keys_label(binding)),

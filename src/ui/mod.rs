@@ -4,6 +4,7 @@
 
 mod bigdigits;
 pub mod dmx_grid;
+mod dmx_tab;
 mod feedback;
 mod help;
 mod pixels;
@@ -32,6 +33,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
         Tab::Playback => playback::draw(app, frame, &areas),
         Tab::RawEvent => raw_event::draw(app, frame, &areas),
         Tab::Pixels => pixels::draw(app, frame, &areas),
+        Tab::Dmx => dmx_tab::draw(app, frame, &areas),
     }
     feedback::draw(app, frame, areas.feedback);
     if let Some(rect) = areas.contacts {

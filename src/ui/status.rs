@@ -44,6 +44,7 @@ pub fn draw(app: &App, frame: &mut Frame, rect: Rect) {
             theme::DIM,
         ));
     }
+    first.extend(super::dmx_tab::status_spans(app));
     let pending = app.pending_count();
     if pending > 0 {
         first.push(Span::styled(format!("  {pending} waiting"), theme::WARN));

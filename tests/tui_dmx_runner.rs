@@ -1,0 +1,188 @@
+//! The OLA-DMX tab's runner against a real olad (private, Dummy plugin only):
+//! every command turns into the right requests and comes back as the right
+//! event; olad not running is reported and retried.
+
+use rvshell::app::dmx_console::{Frame, SLOTS};
+use rvshell::app::dmx_tab::{DmxCommand, DmxEvent, OladState, PortEntry, UniverseEntry};
+use rvshell::cmd::tui_dmx::{DmxRunner, OladTarget, Post};
+use rvshell::ola::daemon::{OladOptions, OladProcess};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+fn runner(addr: String) -> (DmxRunner, mpsc::UnboundedReceiver<DmxEvent>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let post: Post = Arc::new(move |event| {
+        let _ = tx.send(event);
+    });
+    (
+        DmxRunner::start(OladTarget::Address(addr), Duration::from_secs(5), post),
+        rx,
+    )
+}
+
+/// The next event that `pick` accepts (others, such as readback pushes, are
+/// skipped); the limit only bounds a hang.
+async fn next<T>(
+    rx: &mut mpsc::UnboundedReceiver<DmxEvent>,
+    mut pick: impl FnMut(DmxEvent) -> Option<T>,
+) -> T {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let event = rx.recv().await.expect("the runner is alive");
+            if let Some(found) = pick(event) {
+                return found;
+            }
+        }
+    })
+    .await
+    .expect("the event never came")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_reach_olad_and_come_back_as_events() {
+    let olad = OladProcess::start(OladOptions::default())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let (mut dmx, mut rx) = runner(olad.addr().to_string());
+    next(&mut rx, |e| {
+        (e == DmxEvent::State(OladState::Connected)).then_some(())
+    })
+    .await;
+
+    // The Dummy device's free output port.
+    dmx.execute(DmxCommand::ListPorts);
+    let ports = next(&mut rx, |e| match e {
+        DmxEvent::Ports(result) => Some(result.unwrap()),
+        _ => None,
+    })
+    .await;
+    let port: PortEntry = ports
+        .into_iter()
+        .find(|p| p.is_output && p.device.contains("Dummy"))
+        .expect("the Dummy output port is free");
+
+    // Patch it to universe 5, named.
+    dmx.execute(DmxCommand::Patch {
+        port,
+        universe: 5,
+        name: Some("Stage left".into()),
+    });
+    let patched = next(&mut rx, |e| match e {
+        DmxEvent::Patched { universe, result } => Some((universe, result)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(patched, (5, Ok(())));
+    dmx.execute(DmxCommand::ListUniverses);
+    let universes = next(&mut rx, |e| match e {
+        DmxEvent::Universes(result) => Some(result.unwrap()),
+        _ => None,
+    })
+    .await;
+    assert!(
+        universes.contains(&UniverseEntry {
+            universe: 5,
+            name: "Stage left".into(),
+        }),
+        "{universes:?}"
+    );
+
+    // Readback, then a frame: the push carries it.
+    dmx.execute(DmxCommand::Register(5));
+    let registered = next(&mut rx, |e| match e {
+        DmxEvent::Registered { universe, result } => Some((universe, result)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(registered, (5, Ok(())));
+    let mut data = [0; SLOTS];
+    data[0] = 255;
+    data[9] = 42;
+    dmx.execute(DmxCommand::Send(Box::new(Frame {
+        universe: 5,
+        priority: 150,
+        generation: 7,
+        data,
+    })));
+    let sent = next(&mut rx, |e| match e {
+        DmxEvent::Sent { generation, result } => Some((generation, result)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(sent, (7, Ok(())));
+    let pushed = next(&mut rx, |e| match e {
+        DmxEvent::Readback {
+            universe: 5,
+            data: d,
+        } if d.get(9) == Some(&42) => Some(d),
+        _ => None,
+    })
+    .await;
+    assert_eq!(pushed, data.to_vec());
+    dmx.execute(DmxCommand::Load(5));
+    let loaded = next(&mut rx, |e| match e {
+        DmxEvent::Loaded {
+            universe: 5,
+            result,
+        } => Some(result.unwrap()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(loaded, data.to_vec());
+
+    // A universe nobody patched or uses: olad refuses, and says how to fix it.
+    dmx.execute(DmxCommand::Send(Box::new(Frame {
+        universe: 77,
+        priority: 100,
+        generation: 8,
+        data,
+    })));
+    let refused = next(&mut rx, |e| match e {
+        DmxEvent::Sent {
+            generation: 8,
+            result,
+        } => Some(result),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        refused,
+        Err("universe 77 does not exist on olad; patch a port to it (U, then p)".into())
+    );
+    dmx.close(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn olad_not_running_is_reported_then_retried_until_it_is() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let (mut dmx, mut rx) = runner(format!("127.0.0.1:{port}"));
+    let reason = next(&mut rx, |e| match e {
+        DmxEvent::State(OladState::NotRunning { reason }) => Some(reason),
+        _ => None,
+    })
+    .await;
+    assert!(reason.contains("refused"), "{reason}");
+    // Without a connection, commands fail at once instead of hanging.
+    dmx.execute(DmxCommand::Load(1));
+    let loaded = next(&mut rx, |e| match e {
+        DmxEvent::Loaded { result, .. } => Some(result),
+        _ => None,
+    })
+    .await;
+    assert_eq!(loaded, Err("olad is not connected".into()));
+    let _olad = OladProcess::start(OladOptions {
+        port: Some(port),
+        ..OladOptions::default()
+    })
+    .await
+    .unwrap_or_else(|err| panic!("{err}"));
+    next(&mut rx, |e| {
+        (e == DmxEvent::State(OladState::Connected)).then_some(())
+    })
+    .await;
+    dmx.close(None).await;
+}
