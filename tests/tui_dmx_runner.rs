@@ -27,16 +27,19 @@ async fn next<T>(
     rx: &mut mpsc::UnboundedReceiver<DmxEvent>,
     mut pick: impl FnMut(DmxEvent) -> Option<T>,
 ) -> T {
-    tokio::time::timeout(Duration::from_secs(30), async {
+    let mut skipped = Vec::new();
+    let found = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             let event = rx.recv().await.expect("the runner is alive");
+            let shown = format!("{event:?}");
             if let Some(found) = pick(event) {
                 return found;
             }
+            skipped.push(shown);
         }
     })
-    .await
-    .expect("the event never came")
+    .await;
+    found.unwrap_or_else(|_| panic!("the event never came; skipped: {skipped:?}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,21 +108,28 @@ async fn commands_reach_olad_and_come_back_as_events() {
         generation: 7,
         data,
     })));
-    let sent = next(&mut rx, |e| match e {
-        DmxEvent::Sent { generation, result } => Some((generation, result)),
-        _ => None,
-    })
-    .await;
-    assert_eq!(sent, (7, Ok(())));
-    let pushed = next(&mut rx, |e| match e {
-        DmxEvent::Readback {
-            universe: 5,
-            data: d,
-        } if d.get(9) == Some(&42) => Some(d),
-        _ => None,
-    })
-    .await;
-    assert_eq!(pushed, data.to_vec());
+    // olad pushes to a registered sender *before* it answers the update
+    // (ola-rpc.md §4), so the two events come in either order.
+    let (mut sent, mut pushed) = (None, None);
+    while sent.is_none() || pushed.is_none() {
+        next(&mut rx, |e| match e {
+            DmxEvent::Sent { generation, result } => {
+                sent = Some((generation, result));
+                Some(())
+            }
+            DmxEvent::Readback {
+                universe: 5,
+                data: d,
+            } if d.get(9) == Some(&42) => {
+                pushed = Some(d);
+                Some(())
+            }
+            _ => None,
+        })
+        .await;
+    }
+    assert_eq!(sent, Some((7, Ok(()))));
+    assert_eq!(pushed, Some(data.to_vec()));
     dmx.execute(DmxCommand::Load(5));
     let loaded = next(&mut rx, |e| match e {
         DmxEvent::Loaded {
