@@ -15,6 +15,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::widgets::Paragraph;
+use rvshell::app::dmx_tab::{DmxEvent, OladState};
 use rvshell::app::history::History;
 use rvshell::app::pixels::{ImageInfo, PixelsCommand, PixelsEvent, Thumbnail};
 use rvshell::app::{App, AppEvent, Command, NetEvent};
@@ -30,6 +31,58 @@ fn main() {
     render(frames);
     input(if quick { 20_000 } else { 200_000 });
     key_to_return(if quick { 500 } else { 5_000 });
+    idle_cpu(if quick { 3 } else { 10 });
+}
+
+/// CPU time of the real `rvshell demo` (simulator, private olad when
+/// installed) sitting idle in a terminal (tmux), read from /proc.
+fn idle_cpu(seconds: u64) {
+    let socket = format!("rvshell-bench-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(["-L", &socket])
+            .args(args)
+            .output()
+    };
+    let bin = env!("CARGO_BIN_EXE_rvshell");
+    let dir = std::env::temp_dir().join(&socket);
+    let _ = std::fs::create_dir_all(&dir);
+    let command = format!("RVSHELL_DATA_DIR='{}' exec '{bin}' demo", dir.display());
+    let started = tmux(&["new-session", "-d", "-x", "200", "-y", "60", &command]);
+    if !started.is_ok_and(|o| o.status.success()) {
+        println!("\nidle CPU: not measured (tmux is needed to give the shell a terminal)");
+        return;
+    }
+    let pid = tmux(&["display-message", "-p", "#{pane_pid}"])
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<u32>().ok());
+    let ticks = |pid: u32| -> Option<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    };
+    // Let it start, connect and draw; then measure.
+    std::thread::sleep(Duration::from_secs(3));
+    let before = pid.and_then(ticks);
+    std::thread::sleep(Duration::from_secs(seconds));
+    let after = pid.and_then(ticks);
+    let _ = tmux(&["send-keys", "q"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = tmux(&["kill-server"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    match (before, after) {
+        (Some(before), Some(after)) => {
+            // Linux reports CPU time in clock ticks of 1/100 s.
+            let used = (after - before) as f64 / 100.0;
+            println!(
+                "\nidle CPU over {seconds} s: {:.2} s of CPU = {:.2}% (target: under 1%)",
+                used,
+                used / seconds as f64 * 100.0
+            );
+        }
+        _ => println!("\nidle CPU: not measured (could not read /proc for the shell)"),
+    }
 }
 
 fn space() -> AppEvent {
@@ -187,6 +240,35 @@ fn render(frames: usize) {
         t.draw(|f| rvshell::ui::draw(&app, f)).unwrap();
     });
     row("help overlay", &help);
+    // OLA-DMX: every slot lit, olad's readback differing in places.
+    app.update(AppEvent::Key(KeyEvent::new(
+        KeyCode::Esc,
+        KeyModifiers::NONE,
+    )));
+    app.update(AppEvent::Key(KeyEvent::new(
+        KeyCode::Char('4'),
+        KeyModifiers::NONE,
+    )));
+    app.update(AppEvent::Net(NetEvent::Dmx(DmxEvent::State(
+        OladState::Connected,
+    ))));
+    let lit: Vec<u8> = (0..512).map(|i| (i * 7 % 256) as u8).collect();
+    app.update(AppEvent::Net(NetEvent::Dmx(DmxEvent::Loaded {
+        universe: 1,
+        result: Ok(lit.clone()),
+    })));
+    let mut olad = lit;
+    for slot in olad.iter_mut().step_by(37) {
+        *slot = slot.wrapping_add(1);
+    }
+    app.update(AppEvent::Net(NetEvent::Dmx(DmxEvent::Readback {
+        universe: 1,
+        data: olad,
+    })));
+    let dmx = time_frames(frames, |t| {
+        t.draw(|f| rvshell::ui::draw(&app, f)).unwrap();
+    });
+    row("OLA-DMX (512 slots lit)", &dmx);
     println!();
 }
 
