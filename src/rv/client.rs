@@ -761,6 +761,10 @@ impl Actor {
         let request_timeout = self.config.request_timeout;
         let addr = self.config.address();
 
+        // One timer for request deadlines and the heartbeat, moved only when
+        // the earliest of them changes (not re-registered on every frame).
+        let timer = tokio::time::sleep_until(far_future());
+        tokio::pin!(timer);
         let end = loop {
             let next_deadline = pending
                 .iter()
@@ -781,6 +785,15 @@ impl Actor {
                     last_heard + hb.timeout
                 }
             });
+            let wake = match (next_deadline, heartbeat_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if let Some(at) = wake
+                && timer.deadline() != at
+            {
+                timer.as_mut().reset(at);
+            }
             tokio::select! {
                 command = self.commands.recv() => match command {
                     None => break SessionEnd::Closed(None),
@@ -819,8 +832,10 @@ impl Actor {
                 reason = &mut write_failed => {
                     break SessionEnd::Lost(reason.unwrap_or_else(|_| "writer stopped".into()));
                 }
-                _ = sleep_until(next_deadline.unwrap_or_else(far_future)), if next_deadline.is_some() => {
+                _ = &mut timer, if wake.is_some() => {
                     let now = Instant::now();
+                    // Parked until the next iteration sets the new earliest deadline.
+                    timer.as_mut().reset(far_future());
                     for p in pending.iter_mut().filter(|p| p.deadline <= now) {
                         if let Some(reply) = p.reply.take() {
                             let _ = reply.send(Err(RequestError::Timeout { addr: addr.clone(), secs: request_timeout.as_secs_f64() }));
@@ -831,16 +846,16 @@ impl Actor {
                             let _ = reply.send(Err(RequestError::Timeout { addr: addr.clone(), secs: request_timeout.as_secs_f64() }));
                         }
                     }
-                }
-                _ = sleep_until(heartbeat_at.unwrap_or_else(far_future)), if heartbeat_at.is_some() => {
-                    let Some(hb) = self.config.heartbeat else { continue };
-                    let now = Instant::now();
-                    if now >= last_heard + hb.timeout {
-                        break SessionEnd::Lost(format!("no sign of life from RV for {} s (heartbeat)", hb.timeout.as_secs_f64()));
-                    }
-                    if pings.is_empty() {
-                        pings.push_back(PendingPing { sent: now, deadline: now + hb.timeout, reply: None });
-                        writes.send(Frame::Ping, None);
+                    if let (Some(hb), Some(at)) = (self.config.heartbeat, heartbeat_at)
+                        && now >= at
+                    {
+                        if now >= last_heard + hb.timeout {
+                            break SessionEnd::Lost(format!("no sign of life from RV for {} s (heartbeat)", hb.timeout.as_secs_f64()));
+                        }
+                        if pings.is_empty() {
+                            pings.push_back(PendingPing { sent: now, deadline: now + hb.timeout, reply: None });
+                            writes.send(Frame::Ping, None);
+                        }
                     }
                 }
             }
