@@ -91,6 +91,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "SECS", default_value_t = 30.0)]
     pub timeout: f64,
 
+    /// Ping RV after SECS of silence and drop the connection after four times
+    /// that without a sign of life (default: off, as RV's rvshell; RV itself
+    /// then drops a vanished client only after 10 minutes).
+    #[arg(long, global = true, value_name = "SECS")]
+    pub heartbeat: Option<f64>,
+
     /// olad's RPC address.
     #[arg(
         long,

@@ -350,3 +350,62 @@ fn push_refuses_bad_input_with_one_line_and_exit_2() {
         assert_eq!(stdout(&out), "", "{args:?}");
     }
 }
+
+#[test]
+fn heartbeat_option_keeps_rvs_heartbeat_on_and_refuses_bad_values() {
+    use std::io::{Read, Write};
+    // A fake RV: greet, then record what the client sends next.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let fake = std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !seen.ends_with(b"rvshell") {
+            let n = socket.read(&mut buf).unwrap();
+            assert!(n > 0, "client left before greeting");
+            seen.extend_from_slice(&buf[..n]);
+        }
+        socket.write_all(b"GREETING 4 fake").unwrap();
+        let mut after = Vec::new();
+        while !after.ends_with(b"frame()") {
+            let n = socket.read(&mut buf).unwrap();
+            assert!(n > 0, "client left before its request");
+            after.extend_from_slice(&buf[..n]);
+        }
+        socket.write_all(b"MESSAGE 9 RETURN 12").unwrap();
+        String::from_utf8(after).unwrap()
+    });
+    let out = Command::new(assert_cmd::cargo::cargo_bin!("rvshell"))
+        .args([
+            "eval",
+            "--heartbeat",
+            "5",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "frame()",
+        ])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "12\n", "{}", stderr(&out));
+    // With a heartbeat of our own, RV's stays on: no PINGPONGCONTROL 1 0.
+    let request = "RETURNEVENT remote-eval * frame()";
+    assert_eq!(
+        fake.join().unwrap(),
+        format!("MESSAGE {} {request}", request.len())
+    );
+
+    let out = Command::new(assert_cmd::cargo::cargo_bin!("rvshell"))
+        .args(["eval", "--heartbeat=0", "frame()"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--heartbeat must be a positive number"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -199,3 +199,19 @@ fn too_small_terminals_never_panic() {
     let terminal = draw(&mut session(1), 40, 12);
     insta::assert_snapshot!("too_small_40x12", terminal.backend());
 }
+
+#[test]
+fn status_line_shows_the_heartbeat() {
+    let mut app = session(1);
+    let status = |terminal: &Terminal<TestBackend>| {
+        let buffer = terminal.backend().buffer();
+        let row = buffer.area.height - 2;
+        (0..buffer.area.width)
+            .map(|x| buffer[(x, row)].symbol().to_owned())
+            .collect::<String>()
+    };
+    assert!(status(&draw(&mut app, 140, 30)).contains("heartbeat off"));
+    app.heartbeat = Some(std::time::Duration::from_secs(15));
+    let line = status(&draw(&mut app, 140, 30));
+    assert!(line.contains("heartbeat 15s"), "{line}");
+}

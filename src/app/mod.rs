@@ -233,6 +233,9 @@ struct Pending {
 
 /// The whole application state. The main task alone owns it.
 pub struct App {
+    /// The RV connections' heartbeat interval (`None`: off, as rvshell); shown
+    /// in the status line. The runner sets it from the connection settings.
+    pub heartbeat: Option<std::time::Duration>,
     pub tab: Tab,
     pub focus: Focus,
     pub help: bool,
@@ -315,6 +318,7 @@ impl App {
             history,
             pixels: pixels::PixelsTab::default(),
             dmx: dmx_tab::DmxTab::new(crate::ola::client::DEFAULT_ADDR),
+            heartbeat: None,
             pending: HashMap::new(),
             next_request: 1,
             quitting: false,

@@ -70,6 +70,17 @@ pub fn client_config(global: &GlobalArgs, port: Option<u16>) -> anyhow::Result<C
     let limit = Duration::from_secs_f64(global.timeout);
     config.request_timeout = limit;
     config.handshake_timeout = limit;
+    if let Some(secs) = global.heartbeat {
+        anyhow::ensure!(
+            secs.is_finite() && secs > 0.0,
+            "--heartbeat must be a positive number of seconds"
+        );
+        let interval = Duration::from_secs_f64(secs);
+        config.heartbeat = Some(crate::rv::client::Heartbeat {
+            interval,
+            timeout: interval * 4,
+        });
+    }
     Ok(config)
 }
 

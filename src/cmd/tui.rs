@@ -335,6 +335,10 @@ async fn shell(
     let mut clients = Vec::new();
     let mut addresses = Vec::new();
     let mut notes = Vec::new();
+    let heartbeat = configs
+        .first()
+        .and_then(|c| c.heartbeat)
+        .map(|hb| hb.interval);
     for (contact, mut config) in configs.into_iter().enumerate() {
         config.reconnect = Some(Reconnect::default());
         addresses.push(config.address());
@@ -353,6 +357,7 @@ async fn shell(
     let history = load_history(path.as_ref(), history_size);
     let history_tx = spawn_history_writer(path);
     let mut app = App::new(addresses, history);
+    app.heartbeat = heartbeat;
     app.clock = local_clock();
     for note in notes {
         app.note(note);

@@ -237,7 +237,7 @@ impl DmxRunner {
 
     /// Sends `last` (the newest state not yet given to olad, if any), then
     /// closes the olad connection behind a barrier (ola-rpc.md §7.7), so every
-    /// frame sent is applied, and stops the tasks. Bounded by [`CLOSE_LIMIT`]
+    /// frame sent is applied, and stops the tasks. Bounded by `CLOSE_LIMIT`
     /// each, so a hung olad cannot hold up quitting.
     pub async fn close(&mut self, last: Option<Frame>) {
         if let Some(task) = self.conn.take() {

@@ -49,6 +49,14 @@ pub fn draw(app: &App, frame: &mut Frame, rect: Rect) {
     if pending > 0 {
         first.push(Span::styled(format!("  {pending} waiting"), theme::WARN));
     }
+    // Last, so a narrow terminal cuts it first.
+    first.push(Span::styled(
+        match app.heartbeat {
+            Some(every) => format!("  heartbeat {}s", every.as_secs_f64()),
+            None => "  heartbeat off".to_owned(),
+        },
+        theme::DIM,
+    ));
     let mut second = Vec::new();
     for (key, hint) in keymap::hints(app.tab.context()) {
         second.push(Span::styled(key, theme::KEY));
