@@ -6,6 +6,7 @@ mod bigdigits;
 pub mod dmx_grid;
 mod dmx_tab;
 mod feedback;
+mod field;
 mod help;
 mod pixels;
 mod playback;

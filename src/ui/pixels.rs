@@ -3,9 +3,9 @@
 //! the lower one); image facts, completion candidates, the push gauge and the
 //! last outcome beside it.
 
+use super::field::field;
 use super::theme;
 use crate::app::App;
-use crate::app::input::LineInput;
 use crate::app::layout::Areas;
 use crate::app::pixels::{self, LoadedImage, PixelsField, RunningPush, TileMode, check_tiling};
 use ratatui::Frame;
@@ -76,35 +76,6 @@ pub fn draw(app: &App, frame: &mut Frame, areas: &Areas) {
         ),
     }
     info(app, frame, a.info);
-}
-
-fn field(frame: &mut Frame, rect: Rect, label: &str, input: &LineInput, focused: bool) {
-    let width = usize::from(rect.width).saturating_sub(label.chars().count());
-    let text = input.text();
-    // Keep the cursor visible in a narrow field.
-    let cursor = input.cursor();
-    let skip = cursor.saturating_sub(width.saturating_sub(1));
-    let visible: String = text.chars().skip(skip).take(width).collect();
-    let style = if focused {
-        theme::FIELD_FOCUS
-    } else {
-        theme::FIELD
-    };
-    let mut spans = vec![Span::styled(label.to_owned(), theme::DIM)];
-    if focused {
-        let at = cursor - skip;
-        let before: String = visible.chars().take(at).collect();
-        let after: String = visible.chars().skip(at).collect();
-        spans.push(Span::styled(before, style));
-        spans.push(Span::styled("▏", style));
-        spans.push(Span::styled(
-            format!("{after:<w$}", w = width.saturating_sub(at + 1)),
-            style,
-        ));
-    } else {
-        spans.push(Span::styled(format!("{visible:<width$}"), style));
-    }
-    frame.render_widget(Paragraph::new(Line::from(spans)), rect);
 }
 
 /// The image, fitted to `rect` with its aspect kept (a cell is one pixel
