@@ -2,12 +2,14 @@
 //! against it. Each test has its own TMPDIR, so port-file discovery is isolated.
 
 use assert_cmd::Command;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
+mod common;
+
+/// The shared simulator child, with a TMPDIR of its own so port-file
+/// discovery sees only this simulator.
 struct Sim {
-    child: Child,
+    child: common::sim::Sim,
     port: u16,
     tmp: tempfile::TempDir,
 }
@@ -19,24 +21,10 @@ impl Sim {
 
     fn start_with(tag: &str, extra: &[&str]) -> Sim {
         let tmp = tempfile::tempdir().unwrap();
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("rvshell"))
-            .args(["sim", "--port", "0", "--tag", tag])
-            .args(extra)
-            .env("TMPDIR", tmp.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .strip_prefix("listening on 127.0.0.1:")
-            .unwrap_or_else(|| panic!("first line was {line:?}"))
-            .parse()
-            .unwrap();
+        let mut args = vec!["--tag", tag];
+        args.extend_from_slice(extra);
+        let child = common::sim::Sim::start(tmp.path(), &args);
+        let port = child.port;
         Sim { child, port, tmp }
     }
 
@@ -58,19 +46,7 @@ impl Sim {
 
     /// SIGTERM, as a service manager would stop it.
     fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-        self.child.wait().unwrap()
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.child.terminate()
     }
 }
 

@@ -7,49 +7,11 @@
 
 use rvshell::ola::client::OlaClient;
 use rvshell::ola::daemon::{OladOptions, OladProcess};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
+use common::sim::Sim;
 use common::tmux::{Tmux, wait_for_file};
-
-/// `rvshell sim --port 0`, stopped by its PID on drop.
-struct Sim {
-    child: Child,
-    port: u16,
-}
-
-impl Sim {
-    fn start(tmp: &Path) -> Sim {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rvshell"))
-            .args(["sim", "--port", "0", "--tag", "dmx-e2e"])
-            .env("TMPDIR", tmp)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .strip_prefix("listening on 127.0.0.1:")
-            .unwrap_or_else(|| panic!("first line was {line:?}"))
-            .parse()
-            .unwrap();
-        Sim { child, port }
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -61,7 +23,7 @@ fn dmx_tab_recovers_when_olad_appears_and_olad_has_what_was_typed() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display();
-    let sim = Sim::start(dir.path());
+    let sim = Sim::start(dir.path(), &["--tag", "dmx-e2e"]);
     let olad_port = free_port();
     let olad_addr = format!("127.0.0.1:{olad_port}");
     let bin = env!("CARGO_BIN_EXE_rvshell");

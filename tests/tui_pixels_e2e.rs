@@ -5,57 +5,11 @@
 //! pending dumps on exit) and compare the dumped left view with the image
 //! pixel for pixel.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 mod common;
+use common::sim::Sim;
 use common::tmux::{Tmux, wait_for_file};
-
-/// `rvshell sim --port 0 --dump DIR`, killed on drop unless stopped.
-struct Sim {
-    child: Child,
-    port: u16,
-}
-
-impl Sim {
-    fn start(dump: &Path, tmp: &Path) -> Sim {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rvshell"))
-            .args(["sim", "--port", "0", "--dump"])
-            .arg(dump)
-            .env("TMPDIR", tmp)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .strip_prefix("listening on 127.0.0.1:")
-            .unwrap_or_else(|| panic!("first line was {line:?}"))
-            .parse()
-            .unwrap();
-        Sim { child, port }
-    }
-
-    /// SIGTERM: the simulator writes pending dumps and exits.
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        self.child.wait().unwrap()
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn push_a_png_in_2x2_tiles_and_the_simulator_dumps_it_pixel_for_pixel() {
@@ -74,7 +28,7 @@ fn push_a_png_in_2x2_tiles_and_the_simulator_dumps_it_pixel_for_pixel() {
     image.save(&png).unwrap();
     let dump = d.join("dump");
     std::fs::create_dir(&dump).unwrap();
-    let mut sim = Sim::start(&dump, d);
+    let mut sim = Sim::start(d, &["--dump", dump.to_str().unwrap()]);
 
     let bin = env!("CARGO_BIN_EXE_rvshell");
     let script = format!(
