@@ -12,11 +12,12 @@ use rvshell::rv::client::{Config, RvClient};
 use rvshell::rv::frame::Frame;
 use rvshell::rv::pixels::{DecodeLimits, Depth, Samples, Tiling, load_image};
 use rvshell::rv::push::{PushOptions, push};
-use rvshell::sim::server::{SimConfig, Simulator};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
+
+mod common;
 
 const W: u32 = 3840;
 const H: u32 = 2160;
@@ -37,17 +38,7 @@ fn main() {
     });
     chart.save(&path).unwrap();
 
-    let sim_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sim = sim_rt
-        .block_on(Simulator::start(SimConfig {
-            bind: "127.0.0.1:0".parse().unwrap(),
-            ..SimConfig::default()
-        }))
-        .unwrap();
+    let (_sim_rt, sim) = common::simulator();
     let port = sim.local_addr().port();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -12,11 +12,12 @@
 use bytes::{Bytes, BytesMut};
 use rvshell::rv::client::{Config, RvClient};
 use rvshell::rv::frame::{Frame, Limits};
-use rvshell::sim::server::{SimConfig, Simulator};
 use std::hint::black_box;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
+
+mod common;
 
 const PLAY: &str = r#"play();"FRAME = " + frame();"#;
 
@@ -163,17 +164,7 @@ fn round_trips(rounds: usize) {
     row("simulator's Mu evaluation alone (no I/O)", &eval, None);
 
     // The simulator on its own runtime thread, as `rvshell sim` runs it.
-    let sim_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sim = sim_rt
-        .block_on(Simulator::start(SimConfig {
-            bind: "127.0.0.1:0".parse().unwrap(),
-            ..SimConfig::default()
-        }))
-        .unwrap();
+    let (_sim_rt, sim) = common::simulator();
     let port = sim.local_addr().port();
 
     // Hand-framed blocking client to the simulator: the server's share of the time.
