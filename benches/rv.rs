@@ -5,7 +5,8 @@
 //! - RETURNEVENT -> RETURN round trip against the in-process simulator on
 //!   loopback, against a raw blocking TCP echo of the same request bytes (the
 //!   socket floor), plus a blocking hand-framed client to the same simulator to
-//!   show where the time goes.
+//!   show where the time goes. The three are timed in interleaved blocks so
+//!   that all of them see the same machine state.
 //!
 //! Run: `cargo bench --bench rv` (add `-- --quick` for a short run).
 
@@ -26,7 +27,29 @@ fn main() {
     let rounds = if quick { 2_000 } else { 20_000 };
     println!("rvshell RV protocol benchmark ({rounds} round trips per row)\n");
     parse_throughput(quick);
-    round_trips(rounds);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Where the threads run decides loopback latency more than anything: a
+    // wake-up on the same CPU is a context switch, on another CPU an
+    // inter-processor interrupt (several microseconds on this VM). The
+    // baseline and rvshell are pinned the same way, both ways.
+    println!("client and server on the same CPU:");
+    let same = round_trips(rounds, 0, 0);
+    let apart = (cpus > 1).then(|| {
+        println!("\nclient on CPU 0, server on CPU 1:");
+        round_trips(rounds, 0, 1)
+    });
+    println!(
+        "\ntarget: engine median within 1.5x of the raw echo floor: same CPU {}{}",
+        verdict(same),
+        apart.map_or(String::new(), |r| format!(", separate CPUs {}", verdict(r)))
+    );
+}
+
+fn verdict(ratio: f64) -> String {
+    format!(
+        "{ratio:.2}x ({})",
+        if ratio <= 1.5 { "met" } else { "NOT met" }
+    )
 }
 
 fn encode(frames: &[Frame]) -> BytesMut {
@@ -131,13 +154,51 @@ fn timed(rounds: usize, mut one: impl FnMut()) -> Stats {
     stats(samples, start.elapsed())
 }
 
-fn round_trips(rounds: usize) {
+/// Times several round-trip kinds side by side: blocks of `BLOCK` rounds of
+/// each in turn, so that all of them see the same machine state (this VM
+/// switches between a fast and a slow loopback now and then).
+fn interleaved<const N: usize>(rounds: usize, mut kinds: [&mut dyn FnMut(); N]) -> [Stats; N] {
+    const BLOCK: usize = 500;
+    for kind in kinds.iter_mut() {
+        for _ in 0..BLOCK {
+            kind();
+        }
+    }
+    let mut samples: [Vec<Duration>; N] = std::array::from_fn(|_| Vec::with_capacity(rounds));
+    let mut busy = [Duration::ZERO; N];
+    while samples[0].len() < rounds {
+        for (i, kind) in kinds.iter_mut().enumerate() {
+            let block = Instant::now();
+            for _ in 0..BLOCK {
+                let t = Instant::now();
+                kind();
+                samples[i].push(t.elapsed());
+            }
+            busy[i] += block.elapsed();
+        }
+    }
+    let mut out = samples.into_iter().zip(busy).map(|(s, b)| stats(s, b));
+    std::array::from_fn(|_| out.next().unwrap())
+}
+
+/// Round trips with the client thread on `client_cpu` and the servers'
+/// threads on `server_cpu`; returns the engine's ratio to the floor.
+fn round_trips(rounds: usize, client_cpu: usize, server_cpu: usize) -> f64 {
+    common::pin_to(client_cpu);
     let request = encode(&[Frame::Message(format!("RETURNEVENT remote-eval * {PLAY}"))]).to_vec();
+
+    // The simulator's evaluator alone, without any network.
+    let mut session = rvshell::sim::mu::Session::new();
+    let eval = timed(rounds, || {
+        black_box(session.eval_mu(PLAY, std::time::Instant::now()));
+    });
+    row("simulator's Mu evaluation alone (no I/O)", &eval, None);
 
     // Floor: a blocking echo server thread; send the request, read as many bytes back.
     let echo = TcpListener::bind("127.0.0.1:0").unwrap();
     let echo_addr = echo.local_addr().unwrap();
     std::thread::spawn(move || {
+        common::pin_to(server_cpu);
         let (mut s, _) = echo.accept().unwrap();
         s.set_nodelay(true).unwrap();
         let mut buf = [0u8; 4096];
@@ -147,24 +208,16 @@ fn round_trips(rounds: usize) {
             }
         }
     });
-    let mut s = TcpStream::connect(echo_addr).unwrap();
-    s.set_nodelay(true).unwrap();
+    let mut echo = TcpStream::connect(echo_addr).unwrap();
+    echo.set_nodelay(true).unwrap();
     let mut back = vec![0u8; request.len()];
-    let floor = timed(rounds, || {
-        s.write_all(&request).unwrap();
-        s.read_exact(&mut back).unwrap();
-    });
-    row("raw blocking TCP echo (floor)", &floor, None);
-
-    // The simulator's evaluator alone, without any network.
-    let mut session = rvshell::sim::mu::Session::new();
-    let eval = timed(rounds, || {
-        black_box(session.eval_mu(PLAY, std::time::Instant::now()));
-    });
-    row("simulator's Mu evaluation alone (no I/O)", &eval, None);
+    let mut floor = || {
+        echo.write_all(&request).unwrap();
+        echo.read_exact(&mut back).unwrap();
+    };
 
     // The simulator on its own runtime thread, as `rvshell sim` runs it.
-    let (_sim_rt, sim) = common::simulator();
+    let (_sim_rt, sim) = common::simulator_on(Some(server_cpu));
     let port = sim.local_addr().port();
 
     // Hand-framed blocking client to the simulator: the server's share of the time.
@@ -181,23 +234,19 @@ fn round_trips(rounds: usize) {
     let mut greeting = [0u8; 16]; // "GREETING 5 rvsim"
     s.read_exact(&mut greeting).unwrap();
     let mut buf = [0u8; 256];
-    let raw_sim = timed(rounds, || {
+    let mut raw_sim = || {
         s.write_all(&request).unwrap();
         // "MESSAGE NN RETURN \"FRAME = N\"": read until a complete frame is in.
         let mut have = 0;
         loop {
             have += s.read(&mut buf[have..]).unwrap();
-            let mut b = BytesMut::from(&buf[..have]);
-            if Frame::parse(&mut b, &Limits::default()).unwrap().is_some() {
+            if rvshell::rv::frame::frame_len(&buf[..have], &Limits::default())
+                .is_some_and(|len| len <= have)
+            {
                 break;
             }
         }
-    });
-    row(
-        "blocking hand-framed client -> simulator",
-        &raw_sim,
-        Some(&floor),
-    );
+    };
 
     // rvshell's engine: RvClient::eval on a current-thread runtime.
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -210,24 +259,25 @@ fn round_trips(rounds: usize) {
             .unwrap();
         client
     });
-    let engine = timed(rounds, || {
+    let mut engine = || {
         rt.block_on(async {
             black_box(client.eval(PLAY).await.unwrap());
         });
-    });
+    };
+    let [floor, raw_sim, engine] = interleaved(rounds, [&mut floor, &mut raw_sim, &mut engine]);
+    row("raw blocking TCP echo (floor)", &floor, None);
+    row(
+        "blocking hand-framed client -> simulator",
+        &raw_sim,
+        Some(&floor),
+    );
     row(
         "RvClient::eval -> simulator (rvshell engine)",
         &engine,
         Some(&floor),
     );
-    println!(
-        "\ntarget: engine median within 1.5x of the raw echo floor: {}",
-        if engine.median.as_secs_f64() <= 1.5 * floor.median.as_secs_f64() {
-            "met"
-        } else {
-            "NOT met"
-        }
-    );
     rt.block_on(client.close());
     drop(sim);
+    common::unpin();
+    engine.median.as_secs_f64() / floor.median.as_secs_f64()
 }

@@ -219,7 +219,8 @@ fn classify(token: &[u8]) -> Option<Kind> {
     })
 }
 
-/// Where a complete frame sits in a buffer, found without allocating.
+/// Where a frame sits in a buffer, found without allocating: known as soon
+/// as its type and length tokens are in, before its payload has arrived.
 struct Located {
     kind: Kind,
     /// Length of the type token.
@@ -230,7 +231,8 @@ struct Located {
     end: usize,
 }
 
-/// Finds the frame at the start of `buf`: `Ok(None)` when more bytes are needed.
+/// Finds the head of the frame at the start of `buf`: `Ok(None)` while its
+/// type or length token is incomplete.
 fn locate(buf: &[u8], limits: &Limits) -> Result<Option<Located>, ParseError> {
     let scan = &buf[..buf.len().min(limits.max_header + 1)];
     let Some(token_len) = scan.iter().position(|&b| b == b' ') else {
@@ -285,9 +287,6 @@ fn locate(buf: &[u8], limits: &Limits) -> Result<Option<Located>, ParseError> {
     let payload_start = len_start + len_len + 1;
     // len <= max_payload (a usize), so this cast is lossless.
     let end = payload_start + len as usize;
-    if buf.len() < end {
-        return Ok(None);
-    }
     Ok(Some(Located {
         kind,
         token_len,
@@ -323,21 +322,38 @@ fn text(kind_token: &[u8], payload: &[u8]) -> Result<String, ParseError> {
 /// complete and valid (`None` before that, or if it is invalid: [`Frame::parse`]
 /// reports the error).
 pub fn frame_len(buf: &[u8], limits: &Limits) -> Option<usize> {
-    let scan = &buf[..buf.len().min(limits.max_header + 1 + MAX_LEN_DIGITS + 2)];
-    let first = scan.iter().position(|&b| b == b' ')?;
-    let digits = scan[first + 1..].iter().position(|&b| b == b' ')?;
-    let len: usize = std::str::from_utf8(&scan[first + 1..first + 1 + digits])
-        .ok()?
-        .parse()
-        .ok()?;
-    (len <= limits.max_payload).then_some(first + 1 + digits + 1 + len)
+    locate(buf, limits).ok().flatten().map(|at| at.end)
+}
+
+/// Consumes the head of a data frame of at least `min_payload` bytes from
+/// the front of `buf` and returns its header and payload length, so that the
+/// payload can be read straight into a buffer of its own. `Ok(None)`, with
+/// nothing consumed, for any other frame or while the head is incomplete;
+/// the same errors as [`Frame::parse`].
+pub fn split_data_head(
+    buf: &mut BytesMut,
+    limits: &Limits,
+    min_payload: usize,
+) -> Result<Option<(String, usize)>, ParseError> {
+    match locate(buf, limits)? {
+        Some(
+            at @ Located {
+                kind: Kind::Data, ..
+            },
+        ) if at.end - at.payload_start >= min_payload => {
+            let header = text(&buf[..at.token_len], &buf[..at.token_len])?;
+            buf.advance(at.payload_start);
+            Ok(Some((header, at.end - at.payload_start)))
+        }
+        _ => Ok(None),
+    }
 }
 
 impl Frame {
     /// Parses one frame from the front of `buf`, consuming it. Returns
     /// `Ok(None)` and consumes nothing while the frame is incomplete.
     pub fn parse(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Frame>, ParseError> {
-        let Some(at) = locate(buf, limits)? else {
+        let Some(at) = locate(buf, limits)?.filter(|at| buf.len() >= at.end) else {
             return Ok(None);
         };
         let mut raw = buf.split_to(at.end);
@@ -403,11 +419,7 @@ impl Frame {
             Frame::Ping => ("PING", b"p"),
             Frame::Pong => ("PONG", b"p"),
             Frame::Data { header, payload } => {
-                check_data_header(header)?;
-                if payload.is_empty() {
-                    return Err(EncodeError::EmptyPayload("data"));
-                }
-                put_head(dst, header, payload.len());
+                encode_data_head(dst, header, payload.len())?;
                 return Ok(Some(payload));
             }
         };
@@ -441,6 +453,18 @@ pub fn check_data_header(header: &str) -> Result<(), EncodeError> {
     } else {
         Err(EncodeError::BadDataHeader(header.to_owned()))
     }
+}
+
+/// Appends the head of a data frame, `HEADER LEN `, refusing what RV would
+/// mis-parse: a badly shaped header or an empty payload. Its payload of
+/// `len` bytes must follow.
+pub fn encode_data_head(dst: &mut BytesMut, header: &str, len: usize) -> Result<(), EncodeError> {
+    check_data_header(header)?;
+    if len == 0 {
+        return Err(EncodeError::EmptyPayload("data"));
+    }
+    put_head(dst, header, len);
+    Ok(())
 }
 
 fn put_head(dst: &mut BytesMut, token: &str, len: usize) {

@@ -8,6 +8,7 @@ pub mod frame;
 pub mod message;
 pub mod pixels;
 pub mod push;
+pub mod reader;
 
 /// RV's default network port (rv-protocol.md §1).
 pub const DEFAULT_PORT: u16 = 45124;

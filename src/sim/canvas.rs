@@ -94,6 +94,7 @@
 
 use crate::rv::pixels::TileHeader;
 use crate::sim::mu::{Effect, Session, SourceInfo};
+use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io::{BufWriter, Write};
@@ -479,12 +480,26 @@ impl Image {
         let px = self.pixel_bytes();
         let row_bytes = self.row_bytes();
         let tile_row = w * px;
-        let width = self.width as usize;
         let pixels = Arc::make_mut(&mut self.pixels);
         let rows = pixels[y * row_bytes..].chunks_exact_mut(row_bytes);
         for (dst, src) in rows.zip(payload.chunks_exact(tile_row)) {
             dst[x * px..x * px + tile_row].copy_from_slice(src);
         }
+        self.cover(x, y, w, h)
+    }
+
+    /// Takes a validated tile that covers the whole image as its storage,
+    /// without a copy; returns the replaced storage when nothing else holds
+    /// it (a dump in progress may), for the caller to reuse.
+    fn adopt(&mut self, pixels: Vec<u8>) -> ((u64, bool), Option<Vec<u8>>) {
+        let old = std::mem::replace(&mut self.pixels, Arc::new(pixels));
+        let (w, h) = (self.width as usize, self.height as usize);
+        (self.cover(0, 0, w, h), Arc::try_unwrap(old).ok())
+    }
+
+    /// Records a tile written at (x, y); see [`Image::write_tile`].
+    fn cover(&mut self, x: usize, y: usize, w: usize, h: usize) -> (u64, bool) {
+        let width = self.width as usize;
         self.writes += 1;
         let Some(map) = self.coverage.as_mut() else {
             return (0, false);
@@ -513,6 +528,58 @@ fn top_down(pixels: &[u8], row_bytes: usize) -> Vec<u8> {
         out.extend_from_slice(row);
     }
     out
+}
+
+/// A tile's samples as handed to the canvas.
+enum Payload<'a> {
+    Borrowed(&'a [u8]),
+    Owned(Bytes),
+    /// Taken out of `Owned` as its buffer (only while being adopted).
+    Vec(Vec<u8>),
+}
+
+impl Payload<'_> {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Payload::Borrowed(bytes) => bytes,
+            Payload::Owned(bytes) => bytes,
+            Payload::Vec(vec) => vec,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    /// The payload's own buffer, when nothing else shares it.
+    fn take_vec(&mut self) -> Option<Vec<u8>> {
+        match std::mem::replace(self, Payload::Borrowed(&[])) {
+            Payload::Owned(bytes) => match bytes.try_into_mut() {
+                Ok(unique) => Some(unique.into()),
+                Err(shared) => {
+                    *self = Payload::Owned(shared);
+                    None
+                }
+            },
+            Payload::Vec(vec) => Some(vec),
+            other => {
+                *self = other;
+                None
+            }
+        }
+    }
+
+    /// Puts back what [`Payload::take_vec`] took.
+    fn restore(&mut self, taken: Option<Vec<u8>>) {
+        if let Some(vec) = taken {
+            *self = Payload::Vec(vec);
+        }
+    }
+
+    /// The buffer, for the caller to reuse.
+    fn into_vec(mut self) -> Option<Vec<u8>> {
+        self.take_vec()
+    }
 }
 
 /// A source as the canvas knows it.
@@ -674,35 +741,61 @@ impl Canvas {
         header: &TileHeader,
         payload: &[u8],
     ) -> Result<InsertOutcome, CanvasError> {
-        self.insert_at(header, payload, Instant::now())
+        self.insert_at(header, Payload::Borrowed(payload), Instant::now())
+            .0
+    }
+
+    /// As [`Canvas::insert`], taking the payload: a tile that covers a whole
+    /// image becomes that image's storage without a copy (when nothing else
+    /// holds the payload). Also returns a buffer the caller may reuse for
+    /// the next payload: the storage the tile replaced, or the payload
+    /// itself once copied.
+    pub fn insert_owned(
+        &mut self,
+        header: &TileHeader,
+        payload: Bytes,
+    ) -> (Result<InsertOutcome, CanvasError>, Option<Vec<u8>>) {
+        self.insert_at(header, Payload::Owned(payload), Instant::now())
     }
 
     fn insert_at(
         &mut self,
         header: &TileHeader,
-        payload: &[u8],
+        payload: Payload<'_>,
         now: Instant,
-    ) -> Result<InsertOutcome, CanvasError> {
-        match self.try_insert(header, payload, now) {
-            Ok(outcome) => {
+    ) -> (Result<InsertOutcome, CanvasError>, Option<Vec<u8>>) {
+        let len = payload.len() as u64;
+        let (result, spare) = self.try_insert(header, payload, now);
+        match &result {
+            Ok(_) => {
                 self.stats.tiles_accepted += 1;
-                self.stats.bytes_accepted += payload.len() as u64;
-                Ok(outcome)
+                self.stats.bytes_accepted += len;
             }
             Err(err) => {
                 self.stats.tiles_rejected += 1;
                 self.stats.last_error = Some(err.clone());
-                Err(err)
             }
         }
+        (result, spare)
     }
 
     fn try_insert(
         &mut self,
         tile: &TileHeader,
-        payload: &[u8],
+        payload: Payload<'_>,
         now: Instant,
-    ) -> Result<InsertOutcome, CanvasError> {
+    ) -> (Result<InsertOutcome, CanvasError>, Option<Vec<u8>>) {
+        match self.check_insert(tile, payload.as_slice()) {
+            Ok(slots) => {
+                let (outcome, spare) = self.write(tile, slots, payload, now);
+                (Ok(outcome), spare)
+            }
+            Err(err) => (Err(err), payload.into_vec()),
+        }
+    }
+
+    /// The images a tile goes to, once it passed every check for all of them.
+    fn check_insert(&self, tile: &TileHeader, payload: &[u8]) -> Result<Vec<Slot>, CanvasError> {
         let targets = self
             .by_media
             .get(&tile.media)
@@ -721,11 +814,25 @@ impl Canvas {
             slots.push(slot);
         }
         self.check_budget(&tile.media, needed)?;
-        // Validated: x, y >= 0, x + w <= width, y + h <= height, all fit usize.
+        Ok(slots)
+    }
+
+    /// Writes a checked tile into its images; the last one may adopt an
+    /// owned whole-image payload.
+    fn write(
+        &mut self,
+        tile: &TileHeader,
+        slots: Vec<Slot>,
+        mut payload: Payload<'_>,
+        now: Instant,
+    ) -> (InsertOutcome, Option<Vec<u8>>) {
+        // Checked: x, y >= 0, x + w <= width, y + h <= height, all fit usize.
         let (x, y) = (tile.x as usize, tile.y as usize);
         let (w, h) = (tile.w as usize, tile.h as usize);
         let mut outcome = InsertOutcome::default();
-        for slot in slots {
+        let mut spare = None;
+        let last = slots.len().saturating_sub(1);
+        for (i, slot) in slots.into_iter().enumerate() {
             if !self.images.contains_key(&slot) {
                 self.create(slot);
             }
@@ -734,7 +841,18 @@ impl Canvas {
             };
             let was_complete = image.is_complete();
             let map_bytes = image.pixel_count();
-            let (fresh, completed) = image.write_tile(x, y, w, h, payload);
+            let whole = w == image.width as usize && h == image.height as usize;
+            let (fresh, completed) = match payload.take_vec() {
+                Some(pixels) if i == last && whole => {
+                    let (written, replaced) = image.adopt(pixels);
+                    spare = replaced;
+                    written
+                }
+                taken => {
+                    payload.restore(taken);
+                    image.write_tile(x, y, w, h, payload.as_slice())
+                }
+            };
             outcome.images += 1;
             outcome.newly_covered += fresh;
             if completed {
@@ -745,7 +863,7 @@ impl Canvas {
                 self.mark(slot, false, now);
             }
         }
-        Ok(outcome)
+        (outcome, spare.or_else(|| payload.into_vec()))
     }
 
     fn check_budget(&self, media: &str, needed: u64) -> Result<(), CanvasError> {
@@ -1446,6 +1564,15 @@ mod tests {
         canvas
     }
 
+    fn insert_at(
+        canvas: &mut Canvas,
+        t: &TileHeader,
+        payload: &[u8],
+        now: Instant,
+    ) -> Result<InsertOutcome, CanvasError> {
+        canvas.insert_at(t, Payload::Borrowed(payload), now).0
+    }
+
     fn err(canvas: &mut Canvas, t: &TileHeader, payload: &[u8]) -> String {
         canvas.insert(t, payload).unwrap_err().to_string()
     }
@@ -1718,6 +1845,69 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_image_tile_becomes_the_storage_and_the_old_one_comes_back() {
+        let mut c = canvas_with(&source("A", 2, 2, 1, 8, false));
+        let first = Bytes::from(vec![1u8, 2, 3, 4]);
+        let first_ptr = first.as_ptr();
+        let (result, spare) = c.insert_owned(&tile("A", None, 0, 0, 2, 2), first);
+        assert_eq!(result.unwrap().completed.len(), 1);
+        let image = c.image("A", 1, None, None).unwrap();
+        assert_eq!(image.pixels(), &[1, 2, 3, 4]);
+        assert_eq!(image.pixels().as_ptr(), first_ptr, "adopted, not copied");
+        // The zeroed storage it replaced is handed back for reuse.
+        assert_eq!(spare.unwrap().len(), 4);
+
+        // A dump snapshot holds the adopted buffer: the next whole tile
+        // still goes in, and the snapshot keeps the old pixels.
+        let job = c.take_dumps(Instant::now(), true).jobs.remove(0);
+        let (result, spare) =
+            c.insert_owned(&tile("A", None, 0, 0, 2, 2), Bytes::from(vec![9u8; 4]));
+        result.unwrap();
+        assert!(spare.is_none(), "the snapshot still holds the old storage");
+        assert_eq!(c.image("A", 1, None, None).unwrap().pixels(), &[9; 4]);
+        assert_eq!(job.pixels.as_slice(), &[1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_partial_or_shared_payload_is_copied_and_handed_back_when_unique() {
+        let mut c = canvas_with(&source("P", 2, 2, 1, 8, false));
+        let (result, spare) =
+            c.insert_owned(&tile("P", None, 1, 0, 1, 2), Bytes::from(vec![7u8, 8]));
+        result.unwrap();
+        assert_eq!(spare.unwrap(), vec![7, 8]);
+        assert_eq!(c.image("P", 1, None, None).unwrap().pixels(), &[0, 7, 0, 8]);
+
+        let shared = Bytes::from(vec![5u8; 4]);
+        let (result, spare) = c.insert_owned(&tile("P", None, 0, 0, 2, 2), shared.clone());
+        result.unwrap();
+        assert!(spare.is_none());
+        let image = c.image("P", 1, None, None).unwrap();
+        assert_eq!(image.pixels(), &[5; 4]);
+        assert_ne!(image.pixels().as_ptr(), shared.as_ptr(), "copied");
+
+        // A refused tile changes nothing and its buffer comes back.
+        let (result, spare) =
+            c.insert_owned(&tile("P", None, 0, 0, 2, 2), Bytes::from(vec![1u8; 3]));
+        assert!(matches!(result, Err(CanvasError::SizeMismatch { .. })));
+        assert_eq!(spare.unwrap().len(), 3);
+        assert_eq!(c.image("P", 1, None, None).unwrap().pixels(), &[5; 4]);
+    }
+
+    #[test]
+    fn a_whole_tile_for_two_sources_is_copied_into_one_and_adopted_by_the_other() {
+        let first = source("M", 2, 1, 1, 8, false);
+        let mut second = source("M", 2, 1, 1, 8, false);
+        second.node = "sourceGroup000001_source".into();
+        let mut c = canvas_with(&first);
+        c.add_source(&second);
+        let (result, _) = c.insert_owned(&tile("M", None, 0, 0, 2, 1), Bytes::from(vec![3u8, 4]));
+        assert_eq!(result.unwrap().completed.len(), 2);
+        for (_, image) in c.images() {
+            assert_eq!(image.pixels(), &[3, 4]);
+        }
+    }
+
+    #[test]
     fn every_source_with_the_media_is_written_or_none_is() {
         let small = source("M", 2, 1, 1, 8, false);
         let mut big = source("M", 4, 1, 1, 8, false);
@@ -1801,12 +1991,11 @@ mod tests {
         let mut c = canvas_with(&source("M", 2, 1, 1, 8, false));
         let t0 = Instant::now();
         let t = tile("M", None, 0, 0, 2, 1);
-        c.insert_at(&t, &[1, 2], t0).unwrap();
+        insert_at(&mut c, &t, &[1, 2], t0).unwrap();
         assert_eq!(c.take_dumps(t0, false).jobs.len(), 1);
         // Three changes 100 ms apart: nothing due until 250 ms after the last.
         for i in 0..3u64 {
-            c.insert_at(&t, &[3, 4], t0 + Duration::from_millis(100 * i))
-                .unwrap();
+            insert_at(&mut c, &t, &[3, 4], t0 + Duration::from_millis(100 * i)).unwrap();
         }
         let batch = c.take_dumps(t0 + Duration::from_millis(300), false);
         assert!(batch.jobs.is_empty());
@@ -1817,8 +2006,13 @@ mod tests {
         assert_eq!(batch.next_due, None);
         // A stream that never goes quiet is written after at most 1 s.
         for i in 0..12u64 {
-            c.insert_at(&t, &[5, 6], t0 + Duration::from_millis(1000 + 100 * i))
-                .unwrap();
+            insert_at(
+                &mut c,
+                &t,
+                &[5, 6],
+                t0 + Duration::from_millis(1000 + 100 * i),
+            )
+            .unwrap();
         }
         assert_eq!(
             c.take_dumps(t0 + Duration::from_millis(2000), false)
@@ -1827,8 +2021,7 @@ mod tests {
             1
         );
         // redraw() makes pending changes due at once.
-        c.insert_at(&t, &[7, 8], t0 + Duration::from_millis(3000))
-            .unwrap();
+        insert_at(&mut c, &t, &[7, 8], t0 + Duration::from_millis(3000)).unwrap();
         assert!(
             c.take_dumps(t0 + Duration::from_millis(3000), false)
                 .jobs

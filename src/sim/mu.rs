@@ -591,6 +591,7 @@ impl Timeline {
 /// RV-side session state that evaluated code reads and changes.
 #[derive(Clone, Debug)]
 pub struct Session {
+    programs: lang::Programs,
     timeline: Timeline,
     full_screen: bool,
     cache_mode: CacheMode,
@@ -609,6 +610,7 @@ impl Session {
     /// 24 fps, windowed, cache off.
     pub fn new() -> Self {
         Session {
+            programs: lang::Programs::default(),
             timeline: Timeline::new(),
             full_screen: false,
             cache_mode: CacheMode::Off,

@@ -34,24 +34,23 @@
 //!
 //! Nothing from the network is executed beyond the evaluator's fixed set of commands.
 
-use crate::rv::codec::RvCodec;
 use crate::rv::frame::{Frame, Limits};
 use crate::rv::message::Message;
 use crate::rv::pixels::TileHeader;
-use crate::sim::canvas::{
-    Canvas, CanvasConfig, CanvasError, DEFAULT_MEMORY_BUDGET, DumpError, DumpWriter, InsertOutcome,
-};
+use crate::rv::reader::FrameReader;
+use crate::sim::canvas::{Canvas, CanvasConfig, DEFAULT_MEMORY_BUDGET, DumpError, DumpWriter};
 use crate::sim::mu::Session;
-use futures_util::{SinkExt, StreamExt};
+use bytes::BytesMut;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
-use tokio::time::{Instant, sleep_until};
-use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// How the simulator behaves.
@@ -266,12 +265,14 @@ async fn serve(
 ) {
     let shared = &state.shared;
     let _ = stream.set_nodelay(true);
-    let (read_half, write_half) = stream.into_split();
-    let mut frames = FramedRead::new(read_half, RvCodec::new(config.limits));
-    let mut out = FramedWrite::new(write_half, RvCodec::new(config.limits));
+    let (read_half, mut write_half) = stream.into_split();
+    let mut frames = FrameReader::new(read_half, config.limits);
+    let mut out = BytesMut::new();
+    let stopped = stop.cancelled();
+    tokio::pin!(stopped);
 
     let name = tokio::select! {
-        _ = stop.cancelled() => return,
+        _ = &mut stopped => return,
         _ = tokio::time::sleep(config.pong_timeout) => {
             tracing::warn!(%peer, "connection timed out waiting for a greeting");
             return;
@@ -294,10 +295,13 @@ async fn serve(
         shared: shared.clone(),
         contact: contact.clone(),
     };
-    if out
-        .send(Frame::Greeting(config.name.clone()))
-        .await
-        .is_err()
+    if send(
+        &mut write_half,
+        &mut out,
+        &Frame::Greeting(config.name.clone()),
+    )
+    .await
+    .is_err()
     {
         return;
     }
@@ -305,62 +309,115 @@ async fn serve(
 
     let mut heartbeat = true;
     let mut last_heard = Instant::now();
-    let mut next_ping = last_heard + config.ping_interval;
-    loop {
-        let frame = tokio::select! {
-            _ = stop.cancelled() => {
-                let _ = out.send(Frame::Message("DISCONNECT".into())).await;
+    // Moved only when a PING is due sooner than it is set for, not per frame.
+    let ping = tokio::time::sleep_until(last_heard + config.ping_interval);
+    tokio::pin!(ping);
+    'session: loop {
+        let first = tokio::select! {
+            biased;
+            _ = &mut stopped => {
+                let _ = send(&mut write_half, &mut out, &Frame::Message("DISCONNECT".into())).await;
                 break;
             }
-            _ = sleep_until(next_ping), if heartbeat => {
+            frame = frames.next() => frame,
+            _ = &mut ping, if heartbeat => {
+                let due = last_heard + config.ping_interval;
+                if Instant::now() < due {
+                    ping.as_mut().reset(due);
+                    continue;
+                }
                 if last_heard.elapsed() > config.pong_timeout {
                     tracing::warn!(%contact, "connection aborted because response was too slow");
                     break;
                 }
-                next_ping = Instant::now() + config.ping_interval;
-                if out.send(Frame::Ping).await.is_err() { break; }
+                ping.as_mut().reset(Instant::now() + config.ping_interval);
+                if send(&mut write_half, &mut out, &Frame::Ping).await.is_err() { break; }
                 continue;
             }
-            frame = frames.next() => frame,
         };
-        let frame = match frame {
-            None => {
-                tracing::info!(%contact, "disconnected");
-                break;
-            }
-            Some(Err(err)) => {
-                tracing::warn!(%contact, %err, "closing connection");
-                break;
-            }
-            Some(Ok(frame)) => frame,
+        let Some(first) = first else {
+            tracing::info!(%contact, "disconnected");
+            break;
         };
         last_heard = Instant::now();
-        next_ping = last_heard + config.ping_interval;
-        let reply = match frame {
-            Frame::Ping => Some(Frame::Pong),
-            Frame::Pong | Frame::Greeting(_) | Frame::NewGreeting { .. } => None,
-            Frame::PingPongControl(on) => {
-                heartbeat = on;
-                None
-            }
-            Frame::Message(text) => match Message::parse(&text) {
-                Message::ReturnEvent(event) => {
-                    let value = run_event(&state, &event.name, &event.contents);
-                    Some(Frame::Message(format!("RETURN {value}")))
+        // Everything already read is handled before the answers go out
+        // together, so pipelined requests cost one write.
+        let mut next = Some(first);
+        while let Some(frame) = next.take() {
+            let frame = match frame {
+                Ok(frame) => frame,
+                Err(err) => {
+                    tracing::warn!(%contact, %err, "closing connection");
+                    break 'session;
                 }
-                Message::Event(event) => {
-                    run_event(&state, &event.name, &event.contents);
-                    None
+            };
+            match handle(&state, &contact, &mut frames, frame) {
+                Handled::Reply(reply) => {
+                    if let Err(err) = reply.encode(&mut out) {
+                        tracing::error!(%contact, %err, "answer not sendable");
+                    }
                 }
-                Message::Disconnect => {
+                Handled::Nothing => {}
+                Handled::HeartbeatOff => heartbeat = false,
+                Handled::HeartbeatOn => heartbeat = true,
+                Handled::SignedOff => {
                     tracing::info!(%contact, "signed off");
-                    break;
+                    let _ = write_half.write_all(&out).await;
+                    break 'session;
                 }
-                Message::Return(_) | Message::Other(_) => None,
-            },
-            Frame::Data { header, payload } => {
-                match TileHeader::parse(&header) {
-                    Some(tile) => match insert_tile(&state.canvas, &tile, &payload) {
+            }
+            next = frames.next_buffered();
+        }
+        if !out.is_empty() {
+            if write_half.write_all(&out).await.is_err() {
+                break;
+            }
+            out.clear();
+        }
+    }
+}
+
+/// What handling one frame asks of the connection.
+enum Handled {
+    Reply(Frame),
+    Nothing,
+    HeartbeatOff,
+    HeartbeatOn,
+    SignedOff,
+}
+
+/// Handles one frame after the greeting.
+fn handle(
+    state: &State,
+    contact: &str,
+    frames: &mut FrameReader<OwnedReadHalf>,
+    frame: Frame,
+) -> Handled {
+    match frame {
+        Frame::Ping => Handled::Reply(Frame::Pong),
+        Frame::Pong | Frame::Greeting(_) | Frame::NewGreeting { .. } => Handled::Nothing,
+        Frame::PingPongControl(true) => Handled::HeartbeatOn,
+        Frame::PingPongControl(false) => Handled::HeartbeatOff,
+        Frame::Message(text) => match Message::parse(&text) {
+            Message::ReturnEvent(event) => {
+                let value = run_event(state, &event.name, &event.contents);
+                Handled::Reply(Frame::Message(format!("RETURN {value}")))
+            }
+            Message::Event(event) => {
+                run_event(state, &event.name, &event.contents);
+                Handled::Nothing
+            }
+            Message::Disconnect => Handled::SignedOff,
+            Message::Return(_) | Message::Other(_) => Handled::Nothing,
+        },
+        Frame::Data { header, payload } => {
+            match TileHeader::parse(&header) {
+                Some(tile) => {
+                    let (result, spare) = lock(&state.canvas).insert_owned(&tile, payload);
+                    if let Some(buffer) = spare {
+                        frames.recycle(buffer);
+                    }
+                    match result {
                         Ok(outcome) => {
                             for image in &outcome.completed {
                                 tracing::info!(%contact, %image, "image complete");
@@ -370,27 +427,25 @@ async fn serve(
                         Err(err) => {
                             tracing::error!(%contact, %header, %err, "bad pixel block received")
                         }
-                    },
-                    None => tracing::info!(%contact, %header, bytes = payload.len(), "data event"),
+                    }
                 }
-                None
+                None => tracing::info!(%contact, %header, bytes = payload.len(), "data event"),
             }
-        };
-        if let Some(reply) = reply
-            && out.send(reply).await.is_err()
-        {
-            break;
+            Handled::Nothing
         }
     }
 }
 
-/// Inserts one tile; the canvas lock is released before anything is logged.
-fn insert_tile(
-    canvas: &Mutex<Canvas>,
-    tile: &TileHeader,
-    payload: &[u8],
-) -> Result<InsertOutcome, CanvasError> {
-    lock(canvas).insert(tile, payload)
+/// Writes one frame now (greeting, heartbeat, sign-off).
+async fn send(
+    socket: &mut OwnedWriteHalf,
+    out: &mut BytesMut,
+    frame: &Frame,
+) -> std::io::Result<()> {
+    frame.encode(out).map_err(std::io::Error::other)?;
+    let result = socket.write_all(out).await;
+    out.clear();
+    result
 }
 
 /// Runs one event through RV's default handlers, hands its effects to the

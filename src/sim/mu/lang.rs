@@ -102,7 +102,7 @@ pub(super) fn run(
     if code.len() > MAX_CODE_BYTES {
         return Err(MuError::TooLong { len: code.len() });
     }
-    let program = syntax::parse(code, Dialect::Mu).map_err(|e| syntax_error(&e, code))?;
+    let program = session.programs.parse(code)?;
     Evaluator {
         session: &mut *session,
         now,
@@ -117,6 +117,37 @@ pub(super) fn run(
         scopes: vec![Vec::new()],
     }
     .block(&program)
+}
+
+/// Parsed programs by their source text: controllers send the same few
+/// snippets over and over (the Playback tab's buttons, a renderer's
+/// `frame()`), so each is parsed once. Bounded: cleared when full.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Programs {
+    parsed: std::collections::HashMap<String, std::sync::Arc<Vec<Stmt>>>,
+}
+
+impl Programs {
+    /// Most programs kept.
+    const KEEP: usize = 256;
+    /// Longest source text kept (longer ones are parsed every time).
+    const KEEP_BYTES: usize = 4096;
+
+    fn parse(&mut self, code: &str) -> Result<std::sync::Arc<Vec<Stmt>>, MuError> {
+        if let Some(program) = self.parsed.get(code) {
+            return Ok(program.clone());
+        }
+        let program = std::sync::Arc::new(
+            syntax::parse(code, Dialect::Mu).map_err(|e| syntax_error(&e, code))?,
+        );
+        if code.len() <= Self::KEEP_BYTES {
+            if self.parsed.len() >= Self::KEEP {
+                self.parsed.clear();
+            }
+            self.parsed.insert(code.to_owned(), program.clone());
+        }
+        Ok(program)
+    }
 }
 
 fn syntax_error(e: &ParseError, code: &str) -> MuError {
