@@ -2,7 +2,7 @@
 //! every way a push can fail.
 
 use futures_util::{SinkExt, StreamExt};
-use rvshell::rv::client::{Config, RequestError, RvClient};
+use rvshell::rv::client::{Config, DataFrame, Payload, RequestError, RvClient};
 use rvshell::rv::codec::RvCodec;
 use rvshell::rv::frame::Frame;
 use rvshell::rv::pixels::{Depth, Samples, TileHeader, Tiling, invert_into, source_creation_mu};
@@ -383,4 +383,80 @@ async fn bad_tilings_and_media_names_are_refused_before_sending() {
         .await
         .unwrap_err();
     assert!(matches!(err, PushError::Media(_)), "{err}");
+}
+
+#[tokio::test]
+async fn data_frames_from_rows_arrive_as_one_run_each_even_past_a_thousand_rows() {
+    let (client, _listener, mut peer) = connected().await;
+    // 1500 rows of 4 KiB, 5 KiB apart: more slices than one vectored write takes.
+    let (rows, row_len, stride) = (1500usize, 4096usize, 5120usize);
+    let image: Vec<u8> = (0..rows * stride).map(|i| (i % 253) as u8).collect();
+    let bytes = bytes::Bytes::from(image.clone());
+    let expected: Vec<u8> = (0..rows)
+        .flat_map(|r| image[r * stride + 7..r * stride + 7 + row_len].to_vec())
+        .collect();
+    let frames = vec![
+        DataFrame {
+            header: "PIXELTILE(media=m,w=1024,h=1500,x=0,y=0,f=1)".into(),
+            payload: Payload::Rows {
+                bytes: bytes.clone(),
+                start: 7,
+                row_len,
+                stride,
+                rows,
+            },
+        },
+        DataFrame {
+            header: "DATAEVENT(e,t,raw)".into(),
+            payload: Payload::Whole(bytes.slice(..3)),
+        },
+    ];
+    let ack = client.queue_data(frames).await.unwrap();
+    let (written, (first, second)) = tokio::join!(ack, async {
+        (next(&mut peer).await, next(&mut peer).await)
+    });
+    written.unwrap();
+    assert_eq!(
+        first,
+        Some(Frame::Data {
+            header: "PIXELTILE(media=m,w=1024,h=1500,x=0,y=0,f=1)".into(),
+            payload: expected.into(),
+        })
+    );
+    assert_eq!(
+        second,
+        Some(Frame::Data {
+            header: "DATAEVENT(e,t,raw)".into(),
+            payload: bytes.slice(..3),
+        })
+    );
+    // Once written, the writer holds no reference to the buffer.
+    assert!(bytes.try_into_mut().is_ok());
+}
+
+#[tokio::test]
+async fn bad_data_frames_are_refused_before_anything_is_queued() {
+    let (client, _listener, mut peer) = connected().await;
+    let good = DataFrame {
+        header: "PIXELTILE(media=m)".into(),
+        payload: Payload::Whole(bytes::Bytes::from_static(b"x")),
+    };
+    for bad in [
+        DataFrame {
+            header: "PIXELTILE(media=a b)".into(),
+            ..good.clone()
+        },
+        DataFrame {
+            payload: Payload::Whole(bytes::Bytes::new()),
+            ..good.clone()
+        },
+    ] {
+        assert!(client.queue_data(vec![good.clone(), bad]).await.is_err());
+    }
+    client.send_frame(Frame::Ping).await.unwrap();
+    assert_eq!(
+        next(&mut peer).await,
+        Some(Frame::Ping),
+        "nothing else was sent"
+    );
 }

@@ -33,7 +33,7 @@
 //!   backoff and commands sent meanwhile are refused at once.
 
 use crate::rv::codec::{CodecError, RvCodec};
-use crate::rv::frame::{EncodeError, Frame, Limits, check_token};
+use crate::rv::frame::{EncodeError, Frame, Limits, check_token, encode_data_head};
 use crate::rv::message::{Event, Message};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -316,6 +316,10 @@ enum Command {
         frame: Frame,
         done: oneshot::Sender<Result<(), RequestError>>,
     },
+    SendData {
+        frames: Vec<DataFrame>,
+        done: oneshot::Sender<Result<(), RequestError>>,
+    },
     Ping {
         reply: oneshot::Sender<Result<Duration, RequestError>>,
     },
@@ -468,6 +472,27 @@ impl RvClient {
         Ok(async move { rx.await.map_err(|_| RequestError::Closed)? })
     }
 
+    /// Queues data frames whose payloads are written straight from shared
+    /// buffers (a tile's rows out of the whole image), in one go behind
+    /// everything queued before; returns a future that resolves once all of
+    /// them have been written. Headers and payload sizes are checked first:
+    /// on error nothing is queued.
+    pub async fn queue_data(
+        &self,
+        frames: Vec<DataFrame>,
+    ) -> Result<impl Future<Output = Result<(), RequestError>> + use<>, RequestError> {
+        for frame in &frames {
+            crate::rv::frame::encode_data_head(
+                &mut BytesMut::new(),
+                &frame.header,
+                frame.payload.len(),
+            )?;
+        }
+        let (done, rx) = oneshot::channel();
+        self.command(Command::SendData { frames, done }).await?;
+        Ok(async move { rx.await.map_err(|_| RequestError::Closed)? })
+    }
+
     /// Sends `PING 1 p` and measures the time until a PONG.
     pub async fn ping(&self) -> Result<Duration, RequestError> {
         let (reply, rx) = oneshot::channel();
@@ -507,9 +532,73 @@ struct PendingPing {
     reply: Option<oneshot::Sender<Result<Duration, RequestError>>>,
 }
 
-/// What the writer task sends: a frame, or the unsent tail of a fast-path write.
+/// A data frame (`PIXELTILE(...)`, `DATAEVENT(...)`) for
+/// [`RvClient::queue_data`]: its payload is written from where it lies.
+#[derive(Debug, Clone)]
+pub struct DataFrame {
+    /// The header, e.g. `PIXELTILE(media=m,view=left,w=4,h=3,x=0,y=0,f=1)`.
+    pub header: String,
+    /// The payload.
+    pub payload: Payload,
+}
+
+/// Where a data frame's payload lies.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    /// One run of bytes.
+    Whole(Bytes),
+    /// `rows` runs of `row_len` bytes, `stride` bytes apart, the first at
+    /// `start`: a tile's rows inside a whole image. Written with one
+    /// vectored write, never gathered into a buffer first.
+    Rows {
+        /// The buffer the rows lie in.
+        bytes: Bytes,
+        /// Offset of the first row.
+        start: usize,
+        /// Bytes per row.
+        row_len: usize,
+        /// Distance from one row's start to the next.
+        stride: usize,
+        /// Number of rows.
+        rows: usize,
+    },
+}
+
+impl Payload {
+    /// Payload bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            Payload::Whole(bytes) => bytes.len(),
+            Payload::Rows { row_len, rows, .. } => row_len * rows,
+        }
+    }
+
+    /// Whether there are no payload bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The runs of bytes, in order.
+    pub fn runs(&self) -> impl Iterator<Item = &[u8]> {
+        let (bytes, start, row_len, stride, rows) = match self {
+            Payload::Whole(bytes) => (bytes, 0, bytes.len(), bytes.len(), 1),
+            Payload::Rows {
+                bytes,
+                start,
+                row_len,
+                stride,
+                rows,
+            } => (bytes, *start, *row_len, *stride, *rows),
+        };
+        (0..rows).map(move |r| &bytes[start + r * stride..start + r * stride + row_len])
+    }
+}
+
+/// What the writer task sends: a frame, data frames, or the unsent tail of a
+/// fast-path write.
 enum Out {
     Frame(Frame),
+    Data(Vec<DataFrame>),
     Raw(Bytes),
 }
 
@@ -644,7 +733,7 @@ impl Actor {
             Command::ReturnEvent { reply, .. } => {
                 let _ = reply.send(Err(err));
             }
-            Command::Send { done, .. } => {
+            Command::Send { done, .. } | Command::SendData { done, .. } => {
                 let _ = done.send(Err(err));
             }
             Command::Ping { reply } => {
@@ -761,8 +850,11 @@ impl Actor {
         let request_timeout = self.config.request_timeout;
         let addr = self.config.address();
 
-        // One timer for request deadlines and the heartbeat, moved only when
-        // the earliest of them changes (not re-registered on every frame).
+        // One timer for request deadlines and the heartbeat. It is moved
+        // only to an earlier time than it is set for, or when it fires: a
+        // request sent while it is armed for an older deadline leaves it
+        // alone (deadlines only grow), so the request path never touches
+        // the timer wheel. A timer firing early just re-arms.
         let timer = tokio::time::sleep_until(far_future());
         tokio::pin!(timer);
         let end = loop {
@@ -790,7 +882,7 @@ impl Actor {
                 (a, b) => a.or(b),
             };
             if let Some(at) = wake
-                && timer.deadline() != at
+                && timer.deadline() > at
             {
                 timer.as_mut().reset(at);
             }
@@ -799,11 +891,12 @@ impl Actor {
                     None => break SessionEnd::Closed(None),
                     Some(Command::Close { done }) => break SessionEnd::Closed(Some(done)),
                     Some(Command::ReturnEvent { event, reply }) => {
-                        let code = event.contents.clone();
-                        match Message::ReturnEvent(event).to_text() {
+                        let message = Message::ReturnEvent(event);
+                        match message.to_text() {
                             Ok(text) => {
+                                let Message::ReturnEvent(event) = message else { unreachable!() };
                                 pending.push_back(Pending {
-                                    code,
+                                    code: event.contents,
                                     deadline: Instant::now() + request_timeout,
                                     reply: Some(reply),
                                 });
@@ -813,6 +906,7 @@ impl Actor {
                         }
                     }
                     Some(Command::Send { frame, done }) => writes.send(frame, Some(done)),
+                    Some(Command::SendData { frames, done }) => writes.queue_job(Out::Data(frames), Some(done)),
                     Some(Command::Ping { reply }) => {
                         let now = Instant::now();
                         pings.push_back(PendingPing { sent: now, deadline: now + request_timeout, reply: Some(reply) });
@@ -1020,13 +1114,19 @@ impl Outbox {
     }
 }
 
+/// Most slices handed to one vectored write (Linux's IOV_MAX is 1024).
+const MAX_IOVECS: usize = 1024;
+
 /// Writes everything in `bufs`, waiting for the socket as needed.
 async fn write_all_shared(socket: &OwnedWriteHalf, bufs: &mut [&[u8]]) -> std::io::Result<()> {
     let mut bufs = bufs;
     while !bufs.is_empty() {
         socket.writable().await?;
-        let slices: Vec<std::io::IoSlice<'_>> =
-            bufs.iter().map(|b| std::io::IoSlice::new(b)).collect();
+        let slices: Vec<std::io::IoSlice<'_>> = bufs
+            .iter()
+            .take(MAX_IOVECS)
+            .map(|b| std::io::IoSlice::new(b))
+            .collect();
         let mut n = match socket.try_write_vectored(&slices) {
             Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
             Ok(n) => n,
@@ -1064,39 +1164,64 @@ async fn write_loop(
         let mut result = Ok(());
         while let Some(job) = next.take() {
             taken += 1;
-            match &job.out {
-                Out::Raw(bytes) => head.extend_from_slice(bytes),
+            let WriteJob { out, done } = job;
+            // Data goes out at once, with the small frames batched before
+            // it; the job's buffers are dropped before it is acknowledged,
+            // so the sender can reuse them.
+            let wrote_data = match out {
+                Out::Raw(bytes) => {
+                    head.extend_from_slice(&bytes);
+                    false
+                }
                 Out::Frame(frame) => match frame.encode_head(&mut head) {
                     Ok(Some(payload)) => {
                         result = write_all_shared(&socket, &mut [&head[..], &payload[..]]).await;
-                        head.clear();
-                        if result.is_ok() {
-                            // Everything batched so far went out with it:
-                            // acknowledge now, so a later failure cannot
-                            // report these frames as lost.
-                            in_flight.fetch_sub(taken, Ordering::AcqRel);
-                            taken = 0;
-                            for done in acks.drain(..).chain(job.done) {
-                                let _ = done.send(Ok(()));
-                            }
-                            if head.len() < BATCH {
-                                next = jobs.try_recv().ok();
-                            }
-                            continue;
-                        }
+                        true
                     }
-                    Ok(None) => {}
+                    Ok(None) => false,
                     Err(err) => {
-                        if let Some(done) = job.done {
+                        if let Some(done) = done {
                             let _ = done.send(Err(err.into()));
                         }
                         continue;
                     }
                 },
-            }
-            acks.extend(job.done);
-            if result.is_err() {
-                break;
+                Out::Data(frames) => {
+                    let mut heads = Vec::with_capacity(frames.len());
+                    for frame in &frames {
+                        let start = head.len();
+                        // Checked by `queue_data`; cannot fail here.
+                        let _ = encode_data_head(&mut head, &frame.header, frame.payload.len());
+                        heads.push(start..head.len());
+                    }
+                    let before = heads.first().map_or(head.len(), |h| h.start);
+                    let mut slices: Vec<&[u8]> = Vec::with_capacity(1 + 2 * frames.len());
+                    if before > 0 {
+                        slices.push(&head[..before]);
+                    }
+                    for (frame, range) in frames.iter().zip(heads) {
+                        slices.push(&head[range]);
+                        slices.extend(frame.payload.runs());
+                    }
+                    result = write_all_shared(&socket, &mut slices).await;
+                    true
+                }
+            };
+            if wrote_data {
+                head.clear();
+                if result.is_err() {
+                    acks.extend(done);
+                    break;
+                }
+                // Everything batched so far went out with it: acknowledge
+                // now, so a later failure cannot report these as lost.
+                in_flight.fetch_sub(taken, Ordering::AcqRel);
+                taken = 0;
+                for done in acks.drain(..).chain(done) {
+                    let _ = done.send(Ok(()));
+                }
+            } else {
+                acks.extend(done);
             }
             if head.len() < BATCH {
                 next = jobs.try_recv().ok();

@@ -20,6 +20,7 @@
 //! - RV checks only the payload size (`w*h*channels*bytes`), never bounds, so
 //!   every tile is clipped to the image here (§7.2).
 
+use crate::rv::client::Payload;
 use std::fmt;
 
 /// Sample depth of a pushed image (§7.3: bits 8, 16 or 32-bit float).
@@ -386,26 +387,23 @@ impl Samples {
         self.width as usize * CHANNELS * self.depth.bytes()
     }
 
-    /// The payload of a full-width `tile` without copying: its rows are
-    /// contiguous in the buffer. `None` for any other tile (use [`Samples::copy_tile`]).
-    pub fn tile_payload(&self, tile: Tile) -> Option<bytes::Bytes> {
-        (tile.x == 0 && tile.w == self.width).then(|| {
-            let start = tile.y as usize * self.row_bytes();
-            self.data
-                .slice(start..start + tile.h as usize * self.row_bytes())
-        })
-    }
-
-    /// The payload of `tile`: its rows, bottom first, tightly packed, into `out`
-    /// (cleared first; reuse it across tiles). The tile must lie inside the image.
-    pub fn copy_tile(&self, tile: Tile, out: &mut Vec<u8>) {
+    /// The payload of `tile` where it lies, without copying: its rows,
+    /// bottom first; one run for a full-width tile. The tile must lie inside
+    /// the image.
+    pub fn tile_rows(&self, tile: Tile) -> Payload {
         let pixel = CHANNELS * self.depth.bytes();
-        let (x0, w) = (tile.x as usize * pixel, tile.w as usize * pixel);
-        out.clear();
-        out.reserve(w * tile.h as usize);
-        for row in tile.y..tile.y + tile.h {
-            let start = row as usize * self.row_bytes() + x0;
-            out.extend_from_slice(&self.data[start..start + w]);
+        let start = tile.y as usize * self.row_bytes() + tile.x as usize * pixel;
+        let row_len = tile.w as usize * pixel;
+        if tile.x == 0 && tile.w == self.width {
+            let len = row_len * tile.h as usize;
+            return Payload::Whole(self.data.slice(start..start + len));
+        }
+        Payload::Rows {
+            bytes: self.data.clone(),
+            start,
+            row_len,
+            stride: self.row_bytes(),
+            rows: tile.h as usize,
         }
     }
 }
@@ -434,25 +432,40 @@ fn flip_rows(data: &mut [u8], row: usize) {
 /// does (§7.5): `255 - v`, `65535 - v`, or `1.0 - v`. Written into `out`.
 pub fn invert_into(depth: Depth, samples: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    if depth == Depth::U8 {
-        out.extend(samples.iter().map(|v| 255 - v));
-        return;
-    }
-    out.resize(samples.len(), 0);
+    invert_append(depth, samples, out);
+}
+
+/// Appends the inverse of `samples` to `out` (see [`invert_into`]), in
+/// loops the compiler vectorises, without zero-filling `out` first.
+pub fn invert_append(depth: Depth, samples: &[u8], out: &mut Vec<u8>) {
     match depth {
-        Depth::U8 => {}
-        Depth::U16 => {
-            for (o, v) in out.chunks_exact_mut(2).zip(samples.chunks_exact(2)) {
-                let v = u16::from_ne_bytes([v[0], v[1]]);
-                o.copy_from_slice(&(u16::MAX - v).to_ne_bytes());
-            }
+        Depth::U8 => out.extend(samples.iter().map(|v| 255 - v)),
+        Depth::U16 => invert_blocks(samples, out, |v: [u8; 2]| {
+            (u16::MAX - u16::from_ne_bytes(v)).to_ne_bytes()
+        }),
+        Depth::F32 => invert_blocks(samples, out, |v: [u8; 4]| {
+            (1.0 - f32::from_ne_bytes(v)).to_ne_bytes()
+        }),
+    }
+}
+
+/// Applies `invert` to each `N`-byte sample, through a small block on the
+/// stack that the compiler keeps in registers and vectorises.
+fn invert_blocks<const N: usize>(
+    samples: &[u8],
+    out: &mut Vec<u8>,
+    invert: impl Fn([u8; N]) -> [u8; N],
+) {
+    const BLOCK: usize = 4096;
+    let mut block = [0u8; BLOCK];
+    out.reserve(samples.len());
+    for chunk in samples.chunks(BLOCK) {
+        let block = &mut block[..chunk.len()];
+        for (o, v) in block.chunks_exact_mut(N).zip(chunk.chunks_exact(N)) {
+            let v: [u8; N] = v.try_into().expect("chunks_exact gives N bytes");
+            o.copy_from_slice(&invert(v));
         }
-        Depth::F32 => {
-            for (o, v) in out.chunks_exact_mut(4).zip(samples.chunks_exact(4)) {
-                let v = f32::from_ne_bytes([v[0], v[1], v[2], v[3]]);
-                o.copy_from_slice(&(1.0 - v).to_ne_bytes());
-            }
-        }
+        out.extend_from_slice(block);
     }
 }
 
@@ -762,46 +775,77 @@ mod tests {
         assert_eq!(inv, [1.0, 1.0 - 128.0 / 255.0, 0.0, 0.0]);
     }
 
+    fn gathered(payload: &Payload) -> Vec<u8> {
+        payload.runs().flatten().copied().collect()
+    }
+
     #[test]
-    fn copy_tile_takes_the_right_rows_and_columns() {
+    fn tile_rows_are_the_right_rows_and_columns_without_a_copy() {
         let data: Vec<u8> = (0..5 * 3 * 4).map(|i| i as u8).collect();
         let samples = Samples::from_raw(5, 3, Depth::U8, data).unwrap();
-        let mut out = Vec::new();
-        samples.copy_tile(
-            Tile {
-                x: 3,
-                y: 1,
-                w: 2,
-                h: 2,
-            },
-            &mut out,
-        );
+        let part = samples.tile_rows(Tile {
+            x: 3,
+            y: 1,
+            w: 2,
+            h: 2,
+        });
         // Rows 1 and 2 (20 bytes each), pixels 3..5 (bytes 12..20).
         let expected: Vec<u8> = [32..40, 52..60]
             .into_iter()
             .flatten()
             .map(|i| i as u8)
             .collect();
-        assert_eq!(out, expected);
+        assert_eq!(gathered(&part), expected);
+        assert_eq!(part.len(), 16);
+        assert!(matches!(
+            part,
+            Payload::Rows {
+                rows: 2,
+                row_len: 8,
+                stride: 20,
+                ..
+            }
+        ));
         assert!(Samples::from_raw(5, 3, Depth::U8, vec![0; 59]).is_none());
-        // Full-width tiles are slices of the samples, equal to a copy.
-        let full = Tile {
+        // A full-width tile is one run: a slice of the samples.
+        let full = samples.tile_rows(Tile {
             x: 0,
             y: 1,
             w: 5,
             h: 2,
+        });
+        let Payload::Whole(bytes) = &full else {
+            panic!("not one run")
         };
-        samples.copy_tile(full, &mut out);
-        assert_eq!(samples.tile_payload(full).unwrap(), out);
+        assert_eq!(bytes.as_ptr(), samples.bytes()[20..].as_ptr());
         assert_eq!(
-            samples.tile_payload(Tile {
-                x: 1,
-                y: 0,
-                w: 4,
-                h: 1
-            }),
-            None
+            gathered(&full),
+            (20..60).map(|i| i as u8).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn inverting_row_by_row_equals_inverting_at_once() {
+        for depth in [Depth::U8, Depth::U16, Depth::F32] {
+            let len = 2 * 3 * CHANNELS * depth.bytes();
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 % 251) as u8).collect();
+            let samples = Samples::from_raw(2, 3, depth, bytes.clone()).unwrap();
+            let mut whole = Vec::new();
+            invert_into(depth, &bytes, &mut whole);
+            let mut rows = Vec::new();
+            for run in samples
+                .tile_rows(Tile {
+                    x: 0,
+                    y: 0,
+                    w: 2,
+                    h: 3,
+                })
+                .runs()
+            {
+                invert_append(depth, run, &mut rows);
+            }
+            assert_eq!(rows, whole, "{depth:?}");
+        }
     }
 
     #[test]

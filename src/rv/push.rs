@@ -9,17 +9,20 @@
 //! -> MESSAGE 26 EVENT remote-eval * redraw()                        RV redraws pixel blocks at most once a second (§7.2)
 //! ```
 //!
-//! Tiles are copied into pooled buffers (no per-pixel allocation) and queued
-//! behind each other up to [`PushOptions::window_bytes`], so memory stays at
-//! the image plus the window; the inverse of a tile is computed while its left
-//! eye is being written. Cancelling stops queueing new tiles; the ones already
-//! queued are written, and the error says how many tiles went out.
+//! Nothing is gathered: a left eye is written straight from the image's rows
+//! (one vectored write), and a right eye is inverted from them into a pooled
+//! buffer shared by a batch of tiles. Tiles go to the writer in batches of
+//! about [`BATCH_BYTES`] (one command and one vectored write for many small
+//! tiles; a large tile's left eye goes alone, to be written while its inverse
+//! is computed), queued behind each other up to [`PushOptions::window_bytes`],
+//! so memory stays at the image plus the window. Cancelling stops gathering
+//! new tiles; the ones already gathered are written, and the error says how
+//! many tiles went out.
 
-use crate::rv::client::{RequestError, RvClient};
-use crate::rv::frame::Frame;
+use crate::rv::client::{DataFrame, Payload, RequestError, RvClient};
 use crate::rv::message::{Event, unquote_mu};
 use crate::rv::pixels::{
-    HeaderError, Samples, TileHeader, Tiling, TilingError, check_media, invert_into,
+    HeaderError, Samples, TileHeader, Tiling, TilingError, check_media, invert_append,
     source_creation_mu,
 };
 use bytes::Bytes;
@@ -235,36 +238,20 @@ pub async fn push(
         bytes: state.bytes_done,
         source,
     };
-    // Frames queued but not yet written, oldest first; their buffers come
-    // back to `pool` once written.
+    // Batches queued but not yet written, oldest first; their inverse
+    // buffers come back to `pool` once written.
     let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     let mut in_flight_bytes = 0usize;
     let mut pool = TilePool::take();
-    let mut settle = async |in_flight: &mut VecDeque<InFlight>,
-                            in_flight_bytes: &mut usize,
-                            pool: &mut Vec<Vec<u8>>,
-                            state: &mut Progress|
-           -> Result<(), PushError> {
-        let Some(frame) = in_flight.pop_front() else {
-            return Ok(());
-        };
-        frame.ack.await.map_err(|source| failed(state, source))?;
-        *in_flight_bytes -= frame.payload.len();
-        state.bytes_done += frame.payload.len() as u64;
-        if frame.completes_tile {
-            state.tiles_done += 1;
-            state.elapsed = sending.elapsed();
-            progress(state);
-        }
-        if pool.len() < 4
-            && let Ok(buffer) = frame.payload.try_into_mut()
-        {
-            pool.push(Vec::from(buffer));
-        }
-        Ok(())
-    };
+    let batch_target = options.window_bytes.min(BATCH_BYTES);
+    let largest_tile = tiles
+        .iter()
+        .map(|t| t.w as usize * t.h as usize * pixel_bytes as usize)
+        .max()
+        .unwrap_or(0);
+    let mut batch = Batch::new(&mut pool, batch_target.max(largest_tile));
     let mut queued = 0;
-    for tile in &tiles {
+    for (i, tile) in tiles.iter().enumerate() {
         if cancel.is_cancelled() {
             break;
         }
@@ -283,52 +270,54 @@ pub async fn push(
             .to_header()
         };
         let (left_header, right_header) = (header("left")?, header("right")?);
-        let left = match samples.tile_payload(*tile) {
-            Some(rows) => rows,
-            None => {
-                let mut left = pool.pop().unwrap_or_default();
-                samples.copy_tile(*tile, &mut left);
-                Bytes::from(left)
-            }
-        };
-        let ack = client
-            .queue_frame(Frame::Data {
-                header: left_header,
-                payload: left.clone(),
-            })
-            .await
-            .map_err(|source| failed(&state, source))?;
-        in_flight_bytes += left.len();
-        in_flight.push_back(InFlight {
-            ack: Box::pin(ack),
-            payload: left.clone(),
-            completes_tile: false,
-        });
-        // The inverse is computed while the left eye is being written.
-        let mut right = pool.pop().unwrap_or_default();
-        invert_into(depth, &left, &mut right);
-        let right = Bytes::from(right);
-        let ack = client
-            .queue_frame(Frame::Data {
-                header: right_header,
-                payload: right.clone(),
-            })
-            .await
-            .map_err(|source| failed(&state, source))?;
-        in_flight_bytes += right.len();
-        in_flight.push_back(InFlight {
-            ack: Box::pin(ack),
-            payload: right,
-            completes_tile: true,
-        });
-        drop(left);
+        let left = samples.tile_rows(*tile);
+        // A large left eye goes out on its own, to be written while its
+        // inverse is computed.
+        batch.push_left(left_header, left);
+        if batch.bytes >= batch_target {
+            batch
+                .queue(client, &mut pool, &mut in_flight, &mut in_flight_bytes)
+                .await
+                .map_err(|source| failed(&state, source))?;
+        }
+        batch.push_right(right_header, depth, samples.tile_rows(*tile));
         queued += 1;
+        if batch.bytes >= batch_target || i + 1 == tiles.len() {
+            batch
+                .queue(client, &mut pool, &mut in_flight, &mut in_flight_bytes)
+                .await
+                .map_err(|source| failed(&state, source))?;
+        }
         while in_flight_bytes > options.window_bytes && !in_flight.is_empty() {
-            settle(&mut in_flight, &mut in_flight_bytes, &mut pool, &mut state).await?;
+            settle(
+                &mut in_flight,
+                &mut in_flight_bytes,
+                &mut pool,
+                &mut state,
+                sending,
+                &mut progress,
+            )
+            .await
+            .map_err(|source| failed(&state, source))?;
         }
     }
+    // Cancelled: what was batched still goes, so every tile counted as
+    // queued is complete on the wire.
+    batch
+        .queue(client, &mut pool, &mut in_flight, &mut in_flight_bytes)
+        .await
+        .map_err(|source| failed(&state, source))?;
     while !in_flight.is_empty() {
-        settle(&mut in_flight, &mut in_flight_bytes, &mut pool, &mut state).await?;
+        settle(
+            &mut in_flight,
+            &mut in_flight_bytes,
+            &mut pool,
+            &mut state,
+            sending,
+            &mut progress,
+        )
+        .await
+        .map_err(|source| failed(&state, source))?;
     }
     TilePool::give_back(pool);
     if queued < tiles.len() {
@@ -359,12 +348,33 @@ pub async fn push(
 /// on to much after a large push.
 struct TilePool;
 
-/// At most this many bytes of buffers are kept between pushes.
-const POOL_KEEP: usize = 128 << 20;
+/// At most this many bytes of buffers are kept between pushes: room for the
+/// inverse of a 4K float eye (3840x2160 RGBA f32 is 133 MB).
+const POOL_KEEP: usize = 256 << 20;
 
 static POOL: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
 
 impl TilePool {
+    /// An empty buffer that can hold `capacity` bytes: a kept one if one is
+    /// big enough, else a new one.
+    fn buffer(pool: &mut Vec<Vec<u8>>, capacity: usize) -> Vec<u8> {
+        match pool.iter().position(|b| b.capacity() >= capacity) {
+            Some(i) => {
+                let mut buffer = pool.swap_remove(i);
+                buffer.clear();
+                buffer
+            }
+            None => Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Keeps a buffer for the rest of this push (a few at most).
+    fn keep(pool: &mut Vec<Vec<u8>>, buffer: Vec<u8>) {
+        if pool.len() < 4 {
+            pool.push(buffer);
+        }
+    }
+
     /// The buffers left by earlier pushes (empty if another push holds them).
     fn take() -> Vec<Vec<u8>> {
         POOL.try_lock()
@@ -386,10 +396,140 @@ impl TilePool {
     }
 }
 
-/// A tile queued for writing.
+/// Frames are queued for writing in batches of about this many payload
+/// bytes (one command and one vectored write for many small tiles).
+const BATCH_BYTES: usize = 1 << 20;
+
+/// Rows shorter than this are copied into the batch's buffer rather than
+/// written as one slice each: below it, the kernel's cost per slice of a
+/// vectored write is more than the copy.
+const GATHER_ROWS_BELOW: usize = 4096;
+
+/// Tiles gathered for one [`RvClient::queue_data`]: left eyes as rows of
+/// the image (or copied, for narrow rows), right eyes inverted, both into
+/// one shared buffer.
+struct Batch {
+    /// Each frame's payload: rows of the image, or a range of `inverse`.
+    frames: Vec<(String, Option<Payload>, std::ops::Range<usize>)>,
+    inverse: Vec<u8>,
+    /// Payload bytes gathered.
+    bytes: usize,
+    /// Right eyes gathered: tiles this batch completes.
+    tiles: usize,
+    capacity: usize,
+}
+
+impl Batch {
+    fn new(pool: &mut Vec<Vec<u8>>, capacity: usize) -> Self {
+        Self {
+            frames: Vec::new(),
+            inverse: TilePool::buffer(pool, capacity),
+            bytes: 0,
+            tiles: 0,
+            capacity,
+        }
+    }
+
+    fn push_left(&mut self, header: String, payload: Payload) {
+        self.bytes += payload.len();
+        match payload {
+            Payload::Rows { row_len, .. } if row_len < GATHER_ROWS_BELOW => {
+                let start = self.inverse.len();
+                for run in payload.runs() {
+                    self.inverse.extend_from_slice(run);
+                }
+                self.frames.push((header, None, start..self.inverse.len()));
+            }
+            payload => self.frames.push((header, Some(payload), 0..0)),
+        }
+    }
+
+    /// Inverts the tile's rows into the batch's buffer.
+    fn push_right(&mut self, header: String, depth: crate::rv::pixels::Depth, rows: Payload) {
+        let start = self.inverse.len();
+        for run in rows.runs() {
+            invert_append(depth, run, &mut self.inverse);
+        }
+        self.bytes += self.inverse.len() - start;
+        self.tiles += 1;
+        self.frames.push((header, None, start..self.inverse.len()));
+    }
+
+    /// Queues what is gathered (if anything) and starts a new batch.
+    async fn queue(
+        &mut self,
+        client: &RvClient,
+        pool: &mut Vec<Vec<u8>>,
+        in_flight: &mut VecDeque<InFlight>,
+        in_flight_bytes: &mut usize,
+    ) -> Result<(), RequestError> {
+        if self.frames.is_empty() {
+            return Ok(());
+        }
+        let inverse = if self.inverse.is_empty() {
+            Bytes::new()
+        } else {
+            Bytes::from(std::mem::replace(
+                &mut self.inverse,
+                TilePool::buffer(pool, self.capacity),
+            ))
+        };
+        let frames = self
+            .frames
+            .drain(..)
+            .map(|(header, left, right)| DataFrame {
+                header,
+                payload: left.unwrap_or_else(|| Payload::Whole(inverse.slice(right))),
+            })
+            .collect();
+        let ack = client.queue_data(frames).await?;
+        *in_flight_bytes += self.bytes;
+        in_flight.push_back(InFlight {
+            ack: Box::pin(ack),
+            bytes: self.bytes,
+            tiles: self.tiles,
+            inverse,
+        });
+        self.bytes = 0;
+        self.tiles = 0;
+        Ok(())
+    }
+}
+
+/// Waits for the oldest batch to be written, counts it, reports progress,
+/// and takes its inverse buffer back.
+async fn settle(
+    in_flight: &mut VecDeque<InFlight>,
+    in_flight_bytes: &mut usize,
+    pool: &mut Vec<Vec<u8>>,
+    state: &mut Progress,
+    sending: Instant,
+    progress: &mut impl FnMut(&Progress),
+) -> Result<(), RequestError> {
+    let Some(batch) = in_flight.pop_front() else {
+        return Ok(());
+    };
+    batch.ack.await?;
+    *in_flight_bytes -= batch.bytes;
+    state.bytes_done += batch.bytes as u64;
+    if batch.tiles > 0 {
+        state.tiles_done += batch.tiles;
+        state.elapsed = sending.elapsed();
+        progress(state);
+    }
+    if let Ok(buffer) = batch.inverse.try_into_mut() {
+        TilePool::keep(pool, buffer.into());
+    }
+    Ok(())
+}
+
+/// A batch queued for writing.
 struct InFlight {
     ack: Pin<Box<dyn Future<Output = Result<(), RequestError>> + Send>>,
-    payload: Bytes,
-    /// The right eye: its tile is complete once it is written.
-    completes_tile: bool,
+    /// Payload bytes.
+    bytes: usize,
+    /// Tiles it completes.
+    tiles: usize,
+    /// Its right eyes' buffer.
+    inverse: Bytes,
 }
