@@ -12,7 +12,7 @@
 //! Nothing is gathered: a left eye is written straight from the image's rows
 //! (one vectored write), and a right eye is inverted from them into a pooled
 //! buffer shared by a batch of tiles. Tiles go to the writer in batches of
-//! about [`BATCH_BYTES`] (one command and one vectored write for many small
+//! about 1 MiB (one command and one vectored write for many small
 //! tiles; a large tile's left eye goes alone, to be written while its inverse
 //! is computed), queued behind each other up to [`PushOptions::window_bytes`],
 //! so memory stays at the image plus the window. Cancelling stops gathering
@@ -255,6 +255,19 @@ pub async fn push(
         if cancel.is_cancelled() {
             break;
         }
+        // Batches already written give their buffers back at once.
+        while settle(
+            &mut in_flight,
+            &mut in_flight_bytes,
+            &mut pool,
+            &mut state,
+            sending,
+            &mut progress,
+            false,
+        )
+        .await
+        .map_err(|source| failed(&state, source))?
+        {}
         let header = |view: &str| {
             TileHeader {
                 media: media.clone(),
@@ -296,6 +309,7 @@ pub async fn push(
                 &mut state,
                 sending,
                 &mut progress,
+                true,
             )
             .await
             .map_err(|source| failed(&state, source))?;
@@ -315,10 +329,12 @@ pub async fn push(
             &mut state,
             sending,
             &mut progress,
+            true,
         )
         .await
         .map_err(|source| failed(&state, source))?;
     }
+    TilePool::keep(&mut pool, batch.inverse);
     TilePool::give_back(pool);
     if queued < tiles.len() {
         return Err(PushError::Cancelled {
@@ -496,8 +512,9 @@ impl Batch {
     }
 }
 
-/// Waits for the oldest batch to be written, counts it, reports progress,
-/// and takes its inverse buffer back.
+/// Settles the oldest batch: waits until it is written (with `wait` false,
+/// only takes it if it already is), counts it, reports progress, and takes
+/// its inverse buffer back for the next batch. Whether one was settled.
 async fn settle(
     in_flight: &mut VecDeque<InFlight>,
     in_flight_bytes: &mut usize,
@@ -505,11 +522,20 @@ async fn settle(
     state: &mut Progress,
     sending: Instant,
     progress: &mut impl FnMut(&Progress),
-) -> Result<(), RequestError> {
-    let Some(batch) = in_flight.pop_front() else {
-        return Ok(());
+    wait: bool,
+) -> Result<bool, RequestError> {
+    let Some(front) = in_flight.front_mut() else {
+        return Ok(false);
     };
-    batch.ack.await?;
+    if wait {
+        (&mut front.ack).await?;
+    } else {
+        match futures_util::FutureExt::now_or_never(&mut front.ack) {
+            Some(written) => written?,
+            None => return Ok(false),
+        }
+    }
+    let batch = in_flight.pop_front().expect("the front batch exists");
     *in_flight_bytes -= batch.bytes;
     state.bytes_done += batch.bytes as u64;
     if batch.tiles > 0 {
@@ -520,7 +546,7 @@ async fn settle(
     if let Ok(buffer) = batch.inverse.try_into_mut() {
         TilePool::keep(pool, buffer.into());
     }
-    Ok(())
+    Ok(true)
 }
 
 /// A batch queued for writing.
