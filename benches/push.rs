@@ -25,7 +25,7 @@ const H: u32 = 2160;
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
 
-    let rounds = if quick { 1 } else { 3 };
+    let rounds = if quick { 1 } else { 5 };
     println!(
         "rvshell push benchmark: {W}x{H} stereo (left + inverted right), median of {rounds}\n"
     );

@@ -37,7 +37,7 @@
 use crate::rv::frame::{Frame, Limits};
 use crate::rv::message::Message;
 use crate::rv::pixels::TileHeader;
-use crate::rv::reader::FrameReader;
+use crate::rv::reader::{DIRECT_MIN, FrameReader};
 use crate::sim::canvas::{Canvas, CanvasConfig, DEFAULT_MEMORY_BUDGET, DumpError, DumpWriter};
 use crate::sim::mu::Session;
 use bytes::BytesMut;
@@ -413,10 +413,19 @@ fn handle(
         Frame::Data { header, payload } => {
             match TileHeader::parse(&header) {
                 Some(tile) => {
-                    let (result, spare) = lock(&state.canvas).insert_owned(&tile, payload);
-                    if let Some(buffer) = spare {
-                        frames.recycle(buffer);
-                    }
+                    // A large payload owns its buffer (see FrameReader): it
+                    // may become the image's storage, and a buffer comes
+                    // back for the next one. A small one is a slice of the
+                    // read buffer: copied, nothing to give back.
+                    let result = if payload.len() >= DIRECT_MIN {
+                        let (result, spare) = lock(&state.canvas).insert_owned(&tile, payload);
+                        if let Some(buffer) = spare {
+                            frames.recycle(buffer);
+                        }
+                        result
+                    } else {
+                        lock(&state.canvas).insert(&tile, &payload)
+                    };
                     match result {
                         Ok(outcome) => {
                             for image in &outcome.completed {
