@@ -813,6 +813,37 @@ mod runner {
             }
         };
         assert!(err.contains("cancelled"), "{err}");
+
+        // Quitting cancels every push in progress.
+        for job in [5, 6] {
+            runner.execute(
+                PixelsCommand::Push {
+                    job,
+                    contact: 0,
+                    image: 1,
+                    tiling: Tiling::Grid { nx: 40, ny: 30 },
+                    depth: Depth::F32,
+                    media: None,
+                    stem: "grad".into(),
+                },
+                &clients,
+            );
+        }
+        runner.cancel_all();
+        let mut ended = Vec::new();
+        while ended.len() < 2 {
+            match rx.recv().await.unwrap() {
+                PixelsEvent::Progress { .. } => {}
+                PixelsEvent::Pushed { job, result } => {
+                    let err = result.unwrap_err();
+                    assert!(err.contains("cancelled"), "job {job}: {err}");
+                    ended.push(job);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        ended.sort();
+        assert_eq!(ended, [5, 6]);
         for client in &clients {
             client.close().await;
         }

@@ -458,6 +458,9 @@ async fn shell(
     if app.take_dirty() {
         let _ = terminal.inner.draw(|f| crate::ui::draw(&app, f));
     }
+    // Pushes stop between tiles rather than at whatever frame the sign-off
+    // lands behind.
+    pixels.cancel_all();
     let sign_off = futures_util::future::join_all(clients.iter().map(RvClient::close));
     let (signed_off, ()) = tokio::join!(
         tokio::time::timeout(SIGN_OFF_LIMIT, sign_off),

@@ -61,6 +61,16 @@ impl PixelsRunner {
     }
 
     /// Starts one command; returns at once.
+    /// Cancels every push in progress (on quit): each stops between tiles,
+    /// after the tiles already queued, and reports that it was cancelled.
+    pub fn cancel_all(&self) {
+        if let Ok(jobs) = self.jobs.lock() {
+            for token in jobs.values() {
+                token.cancel();
+            }
+        }
+    }
+
     pub fn execute(&self, command: PixelsCommand, clients: &[RvClient]) {
         match command {
             PixelsCommand::Load {
