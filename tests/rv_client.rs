@@ -480,3 +480,47 @@ async fn data_frames_go_out_intact_behind_queued_messages() {
     c.unwrap();
     server.await.unwrap();
 }
+
+#[tokio::test]
+async fn frames_rv_sends_in_the_same_write_as_its_greeting_are_not_lost() {
+    let (listener, config) = listener().await;
+    let server = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut greeting = vec![0u8; 1024];
+        let _ = stream.read(&mut greeting).await.unwrap();
+        // The greeting, an EVENT and a large DATAEVENT in one write.
+        let mut burst = bytes::BytesMut::new();
+        Frame::Greeting("jdoe".into()).encode(&mut burst).unwrap();
+        Frame::Message("EVENT frame-changed * 7".into())
+            .encode(&mut burst)
+            .unwrap();
+        Frame::Data {
+            header: "DATAEVENT(blob,*,bytes)".into(),
+            payload: vec![9u8; 1 << 20].into(),
+        }
+        .encode(&mut burst)
+        .unwrap();
+        stream.write_all(&burst).await.unwrap();
+        let mut rest = Vec::new();
+        stream.read_to_end(&mut rest).await.unwrap();
+    });
+    let (client, mut events) = RvClient::connect(config).await.unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        match tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .expect("events within 5 s")
+            .expect("client alive")
+        {
+            ClientEvent::Event(event) => seen.push(format!("{} {}", event.name, event.contents)),
+            ClientEvent::Data { header, payload } => {
+                assert!(payload.iter().all(|&b| b == 9));
+                seen.push(format!("{header} {}", payload.len()));
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(seen, ["frame-changed 7", "DATAEVENT(blob,*,bytes) 1048576"]);
+    client.close().await;
+    server.await.unwrap();
+}

@@ -32,11 +32,11 @@
 //!   with [`Reconnect`] configured the actor retries with capped exponential
 //!   backoff and commands sent meanwhile are refused at once.
 
-use crate::rv::codec::{CodecError, RvCodec};
+use crate::rv::codec::CodecError;
 use crate::rv::frame::{EncodeError, Frame, Limits, check_token, encode_data_head};
 use crate::rv::message::{Event, Message};
+use crate::rv::reader::FrameReader;
 use bytes::{Bytes, BytesMut};
-use futures_util::StreamExt;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
@@ -44,10 +44,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, sleep_until, timeout};
-use tokio_util::codec::FramedRead;
 
 /// The application name we greet with. Never `rv`: that would make RV start
 /// syncing with us (§3).
@@ -482,11 +481,7 @@ impl RvClient {
         frames: Vec<DataFrame>,
     ) -> Result<impl Future<Output = Result<(), RequestError>> + use<>, RequestError> {
         for frame in &frames {
-            crate::rv::frame::encode_data_head(
-                &mut BytesMut::new(),
-                &frame.header,
-                frame.payload.len(),
-            )?;
+            crate::rv::frame::check_data_frame(&frame.header, frame.payload.len())?;
         }
         let (done, rx) = oneshot::channel();
         self.command(Command::SendData { frames, done }).await?;
@@ -624,6 +619,14 @@ struct Actor {
     first_outcome: Option<oneshot::Sender<Result<(), ConnectError>>>,
 }
 
+/// A connection that has completed its handshake.
+struct Greeted {
+    frames: FrameReader<OwnedReadHalf>,
+    write_half: OwnedWriteHalf,
+    peer: String,
+    app: String,
+}
+
 /// How a backoff wait ended.
 enum Idle {
     Elapsed,
@@ -646,13 +649,18 @@ impl Actor {
                 }
             }
             let outcome = match handshake {
-                Ok((stream, leftover, peer, app)) => {
+                Ok(Greeted {
+                    frames,
+                    write_half,
+                    peer,
+                    app,
+                }) => {
                     attempt = 1;
                     delay = self.config.reconnect.map(|r| r.initial);
                     self.state
                         .send_replace(ConnState::Connected { peer: peer.clone() });
                     self.emit(ClientEvent::Connected { peer, app });
-                    self.session(stream, leftover).await
+                    self.session(frames, write_half).await
                 }
                 Err(err) => SessionEnd::Lost(err.to_string()),
             };
@@ -746,7 +754,7 @@ impl Actor {
     }
 
     /// TCP connect, NEWGREETING, wait for GREETING/NEWGREETING.
-    async fn handshake(&mut self) -> Result<(TcpStream, BytesMut, String, String), ConnectError> {
+    async fn handshake(&mut self) -> Result<Greeted, ConnectError> {
         let addr = self.config.address();
         let limit = self.config.handshake_timeout;
         let timed_out = || ConnectError::HandshakeTimeout {
@@ -754,29 +762,30 @@ impl Actor {
             secs: limit.as_secs_f64(),
         };
         let deadline = Instant::now() + limit;
-        let mut stream = timeout(limit, self.tcp_connect())
+        let stream = timeout(limit, self.tcp_connect())
             .await
             .map_err(|_| timed_out())??;
         let _ = stream.set_nodelay(true);
+        let (read_half, mut write_half) = stream.into_split();
         let mut greeting = BytesMut::new();
         Frame::NewGreeting {
             contact: self.config.contact.clone(),
             app: self.config.app.clone(),
         }
         .encode(&mut greeting)?;
-        stream
+        write_half
             .write_all(&greeting)
             .await
             .map_err(|err| ConnectError::Connect {
                 addr: addr.clone(),
                 reason: err.to_string(),
             })?;
-        let mut reader = FramedRead::new(&mut stream, RvCodec::new(self.config.limits));
-        let first = tokio::time::timeout_at(deadline, reader.next())
+        // The same reader goes on into the session: anything RV sent right
+        // behind its greeting belongs to it.
+        let mut frames = FrameReader::new(read_half, self.config.limits);
+        let first = tokio::time::timeout_at(deadline, frames.next())
             .await
             .map_err(|_| timed_out())?;
-        // Anything RV sent right behind its greeting belongs to the session.
-        let leftover = reader.read_buffer_mut().split();
         let (peer, app) = match first {
             Some(Ok(Frame::Greeting(name))) => (name, "rv".to_owned()),
             Some(Ok(Frame::NewGreeting { contact, app })) => (contact, app),
@@ -802,7 +811,7 @@ impl Actor {
         if self.config.heartbeat.is_none() {
             let mut off = BytesMut::new();
             Frame::PingPongControl(false).encode(&mut off)?;
-            stream
+            write_half
                 .write_all(&off)
                 .await
                 .map_err(|err| ConnectError::Connect {
@@ -810,7 +819,12 @@ impl Actor {
                     reason: err.to_string(),
                 })?;
         }
-        Ok((stream, leftover, peer, app))
+        Ok(Greeted {
+            frames,
+            write_half,
+            peer,
+            app,
+        })
     }
 
     async fn tcp_connect(&self) -> Result<TcpStream, ConnectError> {
@@ -834,12 +848,13 @@ impl Actor {
     }
 
     /// Runs a connected session until it is lost or closed.
-    async fn session(&mut self, stream: TcpStream, leftover: BytesMut) -> SessionEnd {
-        let (read_half, write_half) = stream.into_split();
+    async fn session(
+        &mut self,
+        mut frames: FrameReader<OwnedReadHalf>,
+        write_half: OwnedWriteHalf,
+    ) -> SessionEnd {
         // The actor reads the socket itself: it never blocks (writes go
         // through the outbox), so the socket is always drained.
-        let mut frames = FramedRead::new(read_half, RvCodec::new(self.config.limits));
-        frames.read_buffer_mut().unsplit(leftover);
         let (write_failed_tx, mut write_failed) = oneshot::channel::<String>();
         let (mut writes, writer) =
             Outbox::start(write_half, write_failed_tx, self.config.address());

@@ -15,13 +15,13 @@
 //!
 //! A parse error is fatal for the connection: RV's framing has no way to
 //! resynchronise, so the stream ends after it.
+//!
+//! The client and the simulator read with [`crate::rv::reader::FrameReader`]
+//! instead, which reads large pixel payloads into buffers of their own.
 
-use crate::rv::frame::{EncodeError, Frame, Limits, ParseError, frame_len};
+use crate::rv::frame::{EncodeError, Frame, Limits, ParseError};
 use bytes::BytesMut;
 use tokio_util::codec::{Decoder, Encoder};
-
-/// How much of a frame's announced length is reserved ahead of its bytes.
-const RESERVE_AHEAD: usize = 64 << 20;
 
 /// Decodes and encodes RV frames, enforcing [`Limits`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -60,18 +60,7 @@ impl Decoder for RvCodec {
     type Error = CodecError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, CodecError> {
-        let frame = Frame::parse(src, &self.limits)?;
-        if frame.is_none()
-            && let Some(total) = frame_len(src, &self.limits)
-        {
-            // Read a large frame into one buffer instead of growing it by
-            // doubling (a copy each time). Beyond RESERVE_AHEAD the buffer
-            // grows only as the bytes actually arrive, so a peer claiming a
-            // huge length cannot make us allocate it.
-            let wanted = (total - src.len()).min(RESERVE_AHEAD.max(src.len()));
-            src.reserve(wanted);
-        }
-        Ok(frame)
+        Ok(Frame::parse(src, &self.limits)?)
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, CodecError> {

@@ -459,11 +459,17 @@ pub fn check_data_header(header: &str) -> Result<(), EncodeError> {
 /// mis-parse: a badly shaped header or an empty payload. Its payload of
 /// `len` bytes must follow.
 pub fn encode_data_head(dst: &mut BytesMut, header: &str, len: usize) -> Result<(), EncodeError> {
+    check_data_frame(header, len)?;
+    put_head(dst, header, len);
+    Ok(())
+}
+
+/// What [`encode_data_head`] refuses, checked without encoding.
+pub fn check_data_frame(header: &str, len: usize) -> Result<(), EncodeError> {
     check_data_header(header)?;
     if len == 0 {
         return Err(EncodeError::EmptyPayload("data"));
     }
-    put_head(dst, header, len);
     Ok(())
 }
 

@@ -222,7 +222,7 @@ pub async fn push(
         .iter()
         .map(|t| 2 * u64::from(t.w) * u64::from(t.h) * pixel_bytes)
         .sum();
-    let mut state = Progress {
+    let state = Progress {
         tiles_done: 0,
         tiles_total: tiles.len(),
         bytes_done: 0,
@@ -230,7 +230,6 @@ pub async fn push(
         elapsed: Duration::ZERO,
     };
     progress(&state);
-    let sending = Instant::now();
     let failed = |state: &Progress, source| PushError::Send {
         media: media.clone(),
         done: state.tiles_done,
@@ -238,35 +237,31 @@ pub async fn push(
         bytes: state.bytes_done,
         source,
     };
-    // Batches queued but not yet written, oldest first; their inverse
-    // buffers come back to `pool` once written.
-    let mut in_flight: VecDeque<InFlight> = VecDeque::new();
-    let mut in_flight_bytes = 0usize;
-    let mut pool = TilePool::take();
+    let mut sent = Sent {
+        in_flight: VecDeque::new(),
+        in_flight_bytes: 0,
+        pool: TilePool::take(),
+        state,
+        started: Instant::now(),
+        progress,
+    };
     let batch_target = options.window_bytes.min(BATCH_BYTES);
     let largest_tile = tiles
         .iter()
         .map(|t| t.w as usize * t.h as usize * pixel_bytes as usize)
         .max()
         .unwrap_or(0);
-    let mut batch = Batch::new(&mut pool, batch_target.max(largest_tile));
+    let mut batch = Batch::new(&mut sent.pool, batch_target.max(largest_tile));
     let mut queued = 0;
-    for (i, tile) in tiles.iter().enumerate() {
+    for tile in &tiles {
         if cancel.is_cancelled() {
             break;
         }
         // Batches already written give their buffers back at once.
-        while settle(
-            &mut in_flight,
-            &mut in_flight_bytes,
-            &mut pool,
-            &mut state,
-            sending,
-            &mut progress,
-            false,
-        )
-        .await
-        .map_err(|source| failed(&state, source))?
+        while sent
+            .settle(false)
+            .await
+            .map_err(|source| failed(&sent.state, source))?
         {}
         let header = |view: &str| {
             TileHeader {
@@ -283,58 +278,45 @@ pub async fn push(
             .to_header()
         };
         let (left_header, right_header) = (header("left")?, header("right")?);
-        let left = samples.tile_rows(*tile);
+        let rows = samples.tile_rows(*tile);
+        batch.push_left(left_header, rows.clone());
         // A large left eye goes out on its own, to be written while its
         // inverse is computed.
-        batch.push_left(left_header, left);
         if batch.bytes >= batch_target {
-            batch
-                .queue(client, &mut pool, &mut in_flight, &mut in_flight_bytes)
+            sent.queue(client, &mut batch)
                 .await
-                .map_err(|source| failed(&state, source))?;
+                .map_err(|source| failed(&sent.state, source))?;
         }
-        batch.push_right(right_header, depth, samples.tile_rows(*tile));
+        batch.push_right(right_header, depth, &rows);
         queued += 1;
-        if batch.bytes >= batch_target || i + 1 == tiles.len() {
-            batch
-                .queue(client, &mut pool, &mut in_flight, &mut in_flight_bytes)
+        if batch.bytes >= batch_target {
+            sent.queue(client, &mut batch)
                 .await
-                .map_err(|source| failed(&state, source))?;
+                .map_err(|source| failed(&sent.state, source))?;
         }
-        while in_flight_bytes > options.window_bytes && !in_flight.is_empty() {
-            settle(
-                &mut in_flight,
-                &mut in_flight_bytes,
-                &mut pool,
-                &mut state,
-                sending,
-                &mut progress,
-                true,
-            )
-            .await
-            .map_err(|source| failed(&state, source))?;
+        while sent.in_flight_bytes > options.window_bytes {
+            sent.settle(true)
+                .await
+                .map_err(|source| failed(&sent.state, source))?;
         }
     }
-    // Cancelled: what was batched still goes, so every tile counted as
+    // The last batch; also when cancelled, so that every tile counted as
     // queued is complete on the wire.
-    batch
-        .queue(client, &mut pool, &mut in_flight, &mut in_flight_bytes)
+    sent.queue(client, &mut batch)
         .await
-        .map_err(|source| failed(&state, source))?;
-    while !in_flight.is_empty() {
-        settle(
-            &mut in_flight,
-            &mut in_flight_bytes,
-            &mut pool,
-            &mut state,
-            sending,
-            &mut progress,
-            true,
-        )
+        .map_err(|source| failed(&sent.state, source))?;
+    while sent
+        .settle(true)
         .await
-        .map_err(|source| failed(&state, source))?;
-    }
-    TilePool::keep(&mut pool, batch.inverse);
+        .map_err(|source| failed(&sent.state, source))?
+    {}
+    let Sent {
+        mut pool,
+        state,
+        started: sending,
+        ..
+    } = sent;
+    TilePool::keep(&mut pool, batch.buffer);
     TilePool::give_back(pool);
     if queued < tiles.len() {
         return Err(PushError::Cancelled {
@@ -425,13 +407,15 @@ const GATHER_ROWS_BELOW: usize = 4096;
 /// the image (or copied, for narrow rows), right eyes inverted, both into
 /// one shared buffer.
 struct Batch {
-    /// Each frame's payload: rows of the image, or a range of `inverse`.
+    /// Each frame's header, and its payload: rows of the image, or a range
+    /// of `buffer`.
     frames: Vec<(String, Option<Payload>, std::ops::Range<usize>)>,
-    inverse: Vec<u8>,
+    buffer: Vec<u8>,
     /// Payload bytes gathered.
     bytes: usize,
     /// Right eyes gathered: tiles this batch completes.
     tiles: usize,
+    /// What `buffer` is allocated for.
     capacity: usize,
 }
 
@@ -439,114 +423,110 @@ impl Batch {
     fn new(pool: &mut Vec<Vec<u8>>, capacity: usize) -> Self {
         Self {
             frames: Vec::new(),
-            inverse: TilePool::buffer(pool, capacity),
+            buffer: TilePool::buffer(pool, capacity),
             bytes: 0,
             tiles: 0,
             capacity,
         }
     }
 
-    fn push_left(&mut self, header: String, payload: Payload) {
-        self.bytes += payload.len();
-        match payload {
+    fn push_left(&mut self, header: String, rows: Payload) {
+        self.bytes += rows.len();
+        match rows {
             Payload::Rows { row_len, .. } if row_len < GATHER_ROWS_BELOW => {
-                let start = self.inverse.len();
-                for run in payload.runs() {
-                    self.inverse.extend_from_slice(run);
+                let start = self.buffer.len();
+                for run in rows.runs() {
+                    self.buffer.extend_from_slice(run);
                 }
-                self.frames.push((header, None, start..self.inverse.len()));
+                self.frames.push((header, None, start..self.buffer.len()));
             }
-            payload => self.frames.push((header, Some(payload), 0..0)),
+            rows => self.frames.push((header, Some(rows), 0..0)),
         }
     }
 
     /// Inverts the tile's rows into the batch's buffer.
-    fn push_right(&mut self, header: String, depth: crate::rv::pixels::Depth, rows: Payload) {
-        let start = self.inverse.len();
+    fn push_right(&mut self, header: String, depth: crate::rv::pixels::Depth, rows: &Payload) {
+        let start = self.buffer.len();
         for run in rows.runs() {
-            invert_append(depth, run, &mut self.inverse);
+            invert_append(depth, run, &mut self.buffer);
         }
-        self.bytes += self.inverse.len() - start;
+        self.bytes += self.buffer.len() - start;
         self.tiles += 1;
-        self.frames.push((header, None, start..self.inverse.len()));
-    }
-
-    /// Queues what is gathered (if anything) and starts a new batch.
-    async fn queue(
-        &mut self,
-        client: &RvClient,
-        pool: &mut Vec<Vec<u8>>,
-        in_flight: &mut VecDeque<InFlight>,
-        in_flight_bytes: &mut usize,
-    ) -> Result<(), RequestError> {
-        if self.frames.is_empty() {
-            return Ok(());
-        }
-        let inverse = if self.inverse.is_empty() {
-            Bytes::new()
-        } else {
-            Bytes::from(std::mem::replace(
-                &mut self.inverse,
-                TilePool::buffer(pool, self.capacity),
-            ))
-        };
-        let frames = self
-            .frames
-            .drain(..)
-            .map(|(header, left, right)| DataFrame {
-                header,
-                payload: left.unwrap_or_else(|| Payload::Whole(inverse.slice(right))),
-            })
-            .collect();
-        let ack = client.queue_data(frames).await?;
-        *in_flight_bytes += self.bytes;
-        in_flight.push_back(InFlight {
-            ack: Box::pin(ack),
-            bytes: self.bytes,
-            tiles: self.tiles,
-            inverse,
-        });
-        self.bytes = 0;
-        self.tiles = 0;
-        Ok(())
+        self.frames.push((header, None, start..self.buffer.len()));
     }
 }
 
-/// Settles the oldest batch: waits until it is written (with `wait` false,
-/// only takes it if it already is), counts it, reports progress, and takes
-/// its inverse buffer back for the next batch. Whether one was settled.
-async fn settle(
-    in_flight: &mut VecDeque<InFlight>,
-    in_flight_bytes: &mut usize,
-    pool: &mut Vec<Vec<u8>>,
-    state: &mut Progress,
-    sending: Instant,
-    progress: &mut impl FnMut(&Progress),
-    wait: bool,
-) -> Result<bool, RequestError> {
-    let Some(front) = in_flight.front_mut() else {
-        return Ok(false);
-    };
-    if wait {
-        (&mut front.ack).await?;
-    } else {
-        match futures_util::FutureExt::now_or_never(&mut front.ack) {
-            Some(written) => written?,
-            None => return Ok(false),
+/// What a push has queued and not yet seen written, and its progress.
+struct Sent<P> {
+    in_flight: VecDeque<InFlight>,
+    in_flight_bytes: usize,
+    /// Buffers to gather the next batches into.
+    pool: Vec<Vec<u8>>,
+    state: Progress,
+    /// When the first tile was queued.
+    started: Instant,
+    progress: P,
+}
+
+impl<P: FnMut(&Progress)> Sent<P> {
+    /// Queues what `batch` has gathered (if anything) and empties it.
+    async fn queue(&mut self, client: &RvClient, batch: &mut Batch) -> Result<(), RequestError> {
+        if batch.frames.is_empty() {
+            return Ok(());
         }
+        let buffer = if batch.buffer.is_empty() {
+            Bytes::new()
+        } else {
+            let next = TilePool::buffer(&mut self.pool, batch.capacity);
+            Bytes::from(std::mem::replace(&mut batch.buffer, next))
+        };
+        let frames = batch
+            .frames
+            .drain(..)
+            .map(|(header, rows, range)| DataFrame {
+                header,
+                payload: rows.unwrap_or_else(|| Payload::Whole(buffer.slice(range))),
+            })
+            .collect();
+        let ack = client.queue_data(frames).await?;
+        self.in_flight_bytes += batch.bytes;
+        self.in_flight.push_back(InFlight {
+            ack: Box::pin(ack),
+            bytes: std::mem::take(&mut batch.bytes),
+            tiles: std::mem::take(&mut batch.tiles),
+            buffer,
+        });
+        Ok(())
     }
-    let batch = in_flight.pop_front().expect("the front batch exists");
-    *in_flight_bytes -= batch.bytes;
-    state.bytes_done += batch.bytes as u64;
-    if batch.tiles > 0 {
-        state.tiles_done += batch.tiles;
-        state.elapsed = sending.elapsed();
-        progress(state);
+
+    /// Settles the oldest batch: waits until it is written (with `wait`
+    /// false, only takes it if it already is), counts it, reports progress,
+    /// and takes its buffer back for the next batch. Whether one was settled.
+    async fn settle(&mut self, wait: bool) -> Result<bool, RequestError> {
+        let Some(front) = self.in_flight.front_mut() else {
+            return Ok(false);
+        };
+        if wait {
+            (&mut front.ack).await?;
+        } else {
+            match futures_util::FutureExt::now_or_never(&mut front.ack) {
+                Some(written) => written?,
+                None => return Ok(false),
+            }
+        }
+        let batch = self.in_flight.pop_front().expect("the front batch exists");
+        self.in_flight_bytes -= batch.bytes;
+        self.state.bytes_done += batch.bytes as u64;
+        if batch.tiles > 0 {
+            self.state.tiles_done += batch.tiles;
+            self.state.elapsed = self.started.elapsed();
+            (self.progress)(&self.state);
+        }
+        if let Ok(buffer) = batch.buffer.try_into_mut() {
+            TilePool::keep(&mut self.pool, buffer.into());
+        }
+        Ok(true)
     }
-    if let Ok(buffer) = batch.inverse.try_into_mut() {
-        TilePool::keep(pool, buffer.into());
-    }
-    Ok(true)
 }
 
 /// A batch queued for writing.
@@ -556,6 +536,6 @@ struct InFlight {
     bytes: usize,
     /// Tiles it completes.
     tiles: usize,
-    /// Its right eyes' buffer.
-    inverse: Bytes,
+    /// The buffer its gathered rows and right eyes lie in.
+    buffer: Bytes,
 }
