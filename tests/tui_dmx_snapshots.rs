@@ -215,6 +215,28 @@ fn dmx_help_overlay() {
 }
 
 #[test]
+fn non_ascii_text_in_every_field_draws_with_the_cursor_anywhere() {
+    // The fields' cursors count characters: splitting at a byte index
+    // inside "é" or "ü" would panic.
+    for field in ['p', 't'] {
+        let mut app = connected();
+        app.update(ch(field));
+        for c in "Bühne é".chars() {
+            app.update(ch(c));
+        }
+        for _ in 0..8 {
+            draw(&mut app, 100, 30);
+            app.update(key(KeyCode::Left));
+        }
+        let screen = format!("{:?}", draw(&mut app, 100, 30).backend().buffer());
+        assert!(
+            screen.contains('ü') || screen.contains('é'),
+            "{field}: typed text not shown"
+        );
+    }
+}
+
+#[test]
 fn small_sizes_never_panic() {
     for make in [connected as fn() -> App, base] {
         for (w, h) in [

@@ -100,7 +100,11 @@ fn input_spans(input: &LineInput, focused: bool) -> Vec<Span<'static>> {
         theme::FIELD
     };
     let text = input.text();
-    let at = input.cursor().min(text.len());
+    // The cursor counts characters; split on the byte where that one starts.
+    let at = text
+        .char_indices()
+        .nth(input.cursor())
+        .map_or(text.len(), |(byte, _)| byte);
     let (before, after) = text.split_at(at);
     let mut spans = vec![Span::styled(before.to_owned(), style)];
     if focused {
