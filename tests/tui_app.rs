@@ -645,6 +645,30 @@ fn a_bad_frame_number_is_reported_not_sent() {
 }
 
 #[test]
+fn a_go_to_refused_while_disconnected_keeps_the_field_and_its_number() {
+    let mut app = App::new(vec!["127.0.0.1:45124".into()], History::default());
+    app.update(ch('g'));
+    type_text(&mut app, "42");
+    // Not connected yet: nothing can be sent.
+    assert!(app.update(key(KeyCode::Enter)).is_empty());
+    assert_eq!(app.focus, Focus::GoTo, "the field stays open");
+    assert_eq!(app.goto.text(), "42", "the number is kept");
+    // Once connected, Enter sends it.
+    app.update(connected(0));
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        vec![send(
+            1,
+            0,
+            "remote-eval",
+            r#"setFrame(42);"FRAME = " + frame();"#,
+            true
+        )]
+    );
+    assert_eq!(app.focus, Focus::None);
+}
+
+#[test]
 fn clicking_a_contact_selects_it() {
     let mut app = app_with(3);
     app.update(AppEvent::Resize(100, 30));

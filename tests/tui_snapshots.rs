@@ -93,6 +93,19 @@ fn playback_go_to_frame_field() {
 }
 
 #[test]
+fn the_go_to_field_draws_its_cursor_where_it_is() {
+    let mut app = session(1);
+    app.update(ch('g'));
+    for c in "123".chars() {
+        app.update(ch(c));
+    }
+    app.update(key(KeyCode::Left));
+    app.update(key(KeyCode::Left));
+    let screen = format!("{:?}", draw(&mut app, 100, 30).backend());
+    assert!(screen.contains("Go to 1▏23"), "{screen}");
+}
+
+#[test]
 fn raw_event_tab() {
     let mut app = session(1);
     app.update(ch('2'));

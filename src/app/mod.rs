@@ -572,12 +572,16 @@ impl App {
         let text = self.goto.text().trim().to_owned();
         match text.parse::<i64>() {
             Ok(frame) => {
-                self.focus = Focus::None;
-                self.send(
+                let commands = self.send(
                     Origin::Button,
                     Event::new("remote-eval", mu::set_frame(frame)),
                     true,
-                )
+                );
+                // Refused (not connected): the field stays open with the number.
+                if !commands.is_empty() {
+                    self.focus = Focus::None;
+                }
+                commands
             }
             Err(_) => {
                 self.log(

@@ -1,11 +1,12 @@
 //! The Playback Control tab: transport buttons, toggles, the current frame
 //! in big digits and the go-to-frame field.
 
+use super::field::field;
 use super::{bigdigits, theme};
 use crate::app::layout::{Areas, Button};
 use crate::app::{App, Focus};
 use ratatui::Frame;
-use ratatui::layout::{Alignment, Rect};
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph};
@@ -78,22 +79,12 @@ fn toggle(frame: &mut Frame, rect: Rect, label: &str, key: &str, on: bool) {
 
 fn goto(app: &App, frame: &mut Frame, rect: Rect) {
     let editing = app.focus == Focus::GoTo;
-    let field_style = if editing {
-        theme::FIELD_FOCUS
-    } else {
-        theme::FIELD
-    };
-    let value = if editing {
-        format!("{}▏", app.goto.text())
-    } else {
-        String::new()
-    };
-    let line = Line::from(vec![
-        Span::raw("Go to "),
-        Span::styled(format!("{value:<10}"), field_style),
-        Span::styled(if editing { " Enter" } else { " g" }, theme::DIM),
-    ]);
-    frame.render_widget(Paragraph::new(line), rect);
+    let hint = if editing { " Enter" } else { " g" };
+    // "Go to " and room for ten digits, then the hint.
+    let [field_rect, hint_rect] =
+        Layout::horizontal([Constraint::Length(16), Constraint::Min(0)]).areas(rect);
+    field(frame, field_rect, "Go to ", &app.goto, editing);
+    frame.render_widget(Paragraph::new(Span::styled(hint, theme::DIM)), hint_rect);
 }
 
 fn big_frame(app: &App, frame: &mut Frame, rect: Rect) {
