@@ -461,7 +461,25 @@ fn idle_means_no_tick_and_polling_keeps_one_request_in_flight() {
         before,
         "polls do not flood the feedback"
     );
+    // A poll whose answer changes nothing does not redraw; a new frame does.
+    app.take_dirty();
     assert_eq!(app.update(AppEvent::Tick).len(), 1);
+    assert!(
+        !app.take_dirty(),
+        "sending a poll changes nothing on screen"
+    );
+    app.update(AppEvent::Net(NetEvent::Reply {
+        request: 3,
+        result: Ok(r#""FRAME = 9""#.into()),
+    }));
+    assert!(!app.take_dirty(), "the same frame again");
+    assert_eq!(app.update(AppEvent::Tick).len(), 1);
+    app.update(AppEvent::Net(NetEvent::Reply {
+        request: 4,
+        result: Ok(r#""FRAME = 10""#.into()),
+    }));
+    assert!(app.take_dirty(), "a new frame redraws");
+    assert_eq!(app.frame, Some(10));
     // Nothing changes for a mouse move: no redraw.
     app.take_dirty();
     app.update(AppEvent::Mouse(MouseEvent {

@@ -391,7 +391,11 @@ impl App {
     /// Reacts to one event.
     pub fn update(&mut self, event: AppEvent) -> Vec<Command> {
         match event {
-            AppEvent::Key(key) => self.on_key(key),
+            // A key always redraws; ticks and the network only on change.
+            AppEvent::Key(key) => {
+                self.dirty = true;
+                self.on_key(key)
+            }
             AppEvent::Mouse(mouse) => self.on_mouse(mouse),
             AppEvent::Resize(w, h) => {
                 self.size = Rect::new(0, 0, w, h);
@@ -744,10 +748,12 @@ impl App {
     /// Wraps the DMX tab's commands and moves its log lines to the feedback pane.
     fn dmx_out(&mut self, commands: Vec<dmx_tab::DmxCommand>) -> Vec<Command> {
         let from = format!("olad@{}", self.dmx.address);
-        for (kind, text) in std::mem::take(&mut self.dmx.logs) {
+        let logs = std::mem::take(&mut self.dmx.logs);
+        // A tick with nothing to send or say changed nothing on screen.
+        self.dirty |= !logs.is_empty() || !commands.is_empty();
+        for (kind, text) in logs {
             self.log(kind, from.clone(), text);
         }
-        self.dirty = true;
         commands.into_iter().map(Command::Dmx).collect()
     }
 
@@ -947,6 +953,7 @@ impl App {
             NetEvent::Client { contact, event } => self.on_client(contact, event),
             NetEvent::Reply { request, result } => self.on_reply(request, result),
             NetEvent::Dmx(event) => {
+                self.dirty = true;
                 let commands = self.dmx.on_event(event, self.now);
                 return self.dmx_out(commands);
             }
@@ -1179,6 +1186,7 @@ impl App {
                     return self.click(button);
                 }
                 if self.tab == Tab::Dmx && areas.body.contains(at) {
+                    self.dirty = true;
                     let commands = self.dmx.click(mouse.column, mouse.row);
                     return self.dmx_out(commands);
                 }
@@ -1204,6 +1212,7 @@ impl App {
                 if self.tab == Tab::Dmx && areas.body.contains(at) =>
             {
                 let up = mouse.kind == MouseEventKind::ScrollUp;
+                self.dirty = true;
                 let commands = self.dmx.wheel(up, self.now);
                 self.dmx_out(commands)
             }
