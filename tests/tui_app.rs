@@ -523,23 +523,39 @@ fn several_contacts_selected_or_all() {
 
 #[test]
 fn a_refused_rv_is_logged_once_per_cause() {
-    let mut app = App::new(vec!["127.0.0.1:1".into()], History::default());
-    for delay in [1, 2, 4] {
-        app.update(AppEvent::Net(NetEvent::Client {
-            contact: 0,
-            event: ClientEvent::Disconnected {
-                reason: "cannot connect: Connection refused".into(),
-                retry_in: Some(Duration::from_secs(delay)),
-            },
-        }));
-        app.update(AppEvent::Net(NetEvent::State {
-            contact: 0,
-            state: ConnState::Retrying {
-                reason: "cannot connect: Connection refused".into(),
-                delay: Duration::from_secs(delay),
-            },
-        }));
-    }
+    // The client's event and its state change reach the app in either
+    // order; the log says the same either way.
+    let refused = |state_first: bool| {
+        let mut app = App::new(vec!["127.0.0.1:1".into()], History::default());
+        for delay in [1, 2, 4] {
+            let event = AppEvent::Net(NetEvent::Client {
+                contact: 0,
+                event: ClientEvent::Disconnected {
+                    reason: "cannot connect: Connection refused".into(),
+                    retry_in: Some(Duration::from_secs(delay)),
+                },
+            });
+            let state = AppEvent::Net(NetEvent::State {
+                contact: 0,
+                state: ConnState::Retrying {
+                    reason: "cannot connect: Connection refused".into(),
+                    delay: Duration::from_secs(delay),
+                },
+            });
+            if state_first {
+                app.update(state);
+                app.update(event);
+            } else {
+                app.update(event);
+                app.update(state);
+            }
+        }
+        app
+    };
+    let text = |app: &App| app.feedback.lines().back().unwrap().text.clone();
+    assert_eq!(text(&refused(true)), text(&refused(false)));
+    assert_eq!(refused(true).feedback.len(), 1);
+    let mut app = refused(false);
     assert_eq!(app.feedback.len(), 1);
     assert_eq!(
         app.contacts[0].state_text(app.now),

@@ -981,6 +981,9 @@ impl App {
         self.dirty = true;
     }
 
+    /// Tracks a connection's state for the contact list and the countdown.
+    /// What went wrong is logged from [`ClientEvent::Disconnected`] alone:
+    /// the two arrive in either order.
     fn on_state(&mut self, contact: usize, state: ConnState) {
         let Some(view) = self.contacts.get_mut(contact) else {
             return;
@@ -988,12 +991,6 @@ impl App {
         if view.state == state {
             return;
         }
-        let was_connected = view.is_connected();
-        let failure = match &state {
-            ConnState::Retrying { reason, .. } if !was_connected => Some(reason.clone()),
-            ConnState::Closed { reason } if !was_connected => Some(reason.clone()),
-            _ => None,
-        };
         if matches!(state, ConnState::Connected { .. }) {
             view.last_failure = None;
         }
@@ -1003,14 +1000,6 @@ impl App {
         };
         view.state = state;
         self.dirty = true;
-        if let Some(reason) = failure
-            && view.last_failure.as_ref() != Some(&reason)
-        {
-            view.last_failure = Some(reason.clone());
-            let text = format!("{reason} ({})", view.state_text(self.now));
-            let from = view.address.clone();
-            self.log(LineKind::Connection, from, text);
-        }
     }
 
     fn on_client(&mut self, contact: usize, event: ClientEvent) {
