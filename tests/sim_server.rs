@@ -66,7 +66,6 @@ async fn greets_back_with_greeting_and_answers_every_returnevent() {
         Frame::Message("RETURN abc".into()),
         Frame::Ping,
     ]);
-    assert!(burst.starts_with(b"PINGPONGCONTROL 1 0MESSAGE 28 EVENT"));
     peer.get_mut().write_all(&burst).await.unwrap();
     assert_eq!(
         next(&mut peer).await,
@@ -224,5 +223,52 @@ async fn data_events_are_accepted_and_the_stream_stays_in_sync() {
         .await
         .unwrap();
     assert_eq!(value, "");
+    client.close().await;
+}
+
+#[tokio::test]
+async fn answers_to_requests_before_a_bad_frame_still_go_out() {
+    let sim = sim().await;
+    let mut peer = raw_client(&sim, b"NEWGREETING 5 c app").await;
+    assert_eq!(next(&mut peer).await, Some(Frame::Greeting("rvsim".into())));
+    let mut burst = wire(&[
+        Frame::PingPongControl(false),
+        Frame::Message("RETURNEVENT remote-eval * 1 + 2".into()),
+    ]);
+    burst.extend_from_slice(b"BOGUS 1 x");
+    peer.get_mut().write_all(&burst).await.unwrap();
+    assert_eq!(
+        next(&mut peer).await,
+        Some(Frame::Message("RETURN 3".into()))
+    );
+    assert_eq!(next(&mut peer).await, None, "then the connection closes");
+}
+
+#[tokio::test]
+async fn a_pixel_tile_for_another_event_is_not_inserted() {
+    let sim = sim().await;
+    let (client, _events) = RvClient::connect(config(&sim)).await.unwrap();
+    let created = client
+        .eval(
+            r#"{ let s = newImageSource( "m", 1, 1, 1, 1, 0, 0, 1.0, 4, 8, false, 1, 1, 24.0, nil, string[] {"left"} ); newImageSourcePixels( s, 1, nil, "left"); }"#,
+        )
+        .await
+        .unwrap();
+    assert!(!created.starts_with("ERROR"), "{created}");
+    for event in ["event=my-handler,", "event=pixel-block,", ""] {
+        client
+            .send_frame(Frame::Data {
+                header: format!("PIXELTILE({event}media=m,view=left,w=1,h=1,x=0,y=0,f=1)"),
+                payload: vec![7u8; 4].into(),
+            })
+            .await
+            .unwrap();
+    }
+    client.eval("frame()").await.unwrap();
+    let accepted = sim.with_canvas(|c| c.stats().tiles_accepted);
+    assert_eq!(
+        accepted, 2,
+        "only pixel-block (named or by default) inserts"
+    );
     client.close().await;
 }

@@ -148,13 +148,14 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         })
     }
 
-    /// A kept buffer that can hold `len` bytes, or the largest kept one.
+    /// The smallest kept buffer that can hold `len` bytes, else the largest
+    /// kept one (it grows as the bytes arrive).
     fn take_spare(&mut self, len: usize) -> Vec<u8> {
-        let pick = self
-            .spares
-            .iter()
-            .position(|b| b.capacity() >= len)
-            .or_else(|| (!self.spares.is_empty()).then_some(0));
+        let fits = (0..self.spares.len())
+            .filter(|&i| self.spares[i].capacity() >= len)
+            .min_by_key(|&i| self.spares[i].capacity());
+        let pick =
+            fits.or_else(|| (0..self.spares.len()).max_by_key(|&i| self.spares[i].capacity()));
         pick.map(|i| self.spares.swap_remove(i)).unwrap_or_default()
     }
 
@@ -325,6 +326,23 @@ mod tests {
             reader.recycle(Vec::with_capacity(DIRECT_MIN * 3 + capacities.len()));
         }
         assert_eq!(capacities[1..], [DIRECT_MIN * 3 + 1, DIRECT_MIN * 3 + 2]);
+    }
+
+    #[test]
+    fn the_smallest_spare_that_fits_is_taken() {
+        let (_tx, rx) = tokio::io::duplex(16);
+        let mut reader = FrameReader::new(rx, Limits::default());
+        for cap in [DIRECT_MIN * 4, DIRECT_MIN * 2, DIRECT_MIN * 3] {
+            reader.recycle(Vec::with_capacity(cap));
+        }
+        // SPARES is 2: the third was dropped.
+        assert_eq!(reader.take_spare(DIRECT_MIN).capacity(), DIRECT_MIN * 2);
+        assert_eq!(
+            reader.take_spare(DIRECT_MIN * 8).capacity(),
+            DIRECT_MIN * 4,
+            "else the largest"
+        );
+        assert_eq!(reader.take_spare(1).capacity(), 0, "none left");
     }
 
     #[tokio::test]

@@ -534,8 +534,6 @@ fn top_down(pixels: &[u8], row_bytes: usize) -> Vec<u8> {
 enum Payload<'a> {
     Borrowed(&'a [u8]),
     Owned(Bytes),
-    /// Taken out of `Owned` as its buffer (only while being adopted).
-    Vec(Vec<u8>),
 }
 
 impl Payload<'_> {
@@ -543,7 +541,6 @@ impl Payload<'_> {
         match self {
             Payload::Borrowed(bytes) => bytes,
             Payload::Owned(bytes) => bytes,
-            Payload::Vec(vec) => vec,
         }
     }
 
@@ -561,18 +558,10 @@ impl Payload<'_> {
                     None
                 }
             },
-            Payload::Vec(vec) => Some(vec),
             other => {
                 *self = other;
                 None
             }
-        }
-    }
-
-    /// Puts back what [`Payload::take_vec`] took.
-    fn restore(&mut self, taken: Option<Vec<u8>>) {
-        if let Some(vec) = taken {
-            *self = Payload::Vec(vec);
         }
     }
 
@@ -842,16 +831,25 @@ impl Canvas {
             let was_complete = image.is_complete();
             let map_bytes = image.pixel_count();
             let whole = w == image.width as usize && h == image.height as usize;
-            let (fresh, completed) = match payload.take_vec() {
-                Some(pixels) if i == last && whole => {
+            let adoptable = if i == last && whole {
+                payload.take_vec()
+            } else {
+                None
+            };
+            let (fresh, completed) = match adoptable {
+                // Only a buffer about the image's size: the memory budget
+                // counts the image's bytes, not a larger allocation.
+                Some(pixels) if pixels.capacity() <= pixels.len() + pixels.len() / 8 => {
                     let (written, replaced) = image.adopt(pixels);
                     spare = replaced;
                     written
                 }
-                taken => {
-                    payload.restore(taken);
-                    image.write_tile(x, y, w, h, payload.as_slice())
+                Some(pixels) => {
+                    let written = image.write_tile(x, y, w, h, &pixels);
+                    spare = Some(pixels);
+                    written
                 }
+                None => image.write_tile(x, y, w, h, payload.as_slice()),
             };
             outcome.images += 1;
             outcome.newly_covered += fresh;
@@ -1866,6 +1864,19 @@ mod tests {
         assert!(spare.is_none(), "the snapshot still holds the old storage");
         assert_eq!(c.image("A", 1, None, None).unwrap().pixels(), &[9; 4]);
         assert_eq!(job.pixels.as_slice(), &[1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn an_oversized_buffer_is_copied_not_adopted_so_the_budget_holds() {
+        let mut c = canvas_with(&source("O", 2, 2, 1, 8, false));
+        let mut big = Vec::with_capacity(4096);
+        big.extend_from_slice(&[1, 2, 3, 4]);
+        let (result, spare) = c.insert_owned(&tile("O", None, 0, 0, 2, 2), Bytes::from(big));
+        result.unwrap();
+        let image = c.image("O", 1, None, None).unwrap();
+        assert_eq!(image.pixels(), &[1, 2, 3, 4]);
+        assert_eq!(image.pixels().len(), 4);
+        assert_eq!(spare.unwrap().capacity(), 4096, "handed back, not kept");
     }
 
     #[test]

@@ -348,6 +348,8 @@ async fn serve(
                 Ok(frame) => frame,
                 Err(err) => {
                     tracing::warn!(%contact, %err, "closing connection");
+                    // The frames before it were handled: their answers go out.
+                    let _ = write_half.write_all(&out).await;
                     break 'session;
                 }
             };
@@ -412,6 +414,12 @@ fn handle(
         },
         Frame::Data { header, payload } => {
             match TileHeader::parse(&header) {
+                // Only `pixel-block` (the default) is bound to the handler
+                // that inserts pixels; RV emits any other event name to
+                // whatever is bound to it, here nothing (§7.1, §7.2).
+                Some(tile) if tile.event.as_deref().is_some_and(|e| e != "pixel-block") => {
+                    tracing::info!(%contact, %header, "pixel tile for an event with no handler")
+                }
                 Some(tile) => {
                     // A large payload owns its buffer (see FrameReader): it
                     // may become the image's storage, and a buffer comes
