@@ -293,9 +293,16 @@ async fn completed_images_are_written_without_redraw_and_on_shutdown() {
     rv.send_frame(tile_frame("A", "left", &image, 2, 4, (0, 0, 2, 2)))
         .await
         .unwrap();
-    // Completion alone schedules the write; the flush only waits for it.
+    // Completion alone writes the file: no redraw, no flush.
     rv.eval("frame()").await.unwrap();
-    sim.flush_dumps().await.unwrap();
+    let written = async {
+        while sim.with_canvas(|c| c.stats().dumps_written) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), written)
+        .await
+        .expect("the completed image is written within 5 s");
     let path = dir.path().join("A.left.1.png");
     assert_eq!(
         image::open(&path).unwrap().into_rgba8().into_raw(),

@@ -93,6 +93,7 @@
 //! half-written file.
 
 use crate::rv::pixels::TileHeader;
+use crate::sim::lock;
 use crate::sim::mu::{Effect, Session, SourceInfo};
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
@@ -1328,48 +1329,52 @@ impl DumpJob {
     fn encodable(&self) -> (Vec<u8>, image::ExtendedColorType) {
         use image::ExtendedColorType as C;
         let row_bytes = self.width as usize * self.channels as usize * self.sample.bytes();
-        match (self.sample, self.channels) {
-            (SampleType::U8, 1) => (top_down(&self.pixels, row_bytes), C::L8),
-            (SampleType::U8, 2) => (top_down(&self.pixels, row_bytes), C::La8),
-            (SampleType::U8, 3) => (top_down(&self.pixels, row_bytes), C::Rgb8),
-            (SampleType::U8, _) => (top_down(&self.pixels, row_bytes), C::Rgba8),
-            (SampleType::U16, 1) => (top_down(&self.pixels, row_bytes), C::L16),
-            (SampleType::U16, 2) => (top_down(&self.pixels, row_bytes), C::La16),
-            (SampleType::U16, 3) => (top_down(&self.pixels, row_bytes), C::Rgb16),
-            (SampleType::U16, _) => (top_down(&self.pixels, row_bytes), C::Rgba16),
-            (SampleType::F32, 3) => (top_down(&self.pixels, row_bytes), C::Rgb32F),
-            (SampleType::F32, 4) => (top_down(&self.pixels, row_bytes), C::Rgba32F),
-            (sample, channels) => {
-                // Convert each sample to f32 and expand gray to RGB.
-                let read: fn(&[u8]) -> f32 = match sample {
-                    SampleType::F16 => |b| f16_to_f32(u16::from_ne_bytes([b[0], b[1]])),
-                    _ => |b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]),
+        // Stored as an image file holds them, only upside down.
+        let color = match (self.sample, self.channels) {
+            (SampleType::U8, 1) => Some(C::L8),
+            (SampleType::U8, 2) => Some(C::La8),
+            (SampleType::U8, 3) => Some(C::Rgb8),
+            (SampleType::U8, _) => Some(C::Rgba8),
+            (SampleType::U16, 1) => Some(C::L16),
+            (SampleType::U16, 2) => Some(C::La16),
+            (SampleType::U16, 3) => Some(C::Rgb16),
+            (SampleType::U16, _) => Some(C::Rgba16),
+            (SampleType::F32, 3) => Some(C::Rgb32F),
+            (SampleType::F32, 4) => Some(C::Rgba32F),
+            _ => None,
+        };
+        if let Some(color) = color {
+            return (top_down(&self.pixels, row_bytes), color);
+        }
+        // Anything else: each sample to f32, gray expanded to RGB.
+        let (sample, channels) = (self.sample, self.channels);
+        let read: fn(&[u8]) -> f32 = match sample {
+            SampleType::F16 => |b| f16_to_f32(u16::from_ne_bytes([b[0], b[1]])),
+            _ => |b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]),
+        };
+        let size = sample.bytes();
+        let (out_channels, color) = if channels % 2 == 0 {
+            (4, C::Rgba32F)
+        } else {
+            (3, C::Rgb32F)
+        };
+        let pixel_count = self.width as usize * self.height as usize;
+        let mut out = Vec::with_capacity(pixel_count * out_channels * 4);
+        for row in self.pixels.chunks_exact(row_bytes).rev() {
+            for px in row.chunks_exact(channels as usize * size) {
+                let v = |i: usize| read(&px[i * size..(i + 1) * size]);
+                let rgba = match channels {
+                    1 => [v(0), v(0), v(0), 1.0],
+                    2 => [v(0), v(0), v(0), v(1)],
+                    3 => [v(0), v(1), v(2), 1.0],
+                    _ => [v(0), v(1), v(2), v(3)],
                 };
-                let size = sample.bytes();
-                let (out_channels, color) = if channels % 2 == 0 {
-                    (4, C::Rgba32F)
-                } else {
-                    (3, C::Rgb32F)
-                };
-                let pixel_count = self.width as usize * self.height as usize;
-                let mut out = Vec::with_capacity(pixel_count * out_channels * 4);
-                for row in self.pixels.chunks_exact(row_bytes).rev() {
-                    for px in row.chunks_exact(channels as usize * size) {
-                        let v = |i: usize| read(&px[i * size..(i + 1) * size]);
-                        let rgba = match channels {
-                            1 => [v(0), v(0), v(0), 1.0],
-                            2 => [v(0), v(0), v(0), v(1)],
-                            3 => [v(0), v(1), v(2), 1.0],
-                            _ => [v(0), v(1), v(2), v(3)],
-                        };
-                        for value in &rgba[..out_channels] {
-                            out.extend_from_slice(&value.to_ne_bytes());
-                        }
-                    }
+                for value in &rgba[..out_channels] {
+                    out.extend_from_slice(&value.to_ne_bytes());
                 }
-                (out, color)
             }
         }
+        (out, color)
     }
 }
 
@@ -1432,14 +1437,6 @@ impl DumpWriter {
     pub async fn join(self) {
         let _ = self.task.await;
     }
-}
-
-fn lock(canvas: &Mutex<Canvas>) -> std::sync::MutexGuard<'_, Canvas> {
-    // A panic while holding the lock leaves at worst a half-copied tile;
-    // keep serving rather than poisoning the simulator.
-    canvas
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 async fn run_writer(

@@ -39,12 +39,13 @@ use crate::rv::message::Message;
 use crate::rv::pixels::TileHeader;
 use crate::rv::reader::{DIRECT_MIN, FrameReader};
 use crate::sim::canvas::{Canvas, CanvasConfig, DEFAULT_MEMORY_BUDGET, DumpError, DumpWriter};
+use crate::sim::lock;
 use crate::sim::mu::Session;
 use bytes::BytesMut;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -161,11 +162,6 @@ impl Simulator {
         self.local_addr
     }
 
-    /// Runs `f` on RV's session state (for tests and the demo).
-    pub fn with_session<T>(&self, f: impl FnOnce(&mut Session) -> T) -> T {
-        f(&mut lock(&self.state.shared).session)
-    }
-
     /// Runs `f` on the image sources' pixels (see [`Canvas::image`] and
     /// [`Canvas::stats`]).
     pub fn with_canvas<T>(&self, f: impl FnOnce(&Canvas) -> T) -> T {
@@ -208,14 +204,6 @@ impl Drop for Simulator {
         self.stop.cancel();
         self.dump_stop.cancel();
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding the lock cannot leave the session half-updated in
-    // a way that matters more than stopping the simulator would; keep serving.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 async fn accept_loop(

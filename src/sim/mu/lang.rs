@@ -201,13 +201,13 @@ impl Evaluator<'_> {
                     if v == Value::Void {
                         return Err(MuError::VoidBinding(name.clone()));
                     }
-                    match self.scopes.last_mut() {
-                        Some(scope) if scope.iter().any(|(n, _)| n == name) => {
-                            return Err(MuError::Redeclared(name.clone()));
-                        }
-                        Some(scope) => scope.push((name.clone(), v)),
-                        None => self.scopes.push(vec![(name.clone(), v)]),
+                    // There is always a scope: blocks push and pop in pairs
+                    // over the outermost one.
+                    let scope = self.scopes.last_mut().expect("the outermost scope");
+                    if scope.iter().any(|(n, _)| n == name) {
+                        return Err(MuError::Redeclared(name.clone()));
                     }
+                    scope.push((name.clone(), v));
                     Value::Void
                 }
                 Stmt::Block(body) => {

@@ -91,6 +91,16 @@ impl Py {
         }
     }
 
+    /// About how many bytes the value holds (a string's length; a few
+    /// for anything else), for the limit on growing lists.
+    fn size(&self) -> usize {
+        match self {
+            Py::Str(s) => s.len() + 4,
+            Py::List(items) => items.iter().map(Py::size).sum::<usize>() + 2,
+            _ => 8,
+        }
+    }
+
     /// Python's `repr()`.
     fn repr(&self) -> String {
         match self {
@@ -409,6 +419,14 @@ fn arith(op: BinOp, a: Py, b: Py) -> Result<Py, PyError> {
             Ok(Py::Str(x + &y))
         }
         (BinOp::Add, Py::List(mut x), Py::List(y)) => {
+            // Bounded like strings: a list's printed form is its RETURN.
+            let size = |items: &[Py]| items.iter().map(Py::size).sum::<usize>();
+            if size(&x) + size(&y) > MAX_STRING_BYTES {
+                return raise(
+                    "MemoryError",
+                    format!("a list would grow past {MAX_STRING_BYTES} bytes"),
+                );
+            }
             x.extend(y);
             Ok(Py::List(x))
         }

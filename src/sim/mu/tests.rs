@@ -1298,3 +1298,25 @@ fn a_bad_escape_of_a_control_character_stays_on_one_line() {
     assert_mu_shape(code, &got);
     assert!(got.contains(r"bad escape sequence \\n"), "{got:?}");
 }
+
+#[test]
+fn python_lists_are_bounded_like_strings() {
+    let now = Instant::now();
+    let mut s = Session::new();
+    // 60 sources with 1000-byte media names: sources() prints 60 KB.
+    for i in 0..60 {
+        let media = format!("{i:02}{}", "m".repeat(998));
+        let made = s.eval_py(
+            &format!("rv.commands.newImageSource('{media}', 1, 1, 1, 1, 0, 0, 1.0, 4, 8, False, 1, 1, 24.0, None, None)"),
+            now,
+        );
+        assert!(!made.starts_with("<class"), "{made}");
+    }
+    let sum = |n: usize| vec!["rv.commands.sources()"; n].join(" + ");
+    let grown = s.eval_py(&sum(10), now);
+    assert!(grown.starts_with("['00m"), "ten copies fit");
+    assert_eq!(
+        s.eval_py(&sum(20), now),
+        format!("<class 'MemoryError'>: a list would grow past {MAX_STRING_BYTES} bytes")
+    );
+}
