@@ -12,7 +12,7 @@ use super::feedback::LineKind;
 use super::input::LineInput;
 use super::keymap::Action;
 use super::{App, Command, Tab, layout};
-use crate::rv::pixels::{Depth, Tiling, TilingError, check_media};
+use crate::rv::pixels::{Depth, Tiling, check_media};
 use crate::rv::push::Progress;
 use ratatui::layout::{Constraint, Layout, Margin, Rect};
 use std::path::PathBuf;
@@ -306,26 +306,6 @@ impl PixelsTab {
             TileMode::Grid => Tiling::Grid { nx: a, ny: b },
             TileMode::Size => Tiling::Buckets { w: a, h: b },
         })
-    }
-}
-
-/// Checks a tiling against an image the way `Tiling::plan` does, without
-/// building the plan (a 16384x16384 grid would be a quarter-billion tiles).
-pub fn check_tiling(tiling: Tiling, width: u32, height: u32) -> Result<usize, TilingError> {
-    if width == 0 || height == 0 {
-        return Err(TilingError::Empty { width, height });
-    }
-    match tiling {
-        Tiling::Grid { nx, ny } | Tiling::Buckets { w: nx, h: ny } if nx == 0 || ny == 0 => {
-            Err(TilingError::Zero(tiling.to_string()))
-        }
-        Tiling::Grid { nx, ny } if nx > width || ny > height => Err(TilingError::TooMany {
-            tiling: tiling.to_string(),
-            width,
-            height,
-        }),
-        Tiling::Grid { nx, ny } => Ok(nx as usize * ny as usize),
-        Tiling::Buckets { w, h } => Ok(width.div_ceil(w) as usize * height.div_ceil(h) as usize),
     }
 }
 
@@ -691,7 +671,7 @@ impl App {
                 return Vec::new();
             }
         };
-        if let Err(err) = check_tiling(tiling, image.info.width, image.info.height) {
+        if let Err(err) = tiling.count(image.info.width, image.info.height) {
             self.pixels_error(format!("not sent: {err}; your fields are kept"));
             return Vec::new();
         }

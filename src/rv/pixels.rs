@@ -539,25 +539,36 @@ impl std::fmt::Display for Tiling {
 }
 
 impl Tiling {
-    /// The tiles of a `width` x `height` image, in sending order, each inside the image.
-    pub fn plan(self, width: u32, height: u32) -> Result<Vec<Tile>, TilingError> {
+    /// How many tiles a `width` x `height` image gets, or why it cannot be
+    /// cut this way; without building the plan (a 16384x16384 grid would be
+    /// a quarter-billion tiles).
+    pub fn count(self, width: u32, height: u32) -> Result<usize, TilingError> {
         if width == 0 || height == 0 {
             return Err(TilingError::Empty { width, height });
         }
         match self {
+            Tiling::Grid { nx, ny } | Tiling::Buckets { w: nx, h: ny } if nx == 0 || ny == 0 => {
+                Err(TilingError::Zero(self.to_string()))
+            }
+            Tiling::Grid { nx, ny } if nx > width || ny > height => Err(TilingError::TooMany {
+                tiling: self.to_string(),
+                width,
+                height,
+            }),
+            Tiling::Grid { nx, ny } => Ok(nx as usize * ny as usize),
+            Tiling::Buckets { w, h } => {
+                Ok(width.div_ceil(w) as usize * height.div_ceil(h) as usize)
+            }
+        }
+    }
+
+    /// The tiles of a `width` x `height` image, in sending order, each inside the image.
+    pub fn plan(self, width: u32, height: u32) -> Result<Vec<Tile>, TilingError> {
+        let count = self.count(width, height)?;
+        match self {
             Tiling::Grid { nx, ny } => {
-                if nx == 0 || ny == 0 {
-                    return Err(TilingError::Zero(self.to_string()));
-                }
-                if nx > width || ny > height {
-                    return Err(TilingError::TooMany {
-                        tiling: self.to_string(),
-                        width,
-                        height,
-                    });
-                }
                 let (tw, th) = (width / nx, height / ny);
-                let mut tiles = Vec::with_capacity(nx as usize * ny as usize);
+                let mut tiles = Vec::with_capacity(count);
                 for tx in 0..nx {
                     for ty in 0..ny {
                         let (x, y) = (tw * tx, th * ty);
@@ -569,10 +580,7 @@ impl Tiling {
                 Ok(tiles)
             }
             Tiling::Buckets { w: bw, h: bh } => {
-                if bw == 0 || bh == 0 {
-                    return Err(TilingError::Zero(self.to_string()));
-                }
-                let mut tiles = Vec::new();
+                let mut tiles = Vec::with_capacity(count);
                 let mut top = 0;
                 while top < height {
                     let h = bh.min(height - top);
@@ -652,6 +660,29 @@ pub fn unique_media_name(stem: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The count the Pixels tab shows is the number of tiles the push sends.
+        #[test]
+        fn count_is_the_plans_length(
+            width in 0u32..300,
+            height in 0u32..300,
+            a in 0u32..320,
+            b in 0u32..320,
+            grid: bool,
+        ) {
+            let tiling = if grid {
+                Tiling::Grid { nx: a, ny: b }
+            } else {
+                Tiling::Buckets { w: a, h: b }
+            };
+            match (tiling.count(width, height), tiling.plan(width, height)) {
+                (Ok(n), Ok(tiles)) => proptest::prop_assert_eq!(n, tiles.len()),
+                (Err(a), Err(b)) => proptest::prop_assert_eq!(a.to_string(), b.to_string()),
+                (count, plan) => proptest::prop_assert!(false, "{:?} vs {:?}", count, plan.map(|t| t.len())),
+            }
+        }
+    }
 
     #[test]
     fn header_golden_bytes_match_rvshell() {

@@ -7,7 +7,7 @@ use super::field::field;
 use super::theme;
 use crate::app::App;
 use crate::app::layout::Areas;
-use crate::app::pixels::{self, LoadedImage, PixelsField, RunningPush, TileMode, check_tiling};
+use crate::app::pixels::{self, LoadedImage, PixelsField, RunningPush, TileMode};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
@@ -155,7 +155,7 @@ fn info(app: &App, frame: &mut Frame, rect: Rect) {
     // While a push runs its own lines say what it sends.
     if let Some(image) = tab.image.as_ref().filter(|_| tab.push.is_none()) {
         let plan = match tab.tiling() {
-            Ok(tiling) => match check_tiling(tiling, image.info.width, image.info.height) {
+            Ok(tiling) => match tiling.count(image.info.width, image.info.height) {
                 Ok(n) => {
                     let bytes = 2
                         * u64::from(image.info.width)
