@@ -14,7 +14,7 @@
 
 use crate::app::pixels::{ImageInfo, ImageSource, PixelsCommand, PixelsEvent, PushDone, Thumbnail};
 use crate::rv::client::RvClient;
-use crate::rv::pixels::{DecodeLimits, Depth, Samples, load_image};
+use crate::rv::pixels::{DecodeLimits, Depth, Samples, load_image_and_format};
 use crate::rv::push::{PushOptions, push};
 use image::DynamicImage;
 use std::collections::HashMap;
@@ -291,15 +291,12 @@ fn decode(source: &ImageSource) -> Result<(DynamicImage, String), String> {
                     path.display()
                 ));
             }
-            let image = load_image(&path, DecodeLimits::default()).map_err(|e| e.to_string())?;
-            let container = image::ImageReader::open(&path)
-                .ok()
-                .and_then(|r| r.with_guessed_format().ok())
-                .and_then(|r| r.format())
-                .map_or_else(
-                    || "unknown format".to_owned(),
-                    |f| format!("{f:?}").to_uppercase(),
-                );
+            let (image, format) =
+                load_image_and_format(&path, DecodeLimits::default()).map_err(|e| e.to_string())?;
+            let container = format.map_or_else(
+                || "unknown format".to_owned(),
+                |f| format!("{f:?}").to_uppercase(),
+            );
             Ok((image, container))
         }
     }

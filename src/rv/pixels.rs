@@ -275,6 +275,15 @@ pub fn load_image(
     path: &std::path::Path,
     limits: DecodeLimits,
 ) -> Result<image::DynamicImage, LoadError> {
+    load_image_and_format(path, limits).map(|(image, _)| image)
+}
+
+/// As [`load_image`], also naming the file's format as detected from its
+/// content (`None` if it has no name the `image` crate knows).
+pub fn load_image_and_format(
+    path: &std::path::Path,
+    limits: DecodeLimits,
+) -> Result<(image::DynamicImage, Option<image::ImageFormat>), LoadError> {
     let shown = path.display().to_string();
     let reader = image::ImageReader::open(path)
         .map_err(|source| LoadError::Open {
@@ -292,7 +301,8 @@ pub fn load_image(
     decode_limits.max_image_height = Some(limits.max_dimension);
     decode_limits.max_alloc = Some(limits.max_alloc);
     reader.limits(decode_limits);
-    reader.decode().map_err(|err| match err {
+    let format = reader.format();
+    let image = reader.decode().map_err(|err| match err {
         image::ImageError::Limits(reason) => LoadError::TooLarge {
             path: shown,
             reason: reason.to_string(),
@@ -302,7 +312,8 @@ pub fn load_image(
             path: shown,
             reason: other.to_string(),
         },
-    })
+    })?;
+    Ok((image, format))
 }
 
 /// An image as RV wants its pixels (§7.3): RGBA interleaved, rows tightly
