@@ -9,24 +9,21 @@ use std::time::Duration;
 mod common;
 use common::tmux::{Tmux, wait_for_file};
 
-fn tmux_available() -> bool {
+/// Never a silent skip: scripts/test installs tmux.
+fn require_tmux() {
     let found = Command::new("tmux")
         .arg("-V")
         .output()
         .is_ok_and(|o| o.status.success());
-    // Never a silent skip: scripts/test installs tmux.
     assert!(
         found,
         "this test drives the binary through tmux; install tmux (scripts/test does)"
     );
-    found
 }
 
 #[test]
 fn demo_play_shows_the_frame_and_q_quits_cleanly() {
-    if !tmux_available() {
-        return;
-    }
+    require_tmux();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display();
     let bin = env!("CARGO_BIN_EXE_rvshell");
@@ -109,9 +106,7 @@ fn fake_rv() -> (u16, std::sync::mpsc::Receiver<String>) {
 
 #[test]
 fn two_rvs_send_to_all_and_quit_signs_off_with_disconnect() {
-    if !tmux_available() {
-        return;
-    }
+    require_tmux();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sim = rt
         .block_on(rvshell::sim::server::Simulator::start(

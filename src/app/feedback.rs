@@ -53,8 +53,6 @@ pub struct Feedback {
     pub search: Option<Search>,
     /// Index (into [`Feedback::lines`]) of the current search match.
     pub hit: Option<usize>,
-    /// Lines dropped from the front since the start (keeps `hit` meaningful).
-    dropped: usize,
 }
 
 impl Feedback {
@@ -66,7 +64,6 @@ impl Feedback {
         }
         if self.lines.len() > MAX_LINES {
             self.lines.pop_front();
-            self.dropped += 1;
             self.hit = self.hit.and_then(|h| h.checked_sub(1));
             self.scroll = self.scroll.min(self.lines.len().saturating_sub(1));
         }

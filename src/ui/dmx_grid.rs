@@ -162,13 +162,6 @@ impl<'a> DmxGrid<'a> {
         self.block = Some(block);
         self
     }
-
-    /// Replaces the styles.
-    #[must_use]
-    pub fn styles(mut self, styles: GridStyles) -> Self {
-        self.styles = styles;
-        self
-    }
 }
 
 impl Widget for DmxGrid<'_> {
