@@ -492,6 +492,20 @@ fn idle_means_no_tick_and_polling_keeps_one_request_in_flight() {
 }
 
 #[test]
+fn the_frame_poll_asks_the_selected_rv_only_even_when_sending_to_all() {
+    let mut app = app_with(2);
+    app.update(ch('a'));
+    assert!(app.send_to_all);
+    app.update(ch('w'));
+    assert_eq!(app.update(ch(' ')).len(), 2, "play goes to both");
+    assert_eq!(
+        app.update(AppEvent::Tick),
+        vec![send(3, 0, "remote-eval", r#""FRAME = " + frame()"#, true)]
+    );
+    assert!(app.send_to_all, "the setting is untouched");
+}
+
+#[test]
 fn several_contacts_selected_or_all() {
     let mut app = app_with(3);
     app.update(AppEvent::Net(NetEvent::State {

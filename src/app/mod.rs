@@ -855,7 +855,9 @@ impl App {
                 return Vec::new();
             }
         }
-        let targets: Vec<usize> = if self.send_to_all {
+        // The frame poll asks the selected RV only, whatever "send to all" says.
+        let to_all = self.send_to_all && origin != Origin::Poll;
+        let targets: Vec<usize> = if to_all {
             (0..self.contacts.len())
                 .filter(|&i| self.contacts[i].is_connected())
                 .collect()
@@ -939,9 +941,7 @@ impl App {
         if !self.polling() || self.poll_in_flight.is_some() {
             return commands;
         }
-        let all = std::mem::replace(&mut self.send_to_all, false);
         commands.extend(self.send(Origin::Poll, Event::new("remote-eval", mu::POLL), true));
-        self.send_to_all = all;
         commands
     }
 
