@@ -17,7 +17,7 @@
 use super::dmx_console::{DmxConsole, Frame};
 use super::feedback::LineKind;
 use super::input::LineInput;
-use crate::ui::dmx_grid::DmxGridState;
+use crate::app::dmx_grid_layout::DmxGridState;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::cell::Cell;
 use std::time::{Duration, Instant};

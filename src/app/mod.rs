@@ -9,6 +9,7 @@
 //! code that asked for it.
 
 pub mod dmx_console;
+pub mod dmx_grid_layout;
 pub mod dmx_tab;
 pub mod feedback;
 pub mod history;

@@ -29,19 +29,14 @@
 //!   there is no room.
 
 use crate::app::dmx_console::{DisplayMode, DmxConsole, Numbering, SCENES, SLOTS, to_percent};
+pub use crate::app::dmx_grid_layout::DmxGridState;
+use crate::app::dmx_grid_layout::{CELL, GUTTER, columns_for_width};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, StatefulWidget, Widget};
 use std::fmt::Write as _;
-
-/// Row widths tried, widest first.
-const WIDTHS: [usize; 4] = [32, 24, 16, 8];
-/// Columns of one slot cell: a marker and a 3-character value.
-const CELL: u16 = 4;
-/// Columns of the channel label gutter: 3 digits and a separator.
-const GUTTER: u16 = 4;
 
 /// The marker for a slot whose readback differs.
 const DIFFERS_MARK: &str = "!";
@@ -97,53 +92,6 @@ pub struct DmxGrid<'a> {
     console: &'a DmxConsole,
     block: Option<Block<'a>>,
     styles: GridStyles,
-}
-
-/// Scroll position and layout of the last render (for up/down and mouse
-/// hit-testing).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct DmxGridState {
-    first_row: usize,
-    columns: usize,
-    grid: Rect,
-}
-
-impl DmxGridState {
-    /// Slots per row chosen at the last render (8 before the first render).
-    /// Pass it to [`DmxConsole::move_up`] / [`DmxConsole::move_down`].
-    pub fn columns(&self) -> usize {
-        if self.columns == 0 { 8 } else { self.columns }
-    }
-
-    /// The first row shown.
-    pub fn first_row(&self) -> usize {
-        self.first_row
-    }
-
-    /// The slot drawn at terminal cell (`x`, `y`), if any (for mouse clicks).
-    pub fn slot_at(&self, x: u16, y: u16) -> Option<usize> {
-        let g = self.grid;
-        if y < g.y || y >= g.bottom() || x < g.x + GUTTER || x >= g.right() {
-            return None;
-        }
-        let column = usize::from((x - g.x - GUTTER) / CELL);
-        if column >= self.columns {
-            return None;
-        }
-        let slot = (self.first_row + usize::from(y - g.y)) * self.columns + column;
-        (slot < SLOTS).then_some(slot)
-    }
-}
-
-/// Slots per row for a grid `width` columns wide (including the gutter):
-/// the widest of 32, 24, 16, 8 that fits, or as many as fit (at least 1).
-pub fn columns_for_width(width: u16) -> usize {
-    let fit = usize::from(width.saturating_sub(GUTTER) / CELL);
-    WIDTHS
-        .iter()
-        .copied()
-        .find(|&w| w <= fit)
-        .unwrap_or_else(|| fit.max(1))
 }
 
 impl<'a> DmxGrid<'a> {
