@@ -128,6 +128,35 @@ fn raw_event_tab() {
 }
 
 #[test]
+fn help_scrolls_exactly_to_its_last_line() {
+    use rvshell::app::keymap::{Context, KEYMAP, help_line_count};
+    let mut app = session(1);
+    app.update(AppEvent::Resize(100, 30));
+    app.update(ch('?'));
+    for _ in 0..30 {
+        app.update(key(KeyCode::PageDown));
+    }
+    assert_eq!(usize::from(app.help_scroll), help_line_count() - (30 - 4));
+    // The DMX tab's bindings come last on the Playback tab's help.
+    let last = KEYMAP
+        .iter()
+        .rev()
+        .find(|b| b.context == Context::Dmx && !b.desc.is_empty())
+        .unwrap();
+    let terminal = draw(&mut app, 100, 30);
+    let buffer = terminal.backend().buffer();
+    let rows: Vec<String> = (0..30)
+        .map(|y| (0..100).map(|x| buffer[(x, y)].symbol()).collect())
+        .collect();
+    // The last line sits just above the overlay's bottom border.
+    let border = rows
+        .iter()
+        .position(|r| r.contains("any other key closes"))
+        .unwrap();
+    assert!(rows[border - 1].contains(last.desc), "{rows:#?}");
+}
+
+#[test]
 fn help_overlay() {
     let mut app = session(1);
     app.update(ch('?'));

@@ -264,7 +264,7 @@ pub const KEYMAP: &[Binding] = &[
         P,
         &[ch('w')],
         A::TogglePoll,
-        "watch the frame while playing (polls 4 times a second)",
+        "watch the frame while playing (4 polls a second)",
         Some("watch"),
         false,
     ),
@@ -285,7 +285,7 @@ pub const KEYMAP: &[Binding] = &[
         R,
         &[ctrl(KeyCode::Char('n'))],
         A::CycleName,
-        "cycle name: remote-eval, remote-pyeval, remote-pyexec",
+        "next name: remote-eval, remote-pyeval, remote-pyexec",
         Some("name"),
         true,
     ),
@@ -358,7 +358,7 @@ pub const KEYMAP: &[Binding] = &[
         X,
         &[key(KeyCode::Tab)],
         A::Pixels(PA::Tab),
-        "image path: complete the file name (again: next candidate); other fields: next field",
+        "complete the image path (again: next); else next field",
         Some("complete"),
         true,
     ),
@@ -414,7 +414,7 @@ pub const KEYMAP: &[Binding] = &[
         X,
         &[ch('m')],
         A::Pixels(PA::FocusMedia),
-        "edit the media name (empty: a unique name from the file)",
+        "edit the media name (empty: unique, from the file)",
         Some("media"),
         false,
     ),
@@ -990,4 +990,18 @@ pub fn keys_label(binding: &Binding) -> String {
         .map(KeySpec::label)
         .collect::<Vec<_>>()
         .join(", ")
+}
+/// Lines of the `?` overlay: a heading per context, a blank line between
+/// contexts, and a line per binding with a description (the rest continue
+/// the row above).
+pub fn help_line_count() -> usize {
+    let contexts = [
+        Context::Global,
+        Context::Playback,
+        Context::RawEvent,
+        Context::Pixels,
+        Context::Dmx,
+    ];
+    let bindings = KEYMAP.iter().filter(|b| !b.desc.is_empty()).count();
+    2 * contexts.len() - 1 + bindings
 }

@@ -355,6 +355,13 @@ impl App {
         self.poll && self.playing && self.contacts.iter().any(ContactView::is_connected)
     }
 
+    /// How far the help overlay scrolls: until its last line is at the
+    /// bottom of the overlay (its border and a line of margin each way).
+    fn help_scroll_max(&self) -> u16 {
+        let lines = u16::try_from(keymap::help_line_count()).unwrap_or(u16::MAX);
+        lines.saturating_sub(self.size.height.saturating_sub(4))
+    }
+
     fn counting_down(&self) -> bool {
         self.contacts
             .iter()
@@ -497,11 +504,17 @@ impl App {
                 self.help_scroll = self.help_scroll.saturating_sub(1)
             }
             KeyCode::Down | KeyCode::Char('j') => {
-                self.help_scroll = self.help_scroll.saturating_add(1).min(help_lines());
+                self.help_scroll = self
+                    .help_scroll
+                    .saturating_add(1)
+                    .min(self.help_scroll_max());
             }
             KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(10),
             KeyCode::PageDown => {
-                self.help_scroll = self.help_scroll.saturating_add(10).min(help_lines());
+                self.help_scroll = self
+                    .help_scroll
+                    .saturating_add(10)
+                    .min(self.help_scroll_max());
             }
             _ => {
                 self.help = false;
@@ -1186,7 +1199,9 @@ impl App {
                 self.help_scroll = if mouse.kind == MouseEventKind::ScrollUp {
                     self.help_scroll.saturating_sub(3)
                 } else {
-                    self.help_scroll.saturating_add(3).min(help_lines())
+                    self.help_scroll
+                        .saturating_add(3)
+                        .min(self.help_scroll_max())
                 };
                 self.dirty = true;
                 Vec::new()
@@ -1274,12 +1289,6 @@ impl App {
             Focus::None => self.dirty = false,
         }
     }
-}
-
-/// Roughly how many lines the help overlay has (one per binding plus headings),
-/// the limit for scrolling it.
-fn help_lines() -> u16 {
-    u16::try_from(keymap::KEYMAP.len() + 8).unwrap_or(u16::MAX)
 }
 
 /// A fresh editor holding `code`.

@@ -52,6 +52,11 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         .height
         .saturating_sub(2)
         .min(u16::try_from(lines.len() + 2).unwrap_or(u16::MAX));
+    // Lines are not wrapped (a narrow terminal cuts them), so the app knows
+    // how far the overlay scrolls; never past its last line.
+    let last_top = u16::try_from(lines.len())
+        .unwrap_or(u16::MAX)
+        .saturating_sub(height.saturating_sub(2));
     let [row] = Layout::vertical([Constraint::Length(height)])
         .flex(Flex::Center)
         .areas(area);
@@ -69,8 +74,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
-            .wrap(ratatui::widgets::Wrap { trim: false })
-            .scroll((app.help_scroll, 0)),
+            .scroll((app.help_scroll.min(last_top), 0)),
         rect,
     );
 }
