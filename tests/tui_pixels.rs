@@ -485,7 +485,7 @@ fn tab_completes_the_common_prefix_then_cycles_through_the_candidates() {
         candidates: candidates.clone(),
     }));
     assert_eq!(app.pixels.path.text(), "/img/shot");
-    assert_eq!(app.pixels.candidates, candidates);
+    assert_eq!(app.pixels.candidates(), candidates);
     // Repeated Tab walks the list without asking the runner again.
     for expected in [0, 1, 2, 0] {
         assert!(app.update(key(KeyCode::Tab)).is_empty());
@@ -494,7 +494,7 @@ fn tab_completes_the_common_prefix_then_cycles_through_the_candidates() {
     }
     // Typing ends the cycle; the next Tab asks again.
     type_text(&mut app, "x");
-    assert!(app.pixels.candidates.is_empty());
+    assert!(app.pixels.candidates().is_empty());
     assert_eq!(
         app.update(key(KeyCode::Tab)),
         vec![Command::Pixels(PixelsCommand::Complete {

@@ -238,8 +238,7 @@ pub struct PixelsTab {
     pub image: Option<LoadedImage>,
     /// A load under way: its id and source.
     pub loading: Option<(u64, ImageSource)>,
-    /// Completion candidates on show.
-    pub candidates: Vec<String>,
+    /// The completion on show, if any.
     cycle: Option<Cycle>,
     pub push: Option<RunningPush>,
     /// The last outcome shown in the tab: (ok, text).
@@ -263,7 +262,6 @@ impl Default for PixelsTab {
             focus: None,
             image: None,
             loading: None,
-            candidates: Vec::new(),
             cycle: None,
             push: None,
             status: None,
@@ -282,6 +280,11 @@ impl PixelsTab {
             PixelsField::Second => &mut self.second,
             PixelsField::Media => &mut self.media,
         }
+    }
+
+    /// Completion candidates on show.
+    pub fn candidates(&self) -> &[String] {
+        self.cycle.as_ref().map_or(&[], |c| &c.list)
     }
 
     /// The selected candidate while cycling.
@@ -526,7 +529,6 @@ impl App {
     fn pixels_focus(&mut self, field: Option<PixelsField>) {
         self.pixels.focus = field;
         self.pixels.cycle = None;
-        self.pixels.candidates.clear();
     }
 
     /// A key no binding took, while a Pixels field has the focus.
@@ -553,7 +555,6 @@ impl App {
             }
             if field == PixelsField::Path {
                 self.pixels.cycle = None;
-                self.pixels.candidates.clear();
             }
         }
         Vec::new()
@@ -577,7 +578,6 @@ impl App {
             .field(field)
             .insert_str(text.trim_end_matches(['\n', '\r']));
         self.pixels.cycle = None;
-        self.pixels.candidates.clear();
         true
     }
 
@@ -607,7 +607,6 @@ impl App {
     fn pixels_load_path(&mut self) -> Vec<Command> {
         let text = unquote(self.pixels.path.text().trim()).to_owned();
         self.pixels.cycle = None;
-        self.pixels.candidates.clear();
         if text.is_empty() {
             self.pixels_error("no image path: type the path of an image file, then Enter".into());
             return Vec::new();
@@ -776,13 +775,13 @@ impl App {
                 }
                 self.dirty = true;
                 if candidates.is_empty() {
-                    self.pixels.candidates.clear();
+                    self.pixels.cycle = None;
                     self.pixels.status = Some((false, format!("nothing matches {text}")));
                     return Vec::new();
                 }
                 if let [only] = candidates.as_slice() {
+                    self.pixels.cycle = None;
                     self.pixels.path.set(only.clone());
-                    self.pixels.candidates.clear();
                     return Vec::new();
                 }
                 let prefix = common_prefix(&candidates);
@@ -792,7 +791,6 @@ impl App {
                 } else {
                     text
                 };
-                self.pixels.candidates = candidates.clone();
                 self.pixels.cycle = Some(Cycle {
                     base,
                     list: candidates,

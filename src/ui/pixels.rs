@@ -190,9 +190,9 @@ fn info(app: &App, frame: &mut Frame, rect: Rect) {
         return;
     }
     let mut lines = Vec::new();
-    if !tab.candidates.is_empty() {
+    if !tab.candidates().is_empty() {
         let room = usize::from(rest.height).max(1);
-        let shown = if tab.candidates.len() > room {
+        let shown = if tab.candidates().len() > room {
             room - 1
         } else {
             room
@@ -201,7 +201,7 @@ fn info(app: &App, frame: &mut Frame, rect: Rect) {
         let start = tab
             .cycled()
             .map_or(0, |i| i.saturating_sub(shown.saturating_sub(1)));
-        for (i, c) in tab.candidates.iter().enumerate().skip(start).take(shown) {
+        for (i, c) in tab.candidates().iter().enumerate().skip(start).take(shown) {
             let name = short_name(c);
             let style = if tab.cycled() == Some(i) {
                 theme::HIT
@@ -210,7 +210,7 @@ fn info(app: &App, frame: &mut Frame, rect: Rect) {
             };
             lines.push(Line::from(Span::styled(name, style)));
         }
-        let left = tab.candidates.len().saturating_sub(start + shown);
+        let left = tab.candidates().len().saturating_sub(start + shown);
         if left > 0 {
             lines.push(Line::from(Span::styled(
                 format!("… {left} more (Tab cycles)"),
