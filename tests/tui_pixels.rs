@@ -6,13 +6,13 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use rvshell::app::feedback::LineKind;
 use rvshell::app::history::History;
 use rvshell::app::pixels::{
-    BUILTIN_LABEL, ImageInfo, ImageSource, PixelsCommand, PixelsEvent, PixelsField, PushDone,
-    Thumbnail,
+    BUILTIN_LABEL, ImageInfo, ImageSource, PixelsCommand, PixelsEvent, PixelsField, Thumbnail,
 };
 use rvshell::app::{App, AppEvent, Command, NetEvent, Tab};
 use rvshell::rv::client::ConnState;
 use rvshell::rv::pixels::{Depth, Tiling};
 use rvshell::rv::push::Progress;
+use rvshell::rv::push::PushReport;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -254,9 +254,10 @@ fn a_finished_push_reports_media_node_time_and_rate() {
     };
     app.update(net(PixelsEvent::Pushed {
         job: *job,
-        result: Ok(PushDone {
+        result: Ok(PushReport {
             media: "a-1".into(),
             node: Some("sourceGroup000000_source".into()),
+            reply: r#""sourceGroup000000_source.image.1:right""#.into(),
             tiles: 4,
             bytes: 2_000_000,
             create_time: Duration::from_millis(100),

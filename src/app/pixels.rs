@@ -13,10 +13,9 @@ use super::input::LineInput;
 use super::keymap::Action;
 use super::{App, Command, Tab, layout};
 use crate::rv::pixels::{Depth, Tiling, check_media};
-use crate::rv::push::Progress;
+use crate::rv::push::{Progress, PushReport};
 use ratatui::layout::{Constraint, Layout, Margin, Rect};
 use std::path::PathBuf;
-use std::time::Duration;
 
 /// What the path field shows for the image built into the binary (the demo's).
 pub const BUILTIN_LABEL: &str = "<built-in test chart>";
@@ -142,7 +141,7 @@ pub enum PixelsEvent {
     },
     Pushed {
         job: u64,
-        result: Result<PushDone, String>,
+        result: Result<PushReport, String>,
     },
     Thumbnail {
         id: u64,
@@ -182,17 +181,6 @@ pub struct ImageInfo {
     /// Container and sample format, e.g. `PNG, RGBA 8-bit`.
     pub format: String,
     pub thumbnail: Thumbnail,
-}
-
-/// What a finished push did (from `rv::push::PushReport`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PushDone {
-    pub media: String,
-    pub node: Option<String>,
-    pub tiles: usize,
-    pub bytes: u64,
-    pub create_time: Duration,
-    pub send_time: Duration,
 }
 
 /// The image the runner holds for us.

@@ -12,10 +12,10 @@
 //!   the screen redraws at most about 20 times a second however small the
 //!   tiles are.
 
-use crate::app::pixels::{ImageInfo, ImageSource, PixelsCommand, PixelsEvent, PushDone, Thumbnail};
+use crate::app::pixels::{ImageInfo, ImageSource, PixelsCommand, PixelsEvent, Thumbnail};
 use crate::rv::client::RvClient;
 use crate::rv::pixels::{DecodeLimits, Depth, Samples, load_image_and_format};
-use crate::rv::push::{PushOptions, push};
+use crate::rv::push::{PushOptions, PushReport, push};
 use image::DynamicImage;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -205,7 +205,7 @@ async fn run_push(
     options: PushOptions,
     cancel: &CancellationToken,
     post: &Post,
-) -> Result<PushDone, String> {
+) -> Result<PushReport, String> {
     let samples = tokio::task::spawn_blocking(move || Samples::from_image(&image, depth))
         .await
         .map_err(|err| format!("converting the image failed: {err}; nothing was sent"))?;
@@ -213,21 +213,13 @@ async fn run_push(
         return Err("push cancelled before anything was sent".into());
     }
     let mut throttle = Throttle::new(PROGRESS_INTERVAL);
-    let report = push(client, &samples, &options, cancel, |p| {
+    push(client, &samples, &options, cancel, |p| {
         if throttle.ready(Instant::now(), p.tiles_done == p.tiles_total) {
             post(PixelsEvent::Progress { job, progress: *p });
         }
     })
     .await
-    .map_err(|err| err.to_string())?;
-    Ok(PushDone {
-        media: report.media,
-        node: report.node,
-        tiles: report.tiles,
-        bytes: report.bytes,
-        create_time: report.create_time,
-        send_time: report.send_time,
-    })
+    .map_err(|err| err.to_string())
 }
 
 /// Lets a report through at most once per interval; the first and the
