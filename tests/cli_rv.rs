@@ -1,7 +1,9 @@
 //! The real binary: `rvshell sim` in a child process, `rvshell eval|event|ping`
-//! against it. Each test has its own TMPDIR, so port-file discovery is isolated.
+//! against it. Each test has its own TMPDIR, so port-file discovery is
+//! isolated, and none of the developer's `RVSHELL_*` variables or config file.
 
 use assert_cmd::Command;
+use std::path::Path;
 use std::time::Duration;
 
 mod common;
@@ -29,11 +31,7 @@ impl Sim {
     }
 
     fn cmd(&self) -> Command {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("rvshell"));
-        cmd.env("TMPDIR", self.tmp.path())
-            .env_remove("RVSHELL_PORT")
-            .timeout(Duration::from_secs(30));
-        cmd
+        rvshell(self.tmp.path())
     }
 
     fn run(&self, args: &[&str]) -> std::process::Output {
@@ -48,6 +46,14 @@ impl Sim {
     fn terminate(mut self) -> std::process::ExitStatus {
         self.child.terminate()
     }
+}
+
+/// The binary, hermetic ([`common::rvshell`]: no `RVSHELL_*` variables, no
+/// config file, `TMPDIR=tmp`), with a limit that only bounds a hang.
+fn rvshell(tmp: &Path) -> Command {
+    let mut cmd = Command::from_std(common::rvshell(tmp));
+    cmd.timeout(Duration::from_secs(30));
+    cmd
 }
 
 fn stdout(output: &std::process::Output) -> String {
@@ -239,7 +245,8 @@ fn sim_removes_its_port_file_on_sigterm() {
 
 #[test]
 fn completions_are_generated() {
-    let out = Command::new(assert_cmd::cargo::cargo_bin!("rvshell"))
+    let tmp = tempfile::tempdir().unwrap();
+    let out = rvshell(tmp.path())
         .args(["completions", "bash"])
         .output()
         .unwrap();
@@ -249,7 +256,8 @@ fn completions_are_generated() {
 
 #[test]
 fn bad_timeout_is_refused() {
-    let out = Command::new(assert_cmd::cargo::cargo_bin!("rvshell"))
+    let tmp = tempfile::tempdir().unwrap();
+    let out = rvshell(tmp.path())
         .args(["eval", "--timeout=-1", "frame()"])
         .output()
         .unwrap();
@@ -352,7 +360,8 @@ fn heartbeat_option_keeps_rvs_heartbeat_on_and_refuses_bad_values() {
         socket.write_all(b"MESSAGE 9 RETURN 12").unwrap();
         String::from_utf8(after).unwrap()
     });
-    let out = Command::new(assert_cmd::cargo::cargo_bin!("rvshell"))
+    let tmp = tempfile::tempdir().unwrap();
+    let out = rvshell(tmp.path())
         .args([
             "eval",
             "--heartbeat",
@@ -363,7 +372,6 @@ fn heartbeat_option_keeps_rvs_heartbeat_on_and_refuses_bad_values() {
             &port.to_string(),
             "frame()",
         ])
-        .timeout(Duration::from_secs(30))
         .output()
         .unwrap();
     assert_eq!(stdout(&out), "12\n", "{}", stderr(&out));
@@ -374,7 +382,7 @@ fn heartbeat_option_keeps_rvs_heartbeat_on_and_refuses_bad_values() {
         format!("MESSAGE {} {request}", request.len())
     );
 
-    let out = Command::new(assert_cmd::cargo::cargo_bin!("rvshell"))
+    let out = rvshell(tmp.path())
         .args(["eval", "--heartbeat=0", "frame()"])
         .output()
         .unwrap();
@@ -383,5 +391,56 @@ fn heartbeat_option_keeps_rvs_heartbeat_on_and_refuses_bad_values() {
         stderr(&out).contains("--heartbeat must be a positive number"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// Every `"RVSHELL_..."` string literal in the sources (the variables the
+/// binary reads) is one the test command clears, so a developer's setting
+/// can never send a test's traffic to a real RV.
+#[test]
+fn the_test_command_clears_every_variable_rvshell_reads() {
+    fn scan(dir: &Path, names: &mut std::collections::BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                scan(&path, names);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (at, _) in text.match_indices("\"RVSHELL_") {
+                    let name = text[at + 1..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                        .collect();
+                    names.insert(name);
+                }
+            }
+        }
+    }
+    let mut names = std::collections::BTreeSet::new();
+    scan(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut names,
+    );
+    assert!(names.contains("RVSHELL_PORT"), "{names:?}");
+    let tmp = tempfile::tempdir().unwrap();
+    let cmd = common::rvshell(tmp.path());
+    let envs: std::collections::HashMap<_, _> = cmd
+        .get_envs()
+        .map(|(k, v)| (k.to_str().unwrap().to_owned(), v.map(|v| v.to_owned())))
+        .collect();
+    for name in &names {
+        let Some(value) = envs.get(name) else {
+            panic!("the test command does not clear {name}");
+        };
+        if name == "RVSHELL_CONFIG" {
+            let path = Path::new(value.as_ref().unwrap());
+            assert!(path.starts_with(tmp.path()) && !path.exists(), "{path:?}");
+        } else {
+            assert_eq!(value, &None, "{name}");
+        }
+    }
+    assert_eq!(
+        envs.get("TMPDIR").unwrap().as_deref(),
+        Some(tmp.path().as_os_str())
     );
 }

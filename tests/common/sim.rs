@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 
 /// A running simulator child.
 pub struct Sim {
@@ -14,13 +14,13 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// Starts `rvshell sim --port 0 EXTRA...` with `TMPDIR=tmp` (its port
-    /// file goes there, away from other tests).
+    /// Starts `rvshell sim --port 0 EXTRA...` as [`super::rvshell`] runs it:
+    /// with `TMPDIR=tmp` (its port file goes there, away from other tests)
+    /// and none of the developer's settings.
     pub fn start(tmp: &Path, extra: &[&str]) -> Sim {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rvshell"))
+        let mut child = super::rvshell(tmp)
             .args(["sim", "--port", "0"])
             .args(extra)
-            .env("TMPDIR", tmp)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
