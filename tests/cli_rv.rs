@@ -178,19 +178,22 @@ fn ping_prints_min_median_max() {
 
 #[test]
 fn refused_connection_exits_2_with_one_clear_line() {
-    let sim = Sim::start("");
+    let tmp = tempfile::tempdir().unwrap();
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let out = sim.run(&[
-        "eval",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &closed.to_string(),
-        "frame()",
-    ]);
+    let out = rvshell(tmp.path())
+        .args([
+            "eval",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &closed.to_string(),
+            "frame()",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -203,19 +206,22 @@ fn refused_connection_exits_2_with_one_clear_line() {
 
 #[test]
 fn handshake_timeout_exits_2_and_mentions_the_dialog() {
-    let sim = Sim::start("");
+    let tmp = tempfile::tempdir().unwrap();
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port().to_string();
-    let out = sim.run(&[
-        "eval",
-        "--timeout",
-        "0.3",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port,
-        "frame()",
-    ]);
+    let out = rvshell(tmp.path())
+        .args([
+            "eval",
+            "--timeout",
+            "0.3",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "frame()",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("wants to connect"),
