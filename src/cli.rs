@@ -5,7 +5,9 @@
 //! else is a subcommand meant for scripts.
 
 use clap::{Args, Parser, Subcommand};
+use std::ffi::OsStr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Remote-control RV over its network protocol, and drive DMX universes through OLA.
 #[derive(Debug, Parser)]
@@ -88,14 +90,20 @@ pub struct GlobalArgs {
     pub tag: String,
 
     /// Seconds to wait for RV's greeting and each RETURN, and for each olad reply.
-    #[arg(long, global = true, value_name = "SECS", default_value_t = 30.0)]
-    pub timeout: f64,
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECS",
+        default_value = "30",
+        value_parser = Seconds
+    )]
+    pub timeout: Duration,
 
     /// Ping RV after SECS of silence and drop the connection after four times
     /// that without a sign of life (default: off, as RV's rvshell; RV itself
     /// then drops a vanished client only after 10 minutes).
-    #[arg(long, global = true, value_name = "SECS")]
-    pub heartbeat: Option<f64>,
+    #[arg(long, global = true, value_name = "SECS", value_parser = Seconds)]
+    pub heartbeat: Option<Duration>,
 
     /// olad's RPC address.
     #[arg(
@@ -113,6 +121,68 @@ pub struct GlobalArgs {
     /// Log filter, e.g. `info` or `rvshell::rv=debug` (RUST_LOG also works).
     #[arg(long, global = true, value_name = "FILTER")]
     pub log_level: Option<String>,
+}
+
+/// The longest time option accepted, in seconds (about 31 years): far beyond
+/// any real wait, and small enough that a deadline that far ahead (even four
+/// heartbeats) never overflows the clock.
+pub const MAX_SECS: u64 = 1_000_000_000;
+
+/// Parses a time option (`--timeout`, `--heartbeat`, `sim --ping-interval`,
+/// ...) given in seconds, e.g. `30`, `0.25` or `1e-3`, into a [`Duration`].
+///
+/// Refused: anything but a positive number, a value that rounds to zero
+/// nanoseconds, and more than [`MAX_SECS`]. The message names the option and
+/// clap exits with code 2, as for any bad argument.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Seconds;
+
+impl Seconds {
+    /// The value of `text`, or why it is refused (the sentence after the
+    /// option's name).
+    pub fn parse(text: &str) -> Result<Duration, String> {
+        let secs: f64 = match text.trim().parse() {
+            Ok(secs) if f64::is_finite(secs) && secs > 0.0 => secs,
+            _ => {
+                return Err(format!(
+                    "must be a positive number of seconds, not {text:?}"
+                ));
+            }
+        };
+        if secs > MAX_SECS as f64 {
+            return Err(format!(
+                "must be at most {MAX_SECS} seconds (about 31 years), not {text:?}"
+            ));
+        }
+        match Duration::try_from_secs_f64(secs) {
+            Ok(duration) if !duration.is_zero() => Ok(duration),
+            _ => Err(format!(
+                "must be at least one nanosecond (1e-9 seconds), not {text:?}"
+            )),
+        }
+    }
+}
+
+impl clap::builder::TypedValueParser for Seconds {
+    type Value = Duration;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<Duration, clap::Error> {
+        let name = arg
+            .and_then(|arg| arg.get_long())
+            .map_or_else(|| "the value".to_owned(), |long| format!("--{long}"));
+        Self::parse(&value.to_string_lossy()).map_err(|why| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("{name} {why}\n"),
+            )
+            .with_cmd(cmd)
+        })
+    }
 }
 
 /// The one-shot subcommands.
@@ -137,4 +207,52 @@ pub enum Command {
         /// The shell to generate completions for.
         shell: clap_complete::Shell,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_accept_positive_times_in_range() {
+        assert_eq!(Seconds::parse("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(Seconds::parse("0.25"), Ok(Duration::from_millis(250)));
+        assert_eq!(Seconds::parse("1e-9"), Ok(Duration::from_nanos(1)));
+        assert_eq!(Seconds::parse("1e9"), Ok(Duration::from_secs(MAX_SECS)));
+    }
+
+    #[test]
+    fn seconds_refuse_what_is_not_a_usable_time() {
+        for text in [
+            "0", "-1", "nan", "inf", "-inf", "", "soon", "1e-10", "1e30", "1e9.5",
+        ] {
+            assert!(Seconds::parse(text).is_err(), "{text:?}");
+        }
+        let err = Seconds::parse("1e-10").unwrap_err();
+        assert!(err.contains("at least one nanosecond"), "{err}");
+        let err = Seconds::parse("1e30").unwrap_err();
+        assert!(err.contains("at most 1000000000 seconds"), "{err}");
+    }
+
+    #[test]
+    fn the_longest_time_fits_four_heartbeats_ahead_of_now() {
+        let longest = Duration::from_secs(MAX_SECS).checked_mul(4).unwrap();
+        assert!(std::time::Instant::now().checked_add(longest).is_some());
+        assert!(tokio::time::Instant::now().checked_add(longest).is_some());
+    }
+
+    #[test]
+    fn time_options_parse_into_durations() {
+        use clap::Parser;
+        let cli = Cli::try_parse_from(["rvshell", "--timeout", "0.5", "--heartbeat", "2", "ping"])
+            .unwrap();
+        assert_eq!(cli.global.timeout, Duration::from_millis(500));
+        assert_eq!(cli.global.heartbeat, Some(Duration::from_secs(2)));
+        let cli = Cli::try_parse_from(["rvshell", "ping"]).unwrap();
+        assert_eq!(cli.global.timeout, Duration::from_secs(30));
+        assert_eq!(cli.global.heartbeat, None);
+        let err = Cli::try_parse_from(["rvshell", "ping", "--timeout", "1e30"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        assert_eq!(err.exit_code(), 2);
+    }
 }

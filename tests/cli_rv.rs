@@ -271,6 +271,55 @@ fn bad_timeout_is_refused() {
     assert!(stderr(&out).contains("--timeout"), "{}", stderr(&out));
 }
 
+/// Out-of-range times are bad arguments (exit 2, one line naming the option
+/// and the limit), never a panic, and never a zero-second limit.
+#[test]
+fn time_options_refuse_values_too_large_or_rounding_to_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 8] = [
+        (
+            &["eval", "--timeout", "1e30", "frame()"],
+            "--timeout must be at most 1000000000 seconds",
+        ),
+        (
+            &["eval", "--timeout", "1e-10", "frame()"],
+            "--timeout must be at least one nanosecond",
+        ),
+        (
+            &["--timeout", "1e30", "ping"],
+            "--timeout must be at most 1000000000 seconds",
+        ),
+        (
+            &["eval", "--heartbeat", "5e18", "frame()"],
+            "--heartbeat must be at most 1000000000 seconds",
+        ),
+        (
+            &["eval", "--heartbeat", "1e-10", "frame()"],
+            "--heartbeat must be at least one nanosecond",
+        ),
+        (
+            &["sim", "--port", "0", "--ping-interval", "1e30"],
+            "--ping-interval must be at most 1000000000 seconds",
+        ),
+        (
+            &["sim", "--port", "0", "--pong-timeout", "1e-10"],
+            "--pong-timeout must be at least one nanosecond",
+        ),
+        (
+            &["dmx", "--timeout", "1e30", "get", "-u", "1"],
+            "--timeout must be at most 1000000000 seconds",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = rvshell(tmp.path()).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert_eq!(stdout(&out), "", "{args:?}");
+    }
+}
+
 #[test]
 fn push_prints_media_and_source_and_the_simulator_dumps_both_eyes() {
     let dump = tempfile::tempdir().unwrap();

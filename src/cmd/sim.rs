@@ -1,6 +1,6 @@
 //! `rvshell sim`: run the RV simulator in the foreground.
 
-use crate::cli::{GlobalArgs, RvPort};
+use crate::cli::{GlobalArgs, RvPort, Seconds};
 use crate::rv::discover::OwnPortFile;
 use crate::sim::server::{SimConfig, Simulator};
 use clap::Args;
@@ -20,11 +20,11 @@ pub struct SimArgs {
     #[arg(long, default_value = "rvsim")]
     pub name: String,
     /// Seconds of silence before the simulator pings a client (RV: 15).
-    #[arg(long, value_name = "SECS", default_value_t = 15.0)]
-    pub ping_interval: f64,
+    #[arg(long, value_name = "SECS", default_value = "15", value_parser = Seconds)]
+    pub ping_interval: Duration,
     /// Seconds of silence after which a client is dropped (RV: 600).
-    #[arg(long, value_name = "SECS", default_value_t = 600.0)]
-    pub pong_timeout: f64,
+    #[arg(long, value_name = "SECS", default_value = "600", value_parser = Seconds)]
+    pub pong_timeout: Duration,
     /// Do not write a port file in `<temp dir>/tweak_rv_proc`.
     #[arg(long)]
     pub no_port_file: bool,
@@ -37,32 +37,15 @@ pub struct SimArgs {
     pub dump: Option<PathBuf>,
 }
 
-fn seconds(name: &str, value: f64) -> Result<Duration, String> {
-    if value.is_finite() && value > 0.0 {
-        Ok(Duration::from_secs_f64(value))
-    } else {
-        Err(format!("--{name} must be a positive number of seconds"))
-    }
-}
-
 /// Runs the simulator until Ctrl+C or SIGTERM.
 pub fn run(args: SimArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCode {
-    let config = match (
-        seconds("ping-interval", args.ping_interval),
-        seconds("pong-timeout", args.pong_timeout),
-    ) {
-        (Ok(ping_interval), Ok(pong_timeout)) => SimConfig {
-            bind: SocketAddr::new(args.bind, 0),
-            name: args.name,
-            ping_interval,
-            pong_timeout,
-            dump: args.dump.clone(),
-            ..SimConfig::default()
-        },
-        (Err(err), _) | (_, Err(err)) => {
-            eprintln!("rvshell sim: {err}");
-            return ExitCode::from(2);
-        }
+    let config = SimConfig {
+        bind: SocketAddr::new(args.bind, 0),
+        name: args.name,
+        ping_interval: args.ping_interval,
+        pong_timeout: args.pong_timeout,
+        dump: args.dump.clone(),
+        ..SimConfig::default()
     };
     if let Some(dir) = &args.dump
         && let Err(err) = std::fs::create_dir_all(dir)
