@@ -27,8 +27,8 @@ pub struct Cli {
     #[arg(value_name = "HOST")]
     pub host_pos: Option<String>,
 
-    /// RV port (same as --port).
-    #[arg(value_name = "PORT", conflicts_with = "port")]
+    /// RV port (same as --port; wins over --port and RVSHELL_PORT).
+    #[arg(value_name = "PORT")]
     pub port_pos: Option<u16>,
 
     /// Connect to this RV as well (HOST:PORT); repeat for several RVs. With
