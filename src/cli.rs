@@ -40,8 +40,40 @@ pub struct Cli {
     #[arg(skip)]
     pub history_size: Option<usize>,
 
+    /// RV's port for the shell and every subcommand, as [`parse`] resolved
+    /// it (see [`Cli::resolve_port`]); `None`: discover it, else 45124.
+    #[arg(skip)]
+    pub resolved_port: Option<u16>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// Sets [`Cli::resolved_port`] from what `matches` (this command line's)
+    /// say, else the config file's `port`. Highest first: `--port` after the
+    /// subcommand, the positional PORT, `--port` before the subcommand (all
+    /// typed on the command line), then RVSHELL_PORT, then `file`.
+    ///
+    /// RVSHELL_PORT fills `--port` at both levels, so the values alone cannot
+    /// tell a typed port from the environment's; clap's value source can.
+    pub fn resolve_port(&mut self, matches: &clap::ArgMatches, file: Option<u16>) {
+        use clap::parser::ValueSource;
+        let sub = matches.subcommand().map(|(_, sub)| sub);
+        let at = |level: Option<&clap::ArgMatches>, source: ValueSource| {
+            let level = level?;
+            match level.try_get_one::<u16>("port") {
+                Ok(Some(port)) if level.value_source("port") == Some(source) => Some(*port),
+                _ => None,
+            }
+        };
+        self.resolved_port = at(sub, ValueSource::CommandLine)
+            .or(self.port_pos)
+            .or_else(|| at(Some(matches), ValueSource::CommandLine))
+            .or_else(|| at(sub, ValueSource::EnvVariable))
+            .or_else(|| at(Some(matches), ValueSource::EnvVariable))
+            .or(file);
+    }
 }
 
 /// Parses the command line and fills in the config file's defaults (see
@@ -58,20 +90,14 @@ pub fn parse() -> Cli {
 }
 
 /// RV's port, taken by the interactive shell and by every subcommand that
-/// talks to RV (not global: `dmx patch --port` is a device's port).
+/// talks to RV (not global: `dmx patch --port` is a device's port). Read the
+/// port from [`Cli::resolved_port`], which weighs every copy of this option.
 #[derive(Debug, Args, Clone, Default)]
 pub struct RvPort {
     /// RV's port. Default: the port of the one running RV (or simulator) whose
     /// port file matches --tag, else 45124.
     #[arg(long, env = "RVSHELL_PORT")]
     pub port: Option<u16>,
-}
-
-impl RvPort {
-    /// This port, else `fallback` (the one given before the subcommand).
-    pub fn or(&self, fallback: &RvPort) -> Option<u16> {
-        self.port.or(fallback.port)
-    }
 }
 
 /// Options shared by every mode and subcommand.
@@ -239,6 +265,57 @@ mod tests {
         let longest = Duration::from_secs(MAX_SECS).checked_mul(4).unwrap();
         assert!(std::time::Instant::now().checked_add(longest).is_some());
         assert!(tokio::time::Instant::now().checked_add(longest).is_some());
+    }
+
+    fn resolved(args: &[&str], file: Option<u16>) -> Option<u16> {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cli::command().try_get_matches_from(args).unwrap();
+        let mut cli = Cli::from_arg_matches(&matches).unwrap();
+        cli.resolve_port(&matches, file);
+        cli.resolved_port
+    }
+
+    /// What is typed wins at either level (RVSHELL_PORT and the file only
+    /// fill in, which tests/tui_config.rs checks against the real binary).
+    #[test]
+    fn the_port_typed_after_the_subcommand_wins_then_the_positional_then_before() {
+        let file = Some(9);
+        assert_eq!(
+            resolved(&["rvshell", "--port", "5", "eval", "x"], file),
+            Some(5)
+        );
+        assert_eq!(
+            resolved(&["rvshell", "eval", "--port", "6", "x"], file),
+            Some(6)
+        );
+        assert_eq!(
+            resolved(
+                &["rvshell", "--port", "5", "eval", "--port", "6", "x"],
+                file
+            ),
+            Some(6)
+        );
+        assert_eq!(
+            resolved(&["rvshell", "jdoe", "h", "7", "--port", "5"], file),
+            Some(7)
+        );
+        assert_eq!(
+            resolved(&["rvshell", "--port", "5", "dmx", "universes"], file),
+            Some(5)
+        );
+        assert_eq!(
+            resolved(
+                &[
+                    "rvshell", "--port", "5", "dmx", "patch", "-d", "1", "-p", "3", "-u", "1"
+                ],
+                file
+            ),
+            Some(5)
+        );
+        if std::env::var_os("RVSHELL_PORT").is_none() {
+            assert_eq!(resolved(&["rvshell", "eval", "x"], file), file);
+            assert_eq!(resolved(&["rvshell", "completions", "bash"], None), None);
+        }
     }
 
     #[test]

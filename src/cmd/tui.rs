@@ -131,8 +131,7 @@ fn configs(cli: &Cli) -> anyhow::Result<Vec<Config>> {
     if let Some(host) = &cli.host_pos {
         global.host = host.clone();
     }
-    let port = cli.port_pos.or(cli.rv_port.port);
-    Ok(vec![super::rv::client_config(&global, port)?])
+    Ok(vec![super::rv::client_config(&global, cli.resolved_port)?])
 }
 
 /// `HOST:PORT` or `[V6]:PORT`.
