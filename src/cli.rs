@@ -78,10 +78,15 @@ impl Cli {
 
 /// Parses the command line and fills in the config file's defaults (see
 /// [`crate::config`]); exits with a message on bad arguments or a bad file.
+/// `completions` reads no config: it needs none, and must work even while
+/// the file is broken.
 pub fn parse() -> Cli {
     use clap::{CommandFactory, FromArgMatches};
     let matches = Cli::command().get_matches();
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    if matches!(cli.command, Some(Command::Completions { .. })) {
+        return cli;
+    }
     if let Err(err) = crate::config::load().and_then(|file| file.apply(&mut cli, &matches)) {
         eprintln!("rvshell: {err}");
         std::process::exit(2);

@@ -260,6 +260,30 @@ fn completions_are_generated() {
     assert!(stdout(&out).contains("rvshell"));
 }
 
+/// Completions need no config: a broken file (or RVSHELL_HISTORY_SIZE) must
+/// not stop `rvshell completions bash`, while `eval` still refuses it.
+#[test]
+fn completions_ignore_a_broken_config_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("broken.toml");
+    std::fs::write(&config, "hots = \"review-01\"\n").unwrap();
+    let out = rvshell(tmp.path())
+        .env("RVSHELL_CONFIG", &config)
+        .env("RVSHELL_HISTORY_SIZE", "lots")
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("rvshell"));
+    let out = rvshell(tmp.path())
+        .env("RVSHELL_CONFIG", &config)
+        .args(["eval", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("hots"), "{}", stderr(&out));
+}
+
 #[test]
 fn bad_timeout_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
