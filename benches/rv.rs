@@ -278,6 +278,5 @@ fn round_trips(rounds: usize, client_cpu: usize, server_cpu: usize) -> f64 {
     );
     rt.block_on(client.close());
     drop(sim);
-    common::unpin();
     engine.median.as_secs_f64() / floor.median.as_secs_f64()
 }

@@ -116,9 +116,7 @@ impl FileConfig {
         if cli.global.contact.is_none() {
             cli.global.contact = self.contact.clone();
         }
-        if cli.rv_port.port.is_none() && cli.port_pos.is_none() {
-            cli.rv_port.port = self.port;
-        }
+        cli.resolve_port(matches, self.port);
         cli.history_size = match std::env::var("RVSHELL_HISTORY_SIZE") {
             Ok(value) => Some(
                 value

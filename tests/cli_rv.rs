@@ -1,7 +1,9 @@
 //! The real binary: `rvshell sim` in a child process, `rvshell eval|event|ping`
-//! against it. Each test has its own TMPDIR, so port-file discovery is isolated.
+//! against it. Each test has its own TMPDIR, so port-file discovery is
+//! isolated, and none of the developer's `RVSHELL_*` variables or config file.
 
 use assert_cmd::Command;
+use std::path::Path;
 use std::time::Duration;
 
 mod common;
@@ -29,11 +31,7 @@ impl Sim {
     }
 
     fn cmd(&self) -> Command {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("rvshell"));
-        cmd.env("TMPDIR", self.tmp.path())
-            .env_remove("RVSHELL_PORT")
-            .timeout(Duration::from_secs(30));
-        cmd
+        rvshell(self.tmp.path())
     }
 
     fn run(&self, args: &[&str]) -> std::process::Output {
@@ -48,6 +46,14 @@ impl Sim {
     fn terminate(mut self) -> std::process::ExitStatus {
         self.child.terminate()
     }
+}
+
+/// The binary, hermetic ([`common::rvshell`]: no `RVSHELL_*` variables, no
+/// config file, `TMPDIR=tmp`), with a limit that only bounds a hang.
+fn rvshell(tmp: &Path) -> Command {
+    let mut cmd = Command::from_std(common::rvshell(tmp));
+    cmd.timeout(Duration::from_secs(30));
+    cmd
 }
 
 fn stdout(output: &std::process::Output) -> String {
@@ -172,19 +178,22 @@ fn ping_prints_min_median_max() {
 
 #[test]
 fn refused_connection_exits_2_with_one_clear_line() {
-    let sim = Sim::start("");
+    let tmp = tempfile::tempdir().unwrap();
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let out = sim.run(&[
-        "eval",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &closed.to_string(),
-        "frame()",
-    ]);
+    let out = rvshell(tmp.path())
+        .args([
+            "eval",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &closed.to_string(),
+            "frame()",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -197,19 +206,22 @@ fn refused_connection_exits_2_with_one_clear_line() {
 
 #[test]
 fn handshake_timeout_exits_2_and_mentions_the_dialog() {
-    let sim = Sim::start("");
+    let tmp = tempfile::tempdir().unwrap();
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port().to_string();
-    let out = sim.run(&[
-        "eval",
-        "--timeout",
-        "0.3",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port,
-        "frame()",
-    ]);
+    let out = rvshell(tmp.path())
+        .args([
+            "eval",
+            "--timeout",
+            "0.3",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "frame()",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("wants to connect"),
@@ -239,7 +251,8 @@ fn sim_removes_its_port_file_on_sigterm() {
 
 #[test]
 fn completions_are_generated() {
-    let out = Command::new(assert_cmd::cargo::cargo_bin!("rvshell"))
+    let tmp = tempfile::tempdir().unwrap();
+    let out = rvshell(tmp.path())
         .args(["completions", "bash"])
         .output()
         .unwrap();
@@ -247,14 +260,88 @@ fn completions_are_generated() {
     assert!(stdout(&out).contains("rvshell"));
 }
 
+/// Completions need no config: a broken file (or RVSHELL_HISTORY_SIZE) must
+/// not stop `rvshell completions bash`, while `eval` still refuses it.
+#[test]
+fn completions_ignore_a_broken_config_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("broken.toml");
+    std::fs::write(&config, "hots = \"review-01\"\n").unwrap();
+    let out = rvshell(tmp.path())
+        .env("RVSHELL_CONFIG", &config)
+        .env("RVSHELL_HISTORY_SIZE", "lots")
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("rvshell"));
+    let out = rvshell(tmp.path())
+        .env("RVSHELL_CONFIG", &config)
+        .args(["eval", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("hots"), "{}", stderr(&out));
+}
+
 #[test]
 fn bad_timeout_is_refused() {
-    let out = Command::new(assert_cmd::cargo::cargo_bin!("rvshell"))
+    let tmp = tempfile::tempdir().unwrap();
+    let out = rvshell(tmp.path())
         .args(["eval", "--timeout=-1", "frame()"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--timeout"), "{}", stderr(&out));
+}
+
+/// Out-of-range times are bad arguments (exit 2, one line naming the option
+/// and the limit), never a panic, and never a zero-second limit.
+#[test]
+fn time_options_refuse_values_too_large_or_rounding_to_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 8] = [
+        (
+            &["eval", "--timeout", "1e30", "frame()"],
+            "--timeout must be at most 1000000000 seconds",
+        ),
+        (
+            &["eval", "--timeout", "1e-10", "frame()"],
+            "--timeout must be at least one nanosecond",
+        ),
+        (
+            &["--timeout", "1e30", "ping"],
+            "--timeout must be at most 1000000000 seconds",
+        ),
+        (
+            &["eval", "--heartbeat", "5e18", "frame()"],
+            "--heartbeat must be at most 1000000000 seconds",
+        ),
+        (
+            &["eval", "--heartbeat", "1e-10", "frame()"],
+            "--heartbeat must be at least one nanosecond",
+        ),
+        (
+            &["sim", "--port", "0", "--ping-interval", "1e30"],
+            "--ping-interval must be at most 1000000000 seconds",
+        ),
+        (
+            &["sim", "--port", "0", "--pong-timeout", "1e-10"],
+            "--pong-timeout must be at least one nanosecond",
+        ),
+        (
+            &["dmx", "--timeout", "1e30", "get", "-u", "1"],
+            "--timeout must be at most 1000000000 seconds",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = rvshell(tmp.path()).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert_eq!(stdout(&out), "", "{args:?}");
+    }
 }
 
 #[test]
@@ -352,7 +439,8 @@ fn heartbeat_option_keeps_rvs_heartbeat_on_and_refuses_bad_values() {
         socket.write_all(b"MESSAGE 9 RETURN 12").unwrap();
         String::from_utf8(after).unwrap()
     });
-    let out = Command::new(assert_cmd::cargo::cargo_bin!("rvshell"))
+    let tmp = tempfile::tempdir().unwrap();
+    let out = rvshell(tmp.path())
         .args([
             "eval",
             "--heartbeat",
@@ -363,7 +451,6 @@ fn heartbeat_option_keeps_rvs_heartbeat_on_and_refuses_bad_values() {
             &port.to_string(),
             "frame()",
         ])
-        .timeout(Duration::from_secs(30))
         .output()
         .unwrap();
     assert_eq!(stdout(&out), "12\n", "{}", stderr(&out));
@@ -374,7 +461,7 @@ fn heartbeat_option_keeps_rvs_heartbeat_on_and_refuses_bad_values() {
         format!("MESSAGE {} {request}", request.len())
     );
 
-    let out = Command::new(assert_cmd::cargo::cargo_bin!("rvshell"))
+    let out = rvshell(tmp.path())
         .args(["eval", "--heartbeat=0", "frame()"])
         .output()
         .unwrap();
@@ -383,5 +470,56 @@ fn heartbeat_option_keeps_rvs_heartbeat_on_and_refuses_bad_values() {
         stderr(&out).contains("--heartbeat must be a positive number"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// Every `"RVSHELL_..."` string literal in the sources (the variables the
+/// binary reads) is one the test command clears, so a developer's setting
+/// can never send a test's traffic to a real RV.
+#[test]
+fn the_test_command_clears_every_variable_rvshell_reads() {
+    fn scan(dir: &Path, names: &mut std::collections::BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                scan(&path, names);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (at, _) in text.match_indices("\"RVSHELL_") {
+                    let name = text[at + 1..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                        .collect();
+                    names.insert(name);
+                }
+            }
+        }
+    }
+    let mut names = std::collections::BTreeSet::new();
+    scan(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut names,
+    );
+    assert!(names.contains("RVSHELL_PORT"), "{names:?}");
+    let tmp = tempfile::tempdir().unwrap();
+    let cmd = common::rvshell(tmp.path());
+    let envs: std::collections::HashMap<_, _> = cmd
+        .get_envs()
+        .map(|(k, v)| (k.to_str().unwrap().to_owned(), v.map(|v| v.to_owned())))
+        .collect();
+    for name in &names {
+        let Some(value) = envs.get(name) else {
+            panic!("the test command does not clear {name}");
+        };
+        if name == "RVSHELL_CONFIG" {
+            let path = Path::new(value.as_ref().unwrap());
+            assert!(path.starts_with(tmp.path()) && !path.exists(), "{path:?}");
+        } else {
+            assert_eq!(value, &None, "{name}");
+        }
+    }
+    assert_eq!(
+        envs.get("TMPDIR").unwrap().as_deref(),
+        Some(tmp.path().as_os_str())
     );
 }

@@ -11,6 +11,8 @@ use rvshell::sim::server::{SimConfig, Simulator};
 use std::path::Path;
 use std::time::Duration;
 
+mod common;
+
 async fn sim(dump: &Path) -> Simulator {
     Simulator::start(SimConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
@@ -405,12 +407,7 @@ async fn rvshell_sim_dump_writes_pending_images_when_terminated() {
     rv.close().await;
 
     // SIGTERM: the simulator writes what is pending before it exits.
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert!(child.0.wait().unwrap().success());
+    assert!(common::sim::terminate(&mut child.0).success());
     let png = image::open(dump.join("cli.left.1.png"))
         .unwrap()
         .into_rgba8();

@@ -66,6 +66,52 @@ fn file_then_environment_then_command_line() {
     rt.block_on(sim.shutdown());
 }
 
+/// RVSHELL_PORT fills in --port both before and after the subcommand; a port
+/// typed at either level still beats it, and after the subcommand beats
+/// before it.
+#[test]
+fn a_typed_port_beats_rvshell_port_before_or_after_the_subcommand() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sim = rt
+        .block_on(Simulator::start(SimConfig {
+            bind: ([127, 0, 0, 1], 0).into(),
+            ..SimConfig::default()
+        }))
+        .unwrap();
+    let port = sim.local_addr().port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "host = \"127.0.0.1\"\nport = 1\n").unwrap();
+    let ok = r#""ok""#;
+    for (env, args) in [
+        (
+            Some("1"),
+            ["--port", &port, "eval", "--unquote", ok].as_slice(),
+        ),
+        (
+            Some("1"),
+            &["--port", "1", "eval", "--port", &port, "--unquote", ok],
+        ),
+        (None, &["--port", &port, "eval", "--unquote", ok]),
+        (
+            None,
+            &["--port", "1", "eval", "--port", &port, "--unquote", ok],
+        ),
+    ] {
+        let mut cmd = rvshell(&config, dir.path());
+        if let Some(env) = env {
+            cmd.env("RVSHELL_PORT", env);
+        }
+        cmd.args(args).assert().success().stdout("ok\n");
+    }
+    // And a port typed after the subcommand is not overridden by one before.
+    rvshell(&config, dir.path())
+        .args(["--port", &port, "eval", "--port", "1", "1"])
+        .assert()
+        .code(2);
+    rt.block_on(sim.shutdown());
+}
+
 #[test]
 fn a_bad_file_names_the_file_and_the_key() {
     let dir = tempfile::tempdir().unwrap();

@@ -155,6 +155,48 @@ fn two_rvs_send_to_all_and_quit_signs_off_with_disconnect() {
     rt.block_on(sim.shutdown());
 }
 
+/// `rvshell NAME HOST PORT` as RV's own rvshell takes it, with RVSHELL_PORT
+/// exported (to a port nothing listens on): the positional port is used, not
+/// refused as conflicting with --port.
+#[test]
+fn the_positional_port_wins_over_rvshell_port_in_the_environment() {
+    if !tmux_available() {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sim = rt
+        .block_on(rvshell::sim::server::Simulator::start(
+            rvshell::sim::server::SimConfig {
+                bind: ([127, 0, 0, 1], 0).into(),
+                ..Default::default()
+            },
+        ))
+        .unwrap();
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let bin = env!("CARGO_BIN_EXE_rvshell");
+    let script = format!(
+        "RVSHELL_PORT={closed} RVSHELL_DATA_DIR={d}/data RVSHELL_CONFIG={d}/none.toml \
+         '{bin}' rvsim 127.0.0.1 {} --log-file {d}/log 2> {d}/err; \
+         echo $? > {d}/rc; sleep 120",
+        sim.local_addr().port()
+    );
+    let tmux = Tmux::start(&script);
+    tmux.wait_for(&format!(
+        "RV rvsim@127.0.0.1:{} connected",
+        sim.local_addr().port()
+    ));
+    tmux.keys(&["q"]);
+    let rc = wait_for_file(&dir.path().join("rc"));
+    let err = std::fs::read_to_string(dir.path().join("err")).unwrap();
+    assert_eq!(rc.trim(), "0", "{err}");
+    rt.block_on(sim.shutdown());
+}
+
 #[test]
 fn without_a_terminal_the_shell_says_so_and_connects_to_nothing() {
     for args in [&["demo"][..], &["--connect", "127.0.0.1:1"][..], &[][..]] {

@@ -45,16 +45,3 @@ pub fn pin_to(cpu: usize) {
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
     }
 }
-
-/// Lets the calling thread run on any CPU again.
-#[allow(dead_code)]
-pub fn unpin() {
-    // SAFETY: as in `pin_to`.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        for cpu in 0..std::thread::available_parallelism().map_or(1, |n| n.get()) {
-            libc::CPU_SET(cpu, &mut set);
-        }
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
-}

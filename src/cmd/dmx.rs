@@ -10,7 +10,6 @@ use crate::ola::pb::proto::{MergeMode, PortInfo};
 use clap::{Args, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
-use std::time::Duration;
 use tokio::io::AsyncBufReadExt;
 
 /// Send DMX to universes through OLA's olad (address: --olad).
@@ -210,21 +209,9 @@ pub fn run(args: DmxArgs, global: &GlobalArgs) -> ExitCode {
     }
 }
 
-fn timeout(global: &GlobalArgs) -> Result<Duration, Failure> {
-    Duration::try_from_secs_f64(global.timeout)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| {
-            Failure::usage(format!(
-                "--timeout {} is not a positive number of seconds",
-                global.timeout
-            ))
-        })
-}
-
 async fn connect(global: &GlobalArgs, reconnect: bool) -> Result<OlaClient, Failure> {
     let config = ClientConfig {
-        request_timeout: timeout(global)?,
+        request_timeout: global.timeout,
         reconnect,
         ..ClientConfig::default()
     };

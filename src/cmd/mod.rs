@@ -18,27 +18,13 @@ use std::process::ExitCode;
 
 /// Runs what the command line asks for and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
+    let port = cli.resolved_port;
     match cli.command {
-        Some(Command::Eval(args)) => {
-            let port = args.rv_port.or(&cli.rv_port);
-            rv::eval(args, &cli.global, port)
-        }
-        Some(Command::Event(args)) => {
-            let port = args.rv_port.or(&cli.rv_port);
-            rv::event(args, &cli.global, port)
-        }
-        Some(Command::Ping(args)) => {
-            let port = args.rv_port.or(&cli.rv_port);
-            rv::ping(args, &cli.global, port)
-        }
-        Some(Command::Push(args)) => {
-            let port = args.rv_port.or(&cli.rv_port);
-            push::run(args, &cli.global, port)
-        }
-        Some(Command::Sim(args)) => {
-            let port = args.rv_port.or(&cli.rv_port);
-            sim::run(args, &cli.global, port)
-        }
+        Some(Command::Eval(args)) => rv::eval(args, &cli.global, port),
+        Some(Command::Event(args)) => rv::event(args, &cli.global, port),
+        Some(Command::Ping(args)) => rv::ping(args, &cli.global, port),
+        Some(Command::Push(args)) => push::run(args, &cli.global, port),
+        Some(Command::Sim(args)) => sim::run(args, &cli.global, port),
         Some(Command::Dmx(args)) => dmx::run(args, &cli.global),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(

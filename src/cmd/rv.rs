@@ -63,23 +63,16 @@ pub fn client_config(global: &GlobalArgs, port: Option<u16>) -> anyhow::Result<C
     if let Some(contact) = &global.contact {
         config.contact = contact.clone();
     }
-    anyhow::ensure!(
-        global.timeout.is_finite() && global.timeout > 0.0,
-        "--timeout must be a positive number of seconds"
-    );
-    let limit = Duration::from_secs_f64(global.timeout);
-    config.request_timeout = limit;
-    config.handshake_timeout = limit;
-    if let Some(secs) = global.heartbeat {
-        anyhow::ensure!(
-            secs.is_finite() && secs > 0.0,
-            "--heartbeat must be a positive number of seconds"
-        );
-        let interval = Duration::from_secs_f64(secs);
-        config.heartbeat = Some(crate::rv::client::Heartbeat {
-            interval,
-            timeout: interval * 4,
-        });
+    config.request_timeout = global.timeout;
+    config.handshake_timeout = global.timeout;
+    if let Some(interval) = global.heartbeat {
+        let timeout = interval.checked_mul(4).with_context(|| {
+            format!(
+                "--heartbeat {} s is too long: four times it must be a valid time",
+                interval.as_secs_f64()
+            )
+        })?;
+        config.heartbeat = Some(crate::rv::client::Heartbeat { interval, timeout });
     }
     Ok(config)
 }

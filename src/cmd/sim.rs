@@ -1,6 +1,6 @@
 //! `rvshell sim`: run the RV simulator in the foreground.
 
-use crate::cli::{GlobalArgs, RvPort};
+use crate::cli::{GlobalArgs, RvPort, Seconds};
 use crate::rv::discover::OwnPortFile;
 use crate::sim::server::{SimConfig, Simulator};
 use clap::Args;
@@ -20,11 +20,11 @@ pub struct SimArgs {
     #[arg(long, default_value = "rvsim")]
     pub name: String,
     /// Seconds of silence before the simulator pings a client (RV: 15).
-    #[arg(long, value_name = "SECS", default_value_t = 15.0)]
-    pub ping_interval: f64,
+    #[arg(long, value_name = "SECS", default_value = "15", value_parser = Seconds)]
+    pub ping_interval: Duration,
     /// Seconds of silence after which a client is dropped (RV: 600).
-    #[arg(long, value_name = "SECS", default_value_t = 600.0)]
-    pub pong_timeout: f64,
+    #[arg(long, value_name = "SECS", default_value = "600", value_parser = Seconds)]
+    pub pong_timeout: Duration,
     /// Do not write a port file in `<temp dir>/tweak_rv_proc`.
     #[arg(long)]
     pub no_port_file: bool,
@@ -37,32 +37,15 @@ pub struct SimArgs {
     pub dump: Option<PathBuf>,
 }
 
-fn seconds(name: &str, value: f64) -> Result<Duration, String> {
-    if value.is_finite() && value > 0.0 {
-        Ok(Duration::from_secs_f64(value))
-    } else {
-        Err(format!("--{name} must be a positive number of seconds"))
-    }
-}
-
 /// Runs the simulator until Ctrl+C or SIGTERM.
 pub fn run(args: SimArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCode {
-    let config = match (
-        seconds("ping-interval", args.ping_interval),
-        seconds("pong-timeout", args.pong_timeout),
-    ) {
-        (Ok(ping_interval), Ok(pong_timeout)) => SimConfig {
-            bind: SocketAddr::new(args.bind, 0),
-            name: args.name,
-            ping_interval,
-            pong_timeout,
-            dump: args.dump.clone(),
-            ..SimConfig::default()
-        },
-        (Err(err), _) | (_, Err(err)) => {
-            eprintln!("rvshell sim: {err}");
-            return ExitCode::from(2);
-        }
+    let config = SimConfig {
+        bind: SocketAddr::new(args.bind, 0),
+        name: args.name,
+        ping_interval: args.ping_interval,
+        pong_timeout: args.pong_timeout,
+        dump: args.dump.clone(),
+        ..SimConfig::default()
     };
     if let Some(dir) = &args.dump
         && let Err(err) = std::fs::create_dir_all(dir)
@@ -120,21 +103,29 @@ async fn start(config: SimConfig, port: Option<u16>) -> Result<Simulator, String
         Some(port) => vec![port],
         None => (0..=10).map(|i| crate::rv::DEFAULT_PORT + i).collect(),
     };
+    start_on(config, &ports).await
+}
+
+/// Binds the first of `ports` that is not in use. Only "address in use"
+/// moves on to the next port: any other error (no such address, no
+/// permission) would fail the same way on every port, so it ends the search.
+async fn start_on(config: SimConfig, ports: &[u16]) -> Result<Simulator, String> {
     let mut last = String::new();
-    for port in &ports {
+    for port in ports {
         let mut attempt = config.clone();
         attempt.bind.set_port(*port);
         match Simulator::start(attempt).await {
             Ok(sim) => return Ok(sim),
-            Err(err) => last = format!("cannot listen on {}:{port}: {err}", config.bind.ip()),
+            Err(err) => {
+                last = format!("cannot listen on {}:{port}: {err}", config.bind.ip());
+                if err.kind() != std::io::ErrorKind::AddrInUse {
+                    return Err(last);
+                }
+            }
         }
     }
-    if ports.len() > 1 {
-        last.push_str(&format!(
-            " (tried ports {}-{})",
-            ports[0],
-            ports[ports.len() - 1]
-        ));
+    if let [first, .., end] = ports {
+        last.push_str(&format!(" (tried ports {first}-{end})"));
     }
     Err(last)
 }
@@ -185,5 +176,51 @@ impl StopSignal {
         {
             let _ = tokio::signal::ctrl_c().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loopback() -> SimConfig {
+        SimConfig {
+            bind: ([127, 0, 0, 1], 0).into(),
+            ..SimConfig::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_port_in_use_moves_on_to_the_next() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let taken = taken.local_addr().unwrap().port();
+        let sim = start_on(loopback(), &[taken, 0]).await.unwrap();
+        assert_ne!(sim.local_addr().port(), taken);
+        sim.shutdown().await;
+
+        let err = start_on(loopback(), &[taken, taken]).await.err().unwrap();
+        assert!(
+            err.starts_with(&format!("cannot listen on 127.0.0.1:{taken}: ")),
+            "{err}"
+        );
+        assert!(
+            err.ends_with(&format!(" (tried ports {taken}-{taken})")),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn another_error_ends_the_search_at_the_first_port() {
+        // A dump directory that cannot be created: not "address in use".
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        let config = SimConfig {
+            dump: Some(file.join("dumps")),
+            ..loopback()
+        };
+        let err = start_on(config, &[0, 0]).await.err().unwrap();
+        assert!(err.starts_with("cannot listen on 127.0.0.1:0: "), "{err}");
+        assert!(!err.contains("tried ports"), "{err}");
     }
 }

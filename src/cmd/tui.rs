@@ -51,7 +51,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         target: OladTarget::Address(cli.global.olad.clone()),
         process: None,
         note: None,
-        timeout: olad_timeout(&cli.global),
+        timeout: cli.global.timeout,
     };
     finish(runtime().and_then(|rt| rt.block_on(shell(configs, None, history_size, expected, olad))))
 }
@@ -75,7 +75,7 @@ pub fn demo(global: &GlobalArgs, history_size: Option<usize>) -> ExitCode {
                 target,
                 process,
                 note: Some(note),
-                timeout: olad_timeout(global),
+                timeout: global.timeout,
             };
             shell(
                 vec![config],
@@ -96,14 +96,6 @@ struct OladSetup {
     process: Option<OladProcess>,
     note: Option<String>,
     timeout: Duration,
-}
-
-/// `--timeout` bounds each olad reply too (a bad value falls back to 5 s).
-fn olad_timeout(global: &GlobalArgs) -> Duration {
-    Duration::try_from_secs_f64(global.timeout)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .unwrap_or(Duration::from_secs(5))
 }
 
 fn finish(result: anyhow::Result<()>) -> ExitCode {
@@ -139,8 +131,7 @@ fn configs(cli: &Cli) -> anyhow::Result<Vec<Config>> {
     if let Some(host) = &cli.host_pos {
         global.host = host.clone();
     }
-    let port = cli.port_pos.or(cli.rv_port.port);
-    Ok(vec![super::rv::client_config(&global, port)?])
+    Ok(vec![super::rv::client_config(&global, cli.resolved_port)?])
 }
 
 /// `HOST:PORT` or `[V6]:PORT`.

@@ -9,7 +9,6 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 /// One port file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,8 +21,6 @@ pub struct PortFile {
     pub port: u16,
     /// The file itself.
     pub path: PathBuf,
-    /// When it was last written.
-    pub modified: SystemTime,
 }
 
 /// The directory RV writes port files to: `<temp dir>/tweak_rv_proc`.
@@ -31,8 +28,8 @@ pub fn port_dir() -> PathBuf {
     std::env::temp_dir().join("tweak_rv_proc")
 }
 
-/// Port files in `dir` with exactly this tag, newest first. A missing
-/// directory means no RV is running: an empty list, not an error.
+/// Port files in `dir` with exactly this tag, in no particular order. A
+/// missing directory means no RV is running: an empty list, not an error.
 pub fn find_in(dir: &Path, tag: &str) -> io::Result<Vec<PortFile>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -58,25 +55,14 @@ pub fn find_in(dir: &Path, tag: &str) -> io::Result<Vec<PortFile>> {
         let Ok(port) = text.trim().parse::<u16>() else {
             continue;
         };
-        let modified = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .unwrap_or(SystemTime::UNIX_EPOCH);
         found.push(PortFile {
             pid,
             tag: file_tag.to_owned(),
             port,
             path,
-            modified,
         });
     }
-    found.sort_by_key(|file| std::cmp::Reverse(file.modified));
     Ok(found)
-}
-
-/// Port files in [`port_dir`] with this tag, newest first.
-pub fn find(tag: &str) -> io::Result<Vec<PortFile>> {
-    find_in(&port_dir(), tag)
 }
 
 /// Which port to use and why, for messages.

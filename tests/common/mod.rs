@@ -2,3 +2,36 @@
 
 pub mod sim;
 pub mod tmux;
+
+use std::path::Path;
+use std::process::Command;
+
+/// Every environment variable rvshell reads for its defaults, plus RUST_LOG
+/// (a developer's filter would add lines to stderr).
+pub const RVSHELL_ENV: [&str; 9] = [
+    "RVSHELL_HOST",
+    "RVSHELL_PORT",
+    "RVSHELL_CONTACT",
+    "RVSHELL_TAG",
+    "RVSHELL_OLAD",
+    "RVSHELL_HISTORY_SIZE",
+    "RVSHELL_DATA_DIR",
+    "RVSHELL_CONFIG",
+    "RUST_LOG",
+];
+
+/// The real binary, isolated from whoever runs the tests: none of the
+/// developer's `RVSHELL_*` variables, no config file (`RVSHELL_CONFIG` names
+/// a file that does not exist in `tmp`), and `TMPDIR=tmp`, so port-file
+/// discovery sees only what the test writes there. What a test needs it
+/// adds back explicitly.
+#[allow(dead_code)] // each test binary uses what it needs
+pub fn rvshell(tmp: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rvshell"));
+    for var in RVSHELL_ENV {
+        cmd.env_remove(var);
+    }
+    cmd.env("RVSHELL_CONFIG", tmp.join("no-config.toml"))
+        .env("TMPDIR", tmp);
+    cmd
+}

@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 
 /// A running simulator child.
 pub struct Sim {
@@ -14,13 +14,13 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// Starts `rvshell sim --port 0 EXTRA...` with `TMPDIR=tmp` (its port
-    /// file goes there, away from other tests).
+    /// Starts `rvshell sim --port 0 EXTRA...` as [`super::rvshell`] runs it:
+    /// with `TMPDIR=tmp` (its port file goes there, away from other tests)
+    /// and none of the developer's settings.
     pub fn start(tmp: &Path, extra: &[&str]) -> Sim {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rvshell"))
+        let mut child = super::rvshell(tmp)
             .args(["sim", "--port", "0"])
             .args(extra)
-            .env("TMPDIR", tmp)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -41,10 +41,24 @@ impl Sim {
     /// SIGTERM, as a service manager stops it: it signs off its clients and
     /// writes pending dumps before it exits.
     pub fn terminate(&mut self) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        self.child.wait().unwrap()
+        terminate(&mut self.child)
     }
+}
+
+/// Sends SIGTERM to `child` (our own child, by its pid) and waits for it to
+/// exit. Uses libc rather than `/bin/kill`, which a fresh machine may lack.
+pub fn terminate(child: &mut Child) -> ExitStatus {
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid fits in pid_t");
+    // SAFETY: kill(2) takes plain integers; `pid` is our unreaped child, so
+    // the number cannot have been reused by another process.
+    let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(
+        sent,
+        0,
+        "kill({pid}, SIGTERM): {}",
+        std::io::Error::last_os_error()
+    );
+    child.wait().unwrap()
 }
 
 impl Drop for Sim {
