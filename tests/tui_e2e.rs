@@ -160,9 +160,7 @@ fn two_rvs_send_to_all_and_quit_signs_off_with_disconnect() {
 /// refused as conflicting with --port.
 #[test]
 fn the_positional_port_wins_over_rvshell_port_in_the_environment() {
-    if !tmux_available() {
-        return;
-    }
+    require_tmux();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sim = rt
         .block_on(rvshell::sim::server::Simulator::start(
