@@ -21,6 +21,9 @@ use rvshell::ui::dmx_grid::{DmxGrid, DmxGridState};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::{Stats, stats};
+
 const W: u16 = 200;
 const H: u16 = 60;
 
@@ -59,20 +62,6 @@ fn grid_text(c: &DmxConsole) -> Vec<String> {
         .chunks(usize::from(W))
         .map(|row| row.iter().map(|cell| cell.symbol()).collect())
         .collect()
-}
-
-struct Stats {
-    median: Duration,
-    p99: Duration,
-}
-
-fn stats(mut samples: Vec<Duration>) -> Stats {
-    samples.sort_unstable();
-    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    Stats {
-        median: at(0.5),
-        p99: at(0.99),
-    }
 }
 
 fn measure(frames: usize, mut frame: impl FnMut(usize)) -> Stats {

@@ -123,8 +123,12 @@ fn main() {
             to_sink.push(timed_push(&sink_client, &create).0);
             raw.push(raw_copy(bytes as usize, tile_bytes));
         }
-        let (decode, update, to_sink, raw) =
-            (median(decode), median(update), median(to_sink), median(raw));
+        let (decode, update, to_sink, raw) = (
+            common::stats(decode).median,
+            common::stats(update).median,
+            common::stats(to_sink).median,
+            common::stats(raw).median,
+        );
         println!(
             "{:<30} {:>8.0}ms {:>8.0}ms {:>8.0}ms {:>9.0} {:>8.0}ms {:>8.0}ms {:>6.2}x",
             format!("{:?} {tiling} ({:.0} MB)", depth, bytes as f64 / 1e6),
@@ -198,11 +202,6 @@ fn discarding_rv() -> u16 {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort_unstable();
-    v[v.len() / 2]
 }
 
 /// Blocking copy of `total` bytes in `chunk`-sized writes to a sink that reads

@@ -19,6 +19,7 @@ use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 mod common;
+use common::{Stats, stats};
 
 const PLAY: &str = r#"play();"FRAME = " + frame();"#;
 
@@ -110,21 +111,6 @@ fn parse_throughput(quick: bool) {
     );
 }
 
-struct Stats {
-    median: Duration,
-    p99: Duration,
-    rate: f64,
-}
-
-fn stats(mut samples: Vec<Duration>, total: Duration) -> Stats {
-    samples.sort_unstable();
-    Stats {
-        median: samples[samples.len() / 2],
-        p99: samples[samples.len() * 99 / 100],
-        rate: samples.len() as f64 / total.as_secs_f64(),
-    }
-}
-
 fn row(name: &str, s: &Stats, floor: Option<&Stats>) {
     let ratio = floor.map_or(String::new(), |f| {
         format!(
@@ -145,13 +131,12 @@ fn timed(rounds: usize, mut one: impl FnMut()) -> Stats {
         one();
     }
     let mut samples = Vec::with_capacity(rounds);
-    let start = Instant::now();
     for _ in 0..rounds {
         let t = Instant::now();
         one();
         samples.push(t.elapsed());
     }
-    stats(samples, start.elapsed())
+    stats(samples)
 }
 
 /// Times several round-trip kinds side by side: blocks of `BLOCK` rounds of
@@ -165,20 +150,16 @@ fn interleaved<const N: usize>(rounds: usize, mut kinds: [&mut dyn FnMut(); N]) 
         }
     }
     let mut samples: [Vec<Duration>; N] = std::array::from_fn(|_| Vec::with_capacity(rounds));
-    let mut busy = [Duration::ZERO; N];
     while samples[0].len() < rounds {
         for (i, kind) in kinds.iter_mut().enumerate() {
-            let block = Instant::now();
             for _ in 0..BLOCK {
                 let t = Instant::now();
                 kind();
                 samples[i].push(t.elapsed());
             }
-            busy[i] += block.elapsed();
         }
     }
-    let mut out = samples.into_iter().zip(busy).map(|(s, b)| stats(s, b));
-    std::array::from_fn(|_| out.next().unwrap())
+    samples.map(stats)
 }
 
 /// Round trips with the client thread on `client_cpu` and the servers'

@@ -24,6 +24,9 @@ use rvshell::sim::server::{SimConfig, Simulator};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::{Stats, stats};
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let frames = if quick { 200 } else { 2_000 };
@@ -121,20 +124,6 @@ fn busy_app() -> App {
     }));
     app.update(AppEvent::Resize(200, 60));
     app
-}
-
-struct Stats {
-    median: Duration,
-    p99: Duration,
-}
-
-fn stats(mut samples: Vec<Duration>) -> Stats {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
-    Stats {
-        median: at(0.5),
-        p99: at(0.99),
-    }
 }
 
 fn time_frames(frames: usize, mut draw: impl FnMut(&mut Terminal<TestBackend>)) -> Stats {

@@ -1,6 +1,7 @@
 //! Helpers shared by the benchmarks.
 
 use rvshell::sim::server::{SimConfig, Simulator};
+use std::time::Duration;
 use tokio::runtime::Runtime;
 
 /// The simulator on a runtime of its own (one worker), as `rvshell sim` runs
@@ -43,5 +44,27 @@ pub fn pin_to(cpu: usize) {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
         libc::CPU_SET(cpu, &mut set);
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+/// Median, 99th percentile and rate of a set of timings.
+#[allow(dead_code)]
+pub struct Stats {
+    pub median: Duration,
+    pub p99: Duration,
+    /// Timings per second of their sum.
+    pub rate: f64,
+}
+
+/// The [`Stats`] of `samples` (not empty).
+#[allow(dead_code)]
+pub fn stats(mut samples: Vec<Duration>) -> Stats {
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    let total: Duration = samples.iter().sum();
+    Stats {
+        median: at(0.5),
+        p99: at(0.99),
+        rate: samples.len() as f64 / total.as_secs_f64(),
     }
 }
