@@ -398,6 +398,16 @@ impl State {
         }
     }
 
+    /// Removes the entry of a call that gave up waiting on `id`. Its
+    /// receiver is gone, so its sender is closed; an entry that is still
+    /// wanted (a later call given the same id after the reply came and the
+    /// ids wrapped around) is left alone.
+    fn forget(&mut self, id: u32) {
+        if self.pending.get(&id).is_some_and(|tx| tx.is_closed()) {
+            self.pending.remove(&id);
+        }
+    }
+
     fn fail_all(&mut self, reason: &str) {
         for (_, tx) in self.pending.drain() {
             let _ = tx.send(Reply::Lost(reason.to_owned()));
@@ -537,7 +547,7 @@ impl OlaClient {
             return Err(OlaError::StreamingMethod);
         }
         let (reply_tx, reply_rx) = oneshot::channel();
-        let (epoch, bytes) = {
+        let (id, epoch, bytes) = {
             let mut st = self.shared.lock();
             self.check_open(&st)?;
             let id = st.alloc_id();
@@ -545,7 +555,7 @@ impl OlaClient {
             codec::encode_request(Type::Request, id, method, request, &mut buf)
                 .map_err(|source| OlaError::Encode { method, source })?;
             st.pending.insert(id, reply_tx);
-            (st.epoch, buf.freeze())
+            (id, st.epoch, buf.freeze())
         };
         self.tx
             .send(Outgoing::Frame { epoch, bytes })
@@ -556,9 +566,11 @@ impl OlaClient {
             Ok(Ok(reply)) => reply,
             Ok(Err(_)) => return Err(OlaError::Closed),
             Err(_) => {
-                // Our receiver is gone now, so our entry's sender is closed;
-                // drop every abandoned entry, ours included.
-                self.shared.lock().pending.retain(|_, tx| !tx.is_closed());
+                // Drop our own entry only: a scan of the whole map per
+                // timeout is quadratic when olad stalls with many calls in
+                // flight. Other abandoned entries are pruned in bulk by
+                // `alloc_id`.
+                self.shared.lock().forget(id);
                 return Err(OlaError::Timeout {
                     addr: self.shared.addr,
                     method,
@@ -1288,6 +1300,44 @@ mod tests {
         st.alloc_id();
         assert_eq!(st.pending.len(), 1000);
         assert!(st.prune_at >= 2000);
+    }
+
+    #[tokio::test]
+    async fn a_timed_out_call_removes_its_own_entry_and_nothing_else() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let client = OlaClient::connect_with(
+            &addr,
+            ClientConfig {
+                request_timeout: Duration::from_millis(200),
+                reconnect: false,
+                ..ClientConfig::default()
+            },
+        )
+        .await
+        .unwrap();
+        // A peer that never answers.
+        let _peer = listener.accept().await.unwrap();
+        // Another call's abandoned entry: pruning those is alloc_id's job (in
+        // bulk), not a scan of the whole map on every timeout.
+        let (abandoned, _) = oneshot::channel();
+        client.shared.lock().pending.insert(999_999, abandoned);
+        let err = client.get_dmx(1).await.unwrap_err();
+        assert!(matches!(err, OlaError::Timeout { .. }), "{err:?}");
+        let st = client.shared.lock();
+        assert_eq!(st.pending.keys().collect::<Vec<_>>(), vec![&999_999]);
+    }
+
+    #[test]
+    fn forgetting_an_id_spares_an_entry_still_waited_for() {
+        let mut st = state(0);
+        let (tx, rx) = oneshot::channel::<Reply>();
+        st.pending.insert(5, tx);
+        st.forget(5);
+        assert!(st.pending.contains_key(&5));
+        drop(rx);
+        st.forget(5);
+        assert!(st.pending.is_empty());
     }
 
     #[test]
