@@ -215,6 +215,53 @@ async fn pushes_are_acked_and_delivered_without_stalling_replies() {
 }
 
 #[tokio::test]
+async fn dropping_the_last_subscription_sends_unregister() {
+    let (l, addr) = listener().await;
+    let client = OlaClient::connect_with(&addr, config()).await.unwrap();
+    let mut server = accept(&l).await;
+    let action = |m: &RpcMessage| {
+        let req =
+            rvshell::ola::pb::proto::RegisterDmxRequest::decode(m.buffer.clone().unwrap()).unwrap();
+        (m.name.clone().unwrap(), req.universe, req.action)
+    };
+    let mut subs = Vec::new();
+    for _ in 0..2 {
+        let c = client.clone();
+        let reg = tokio::spawn(async move { c.register(3).await });
+        let req = server.next().await.unwrap().unwrap();
+        assert_eq!(action(&req), ("RegisterForDmx".into(), 3, 1));
+        server
+            .send(response(req.id.unwrap(), Bytes::new()))
+            .await
+            .unwrap();
+        subs.push(reg.await.unwrap().unwrap());
+    }
+    // One of two subscriptions gone: nothing is sent.
+    subs.pop();
+    let c = client.clone();
+    let get = tokio::spawn(async move { c.get_dmx(3).await });
+    let req = server.next().await.unwrap().unwrap();
+    assert_eq!(req.name.as_deref(), Some("GetDmx"));
+    server
+        .send(response(req.id.unwrap(), dmx_reply(3, &[1])))
+        .await
+        .unwrap();
+    get.await.unwrap().unwrap();
+    // The last one gone: UNREGISTER.
+    subs.pop();
+    let req = server.next().await.unwrap().unwrap();
+    assert_eq!(action(&req), ("RegisterForDmx".into(), 3, 2));
+    // A register whose caller gives up before the Ack unregisters too.
+    let c = client.clone();
+    let reg = tokio::spawn(async move { c.register(4).await });
+    let req = server.next().await.unwrap().unwrap();
+    assert_eq!(action(&req), ("RegisterForDmx".into(), 4, 1));
+    reg.abort();
+    let req = server.next().await.unwrap().unwrap();
+    assert_eq!(action(&req), ("RegisterForDmx".into(), 4, 2));
+}
+
+#[tokio::test]
 async fn stream_dmx_data_is_never_sent_as_a_request() {
     let (l, addr) = listener().await;
     let client = OlaClient::connect_with(&addr, config()).await.unwrap();

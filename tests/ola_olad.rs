@@ -324,6 +324,81 @@ async fn client_recovers_when_olad_is_killed_and_restarted() {
 }
 
 #[tokio::test]
+async fn dropping_the_last_subscription_unregisters_the_universe() {
+    let mut olad = olad(None).await;
+    let client = OlaClient::connect_with(
+        &olad.addr().to_string(),
+        ClientConfig {
+            backoff_initial: Duration::from_millis(20),
+            backoff_max: Duration::from_millis(200),
+            ..ClientConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut events = client.events();
+    // Registering creates a universe (ola-rpc.md §6), and a registered sink
+    // keeps it alive; olad's housekeeping deletes it once nothing uses it.
+    let dropped = client.register(4242).await.unwrap();
+    let mut kept = client.register(4243).await.unwrap();
+    let kept_twice = client.register(4243).await.unwrap();
+    drop(dropped);
+    // Another subscription to 4243 remains: it stays registered.
+    drop(kept_twice);
+    client.flush().await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let universes: Vec<i32> = client
+            .universes()
+            .await
+            .unwrap()
+            .iter()
+            .map(|u| u.universe)
+            .collect();
+        assert!(universes.contains(&4243), "{universes:?}");
+        if !universes.contains(&4242) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "universe 4242 is still in use after its subscription was dropped: {universes:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // A reconnect registers only the universe still subscribed.
+    olad.kill();
+    let ev = tokio::time::timeout(Duration::from_secs(5), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(ev, ClientEvent::Disconnected { .. }), "{ev:?}");
+    olad.restart().await.unwrap();
+    let ev = tokio::time::timeout(Duration::from_secs(10), settled(&mut events))
+        .await
+        .unwrap();
+    assert_eq!(
+        ev,
+        ClientEvent::Reconnected {
+            resubscribed: vec![4243],
+            resent: vec![],
+            failed: vec![],
+        }
+    );
+    let other = OlaClient::connect(&olad.addr().to_string()).await.unwrap();
+    other.update_dmx(4243, &[6, 7], None).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(5), kept.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.data.to_vec(), vec![6, 7]);
+    let universes = other.universes().await.unwrap();
+    assert!(
+        universes.iter().all(|u| u.universe != 4242),
+        "{universes:?}"
+    );
+}
+
+#[tokio::test]
 async fn harness_stops_olad_by_pid() {
     let mut olad = olad(None).await;
     let pid = olad.pid().unwrap();

@@ -37,6 +37,10 @@
 //! client -> olad  06 00 00 10 | 08 02 10 00 22 00
 //! ```
 //!
+//! Dropping the last [`DmxSubscription`] to a universe unregisters it
+//! (`RegisterForDmx` with `UNREGISTER`), so olad stops pushing it and it is
+//! not registered again after a reconnect.
+//!
 //! # Closing (ola-rpc.md §7.7)
 //!
 //! olad discards whatever is still unread in a socket once it sees the peer
@@ -69,7 +73,7 @@ use prost::Message;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -280,10 +284,25 @@ pub struct DmxFrame {
 
 /// A subscription to one universe's DMX, from [`OlaClient::register`].
 /// Latest value wins: a slow consumer sees the newest frame, never a backlog.
+///
+/// Dropping the last subscription to a universe unregisters it: olad stops
+/// pushing its frames, and a reconnect does not register it again.
 #[derive(Debug)]
 pub struct DmxSubscription {
     universe: u32,
     rx: watch::Receiver<Option<DmxFrame>>,
+    /// The client, to unregister on drop without keeping it alive.
+    shared: Weak<Shared>,
+    queue: mpsc::WeakSender<Outgoing>,
+}
+
+impl Drop for DmxSubscription {
+    fn drop(&mut self) {
+        // Without a live handle the connection is closing anyway.
+        if let (Some(shared), Some(queue)) = (self.shared.upgrade(), self.queue.upgrade()) {
+            shared.release(self.universe, &self.rx, &queue);
+        }
+    }
 }
 
 impl DmxSubscription {
@@ -408,6 +427,17 @@ impl State {
         }
     }
 
+    /// A `RegisterForDmx` UNREGISTER for `universe` with a fresh id, whose
+    /// reply nobody waits for (its entry only keeps the id from being reused
+    /// while it is in flight).
+    fn unregister_request(&mut self, universe: u32) -> (u32, Bytes) {
+        let id = self.alloc_id();
+        let mut buf = BytesMut::with_capacity(48);
+        encode_register(&mut buf, id, universe, RegisterAction::Unregister);
+        self.pending.insert(id, oneshot::channel().0);
+        (id, buf.freeze())
+    }
+
     fn fail_all(&mut self, reason: &str) {
         for (_, tx) in self.pending.drain() {
             let _ = tx.send(Reply::Lost(reason.to_owned()));
@@ -427,6 +457,44 @@ impl Shared {
         // A panic while holding the lock cannot leave State inconsistent in
         // a way that matters more than losing the client, so keep going.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A subscription to `universe` whose receiver is `rx` is being
+    /// dropped. If it is the last one, the universe is unregistered: the
+    /// request goes into the writer's queue (under the lock, so a later
+    /// `register` cannot overtake it) and the entry is removed, so a
+    /// reconnect does not register it again. If the queue is full the
+    /// entry stays, with no receiver left; the reader unregisters it at its
+    /// next push, and a reconnect skips it.
+    fn release(
+        &self,
+        universe: u32,
+        rx: &watch::Receiver<Option<DmxFrame>>,
+        queue: &mpsc::Sender<Outgoing>,
+    ) {
+        let mut st = self.lock();
+        // A universe's sender lives only in `subscriptions`: if ours is
+        // closed, the universe was unregistered (or the client closed), and
+        // an entry there now belongs to a later registration.
+        if rx.has_changed().is_err() {
+            return;
+        }
+        match st.subscriptions.get(&universe) {
+            Some((tx, _)) if tx.receiver_count() <= 1 => {}
+            _ => return,
+        }
+        if !st.connected {
+            // olad forgot the registration with the connection.
+            st.subscriptions.remove(&universe);
+            return;
+        }
+        let (id, bytes) = st.unregister_request(universe);
+        let epoch = st.epoch;
+        if queue.try_send(Outgoing::Frame { epoch, bytes }).is_ok() {
+            st.subscriptions.remove(&universe);
+        } else {
+            st.pending.remove(&id);
+        }
     }
 
     fn emit(&self, event: ClientEvent) {
@@ -725,32 +793,31 @@ impl OlaClient {
     /// Registers for a universe's DMX and returns a subscription that sees
     /// every change (latest value wins). olad creates the universe if it does
     /// not exist. Several subscriptions to one universe share one
-    /// registration.
+    /// registration, which ends when the last of them is dropped.
     pub async fn register(&self, universe: u32) -> Result<DmxSubscription, OlaError> {
         let wire = universe_i32(universe)?;
-        let rx = {
+        // Made before the request, so that a failure, or this future being
+        // dropped halfway, unregisters again through its Drop.
+        let sub = {
             let mut st = self.shared.lock();
             self.check_open(&st)?;
             let (tx, _) = st
                 .subscriptions
                 .entry(universe)
                 .or_insert_with(|| (watch::channel(None).0, 0));
-            tx.subscribe()
+            DmxSubscription {
+                universe,
+                rx: tx.subscribe(),
+                shared: Arc::downgrade(&self.shared),
+                queue: self.tx.downgrade(),
+            }
         };
         let req = RegisterDmxRequest {
             universe: wire,
             action: RegisterAction::Register as i32,
         };
-        if let Err(err) = self.call::<Ack>("RegisterForDmx", &req).await {
-            let mut st = self.shared.lock();
-            if let Some((tx, _)) = st.subscriptions.get(&universe)
-                && tx.receiver_count() <= 1
-            {
-                st.subscriptions.remove(&universe);
-            }
-            return Err(err);
-        }
-        Ok(DmxSubscription { universe, rx })
+        self.call::<Ack>("RegisterForDmx", &req).await?;
+        Ok(sub)
     }
 
     /// Stops the DMX pushes for a universe; its subscriptions end.
@@ -862,6 +929,17 @@ impl OlaClient {
         }
         flushed
     }
+}
+
+/// Appends a framed `RegisterForDmx` request. Universes in `subscriptions`
+/// and `sourcing` passed `universe_i32`, so the cast is lossless.
+fn encode_register(buf: &mut BytesMut, id: u32, universe: u32, action: RegisterAction) {
+    let req = RegisterDmxRequest {
+        universe: universe as i32,
+        action: action as i32,
+    };
+    // A few bytes: always within the size cap.
+    let _ = codec::encode_request(Type::Request, id, "RegisterForDmx", &req, buf);
 }
 
 fn universe_i32(universe: u32) -> Result<i32, OlaError> {
@@ -1000,6 +1078,9 @@ fn resync(shared: &Arc<Shared>) -> BytesMut {
     {
         let mut st = shared.lock();
         st.connected = true;
+        // A subscription whose receivers are all gone is not restored.
+        st.subscriptions
+            .retain(|_, (tx, _)| tx.receiver_count() > 0);
         let mut subs: Vec<u32> = st.subscriptions.keys().copied().collect();
         subs.sort_unstable();
         let mut sources: Vec<(u32, DmxData)> =
@@ -1013,14 +1094,7 @@ fn resync(shared: &Arc<Shared>) -> BytesMut {
             waits.push((step, universe, rx));
         };
         let register = |universe: u32, action: RegisterAction| {
-            move |buf: &mut BytesMut, id: u32| {
-                let req = RegisterDmxRequest {
-                    universe: universe as i32,
-                    action: action as i32,
-                };
-                // A few bytes: always within the size cap.
-                let _ = codec::encode_request(Type::Request, id, "RegisterForDmx", &req, buf);
-            }
+            move |buf: &mut BytesMut, id: u32| encode_register(buf, id, universe, action)
         };
         for &universe in &subs {
             let reg = register(universe, RegisterAction::Register);
@@ -1201,7 +1275,7 @@ fn dispatch(shared: &Shared, msg: RpcMessage, ctl: &mpsc::UnboundedSender<Bytes>
         Ok(Type::Request) => {
             let name = msg.name.as_deref().unwrap_or("");
             let answer = if name == "UpdateDmxData" {
-                deliver_push(shared, msg.buffer.unwrap_or_default());
+                deliver_push(shared, msg.buffer.unwrap_or_default(), ctl);
                 RpcMessage {
                     r#type: Type::Response as i32,
                     id: Some(id),
@@ -1241,7 +1315,7 @@ fn text(buffer: Option<Bytes>) -> String {
     String::from_utf8_lossy(&buffer.unwrap_or_default()).into_owned()
 }
 
-fn deliver_push(shared: &Shared, body: Bytes) {
+fn deliver_push(shared: &Shared, body: Bytes, ctl: &mpsc::UnboundedSender<Bytes>) {
     let dmx = match DmxData::decode(body) {
         Ok(dmx) => dmx,
         Err(err) => {
@@ -1253,6 +1327,17 @@ fn deliver_push(shared: &Shared, body: Bytes) {
         return;
     };
     let mut st = shared.lock();
+    if let Some((tx, _)) = st.subscriptions.get(&universe)
+        && tx.receiver_count() == 0
+    {
+        // Every subscription is gone, but the writer's queue was full when
+        // the last one went (see `Shared::release`): unregister now, ahead
+        // of anything queued (the writer sends control frames first).
+        st.subscriptions.remove(&universe);
+        let (_, bytes) = st.unregister_request(universe);
+        let _ = ctl.send(bytes);
+        return;
+    }
     if let Some((tx, seq)) = st.subscriptions.get_mut(&universe) {
         *seq += 1;
         tx.send_replace(Some(DmxFrame {
@@ -1338,6 +1423,39 @@ mod tests {
         drop(rx);
         st.forget(5);
         assert!(st.pending.is_empty());
+    }
+
+    #[test]
+    fn a_push_for_a_subscription_nobody_receives_unregisters_it() {
+        let shared = Shared {
+            addr: SocketAddr::from(([127, 0, 0, 1], 9010)),
+            config: ClientConfig::default(),
+            state: Mutex::new(state(7)),
+            events: broadcast::channel(1).0,
+        };
+        // What `Shared::release` leaves behind when the writer's queue is full.
+        shared
+            .lock()
+            .subscriptions
+            .insert(3, (watch::channel(None).0, 0));
+        let (ctl, mut ctl_rx) = mpsc::unbounded_channel();
+        let push = DmxData {
+            universe: 3,
+            data: Bytes::from_static(&[1]),
+            priority: None,
+        };
+        deliver_push(&shared, push.encode_to_vec().into(), &ctl);
+        assert!(shared.lock().subscriptions.is_empty());
+        let mut frame = BytesMut::from(&ctl_rx.try_recv().unwrap()[..]);
+        let body = OlaCodec::new().decode_body(&mut frame).unwrap().unwrap();
+        let msg = RpcMessage::decode(body).unwrap();
+        assert_eq!(msg.name.as_deref(), Some("RegisterForDmx"));
+        assert_eq!(msg.id, Some(7));
+        let req = RegisterDmxRequest::decode(msg.buffer.unwrap()).unwrap();
+        assert_eq!(
+            (req.universe, req.action),
+            (3, RegisterAction::Unregister as i32)
+        );
     }
 
     #[test]
