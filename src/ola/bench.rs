@@ -24,8 +24,8 @@ use crate::ola::daemon::{DaemonError, OladOptions, OladProcess};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::io::{Read as _, Write as _};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Outstanding requests in the pipelined measurement.
@@ -254,22 +254,109 @@ pub fn measure_raw_floor(addr: &str, universe: u32, frames: usize) -> ClientFigu
     figures
 }
 
+/// How long a baseline client may run before it is killed: far longer than
+/// the reference clients need (about 10 k frames/s or better, ola-rpc.md
+/// §9), yet finite, since OLA's Python client can wait forever once olad is
+/// gone (ola-rpc.md §11).
+pub fn child_deadline(frames: usize) -> Duration {
+    Duration::from_secs(30).saturating_add(Duration::from_millis(
+        u64::try_from(frames).unwrap_or(u64::MAX),
+    ))
+}
+
+/// Runs `command` with `input` on its stdin, collecting its stdout and
+/// stderr, and kills it (by its own PID) if it is still running after
+/// `limit`. `Ok(None)` means it was killed. Blocks the calling thread.
+fn run_child(
+    command: &mut Command,
+    input: Vec<u8>,
+    limit: Duration,
+) -> std::io::Result<Option<Output>> {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    // Feed and drain on threads of their own, so that neither a child that
+    // stops reading nor one that writes a lot can hold up the deadline.
+    let stdin = child.stdin.take();
+    let feeder = std::thread::spawn(move || {
+        if let Some(mut stdin) = stdin {
+            // Fails once the child is gone; closing stdin is all that matters.
+            let _ = stdin.write_all(&input);
+        }
+    });
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(Some(status)),
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Ok(None) => break Ok(None),
+            Err(err) => break Err(err),
+        }
+    };
+    if !matches!(status, Ok(Some(_))) {
+        // Our own child, not yet reaped: its PID is still its own.
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let _ = feeder.join();
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    Ok(status?.map(|status| Output {
+        status,
+        stdout,
+        stderr,
+    }))
+}
+
 /// Measures the OLA Python client (if `/usr/bin/python3` has module `ola`).
+/// Blocks the calling thread; a run that outlives [`child_deadline`] is
+/// killed.
 pub fn measure_python(port: u16, universe: u32, frames: usize) -> ClientFigures {
+    measure_python_within(port, universe, frames, child_deadline(frames))
+}
+
+fn measure_python_within(
+    port: u16,
+    universe: u32,
+    frames: usize,
+    limit: Duration,
+) -> ClientFigures {
     let mut figures = ClientFigures::default();
-    let output = Command::new("/usr/bin/python3")
-        .args([
+    let output = run_child(
+        Command::new("/usr/bin/python3").args([
             "-c",
             PYTHON_DRIVER,
             &port.to_string(),
             &universe.to_string(),
             &frames.to_string(),
             &PIPELINE_WINDOW.to_string(),
-        ])
-        .stdin(Stdio::null())
-        .output();
+        ]),
+        Vec::new(),
+        limit,
+    );
     let output = match output {
-        Ok(output) => output,
+        Ok(Some(output)) => output,
+        Ok(None) => {
+            figures.notes.push(format!(
+                "Python client killed after {limit:?} without finishing (is olad still running?)"
+            ));
+            return figures;
+        }
         Err(err) => {
             figures
                 .notes
@@ -327,46 +414,59 @@ pub async fn measure_streaming_client(addr: &str, universe: u32, frames: usize) 
         ));
         return figures;
     }
-    let mut text = String::with_capacity(frames * 2048);
-    for i in 0..frames {
-        let frame = bench_frame(i);
-        for (c, v) in frame.iter().enumerate() {
-            if c > 0 {
-                text.push(',');
+    let limit = child_deadline(frames);
+    // About 2 KB of text per frame, and a child to wait for: off the
+    // runtime thread.
+    let run = tokio::task::spawn_blocking(move || {
+        let mut text = String::with_capacity(frames * 2048);
+        for i in 0..frames {
+            let frame = bench_frame(i);
+            for (c, v) in frame.iter().enumerate() {
+                if c > 0 {
+                    text.push(',');
+                }
+                let _ = write!(text, "{v}");
             }
-            let _ = write!(text, "{v}");
+            text.push('\n');
         }
-        text.push('\n');
-    }
-    let started = Instant::now();
-    let child = Command::new("ola_streaming_client")
-        .args(["-u", &universe.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(err) => {
+        let started = Instant::now();
+        let output = run_child(
+            Command::new("ola_streaming_client").args(["-u", &universe.to_string()]),
+            text.into_bytes(),
+            limit,
+        );
+        (output, started.elapsed())
+    })
+    .await;
+    match run {
+        Ok((Ok(Some(output)), elapsed)) if output.status.success() => {
+            figures.streamed = Some(frames as f64 / elapsed.as_secs_f64());
+        }
+        Ok((Ok(Some(output)), _)) => {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let last = stderr.lines().last().unwrap_or("");
+            figures.notes.push(format!(
+                "ola_streaming_client failed ({}): {last}",
+                output.status
+            ));
+            return figures;
+        }
+        Ok((Ok(None), _)) => {
+            figures.notes.push(format!(
+                "ola_streaming_client killed after {limit:?} without finishing"
+            ));
+            return figures;
+        }
+        Ok((Err(err), _)) => {
             figures
                 .notes
                 .push(format!("ola_streaming_client not run: {err}"));
             return figures;
         }
-    };
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(text.as_bytes());
-    }
-    let status = child.wait();
-    let elapsed = started.elapsed();
-    match status {
-        Ok(status) if status.success() => {
-            figures.streamed = Some(frames as f64 / elapsed.as_secs_f64());
-        }
-        other => {
+        Err(err) => {
             figures
                 .notes
-                .push(format!("ola_streaming_client failed: {other:?}"));
+                .push(format!("ola_streaming_client measurement failed: {err}"));
             return figures;
         }
     }
@@ -542,5 +642,78 @@ impl BenchReport {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_child_past_its_deadline_is_killed() {
+        let started = Instant::now();
+        // Never reads its stdin, never exits, and is fed more than a pipe holds.
+        let output = run_child(
+            Command::new("sleep").arg("30"),
+            vec![b'1'; 4 << 20],
+            Duration::from_millis(300),
+        )
+        .unwrap();
+        assert!(output.is_none());
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_child_within_its_deadline_gives_its_output() {
+        // More than a pipe holds, both ways: feeding and draining overlap.
+        let input: Vec<u8> = (0..4u32 << 20).map(|i| i as u8).collect();
+        let output = run_child(
+            &mut Command::new("cat"),
+            input.clone(),
+            Duration::from_secs(30),
+        )
+        .unwrap()
+        .unwrap();
+        assert!(output.status.success());
+        assert!(output.stdout == input);
+        let output = run_child(
+            Command::new("sh").args(["-c", "echo oops >&2; exit 3"]),
+            Vec::new(),
+            Duration::from_secs(30),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(output.status.code(), Some(3));
+        assert_eq!(output.stderr, b"oops\n");
+    }
+
+    #[test]
+    fn a_python_client_waiting_on_a_silent_olad_is_killed() {
+        // Accepts connections (the backlog does) and never answers.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let started = Instant::now();
+        let figures = measure_python_within(port, 1, 10, Duration::from_secs(2));
+        assert!(started.elapsed() < Duration::from_secs(20));
+        assert!(figures.sequential.is_none());
+        assert_eq!(figures.notes.len(), 1, "{:?}", figures.notes);
+        // Killed, or (without OLA's Python module) not run at all.
+        assert!(
+            figures.notes[0].starts_with("Python client killed after 2s")
+                || figures.notes[0].starts_with("Python client not run"),
+            "{:?}",
+            figures.notes
+        );
+    }
+
+    #[test]
+    fn a_missing_program_is_an_error() {
+        let err = run_child(
+            &mut Command::new("/nonexistent/ola_streaming_client"),
+            Vec::new(),
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     }
 }
