@@ -42,6 +42,21 @@ fn terminate(child: &Child) {
     }
 }
 
+/// Stops our child: SIGTERM (by PID), up to `grace` to exit, then SIGKILL;
+/// reaps it and returns how it exited. Blocks the calling thread.
+fn stop_child(mut child: Child, grace: Duration) -> Option<ExitStatus> {
+    terminate(&child);
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    child.wait().ok()
+}
+
 /// Plugins disabled in a private olad: every one except Dummy (ola-rpc.md §13).
 pub const DISABLED_PLUGINS: &[&str] = &[
     "artnet",
@@ -471,32 +486,18 @@ impl OladProcess {
     /// in async code prefer [`OladProcess::shutdown`]. Returns how olad
     /// exited (`None` if it was not running).
     pub fn stop(&mut self) -> Option<ExitStatus> {
-        let mut child = self.child.take()?;
-        terminate(&child);
-        let deadline = Instant::now() + STOP_GRACE;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let _ = child.kill();
-        child.wait().ok()
+        stop_child(self.child.take()?, STOP_GRACE)
     }
 
-    /// Like [`OladProcess::stop`], without blocking the async runtime.
+    /// Like [`OladProcess::stop`], without blocking the async runtime: the
+    /// same wait runs on tokio's blocking pool (and still completes if this
+    /// future is dropped).
     pub async fn shutdown(&mut self) -> Option<ExitStatus> {
-        let mut child = self.child.take()?;
-        terminate(&child);
-        let deadline = Instant::now() + STOP_GRACE;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = child.try_wait() {
-                return Some(status);
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        let _ = child.kill();
-        child.wait().ok()
+        let child = self.child.take()?;
+        tokio::task::spawn_blocking(move || stop_child(child, STOP_GRACE))
+            .await
+            .ok()
+            .flatten()
     }
 
     /// Starts olad again on the same port with the same config directory
@@ -561,6 +562,30 @@ mod tests {
         }
         assert_eq!(DISABLED_PLUGINS.len(), 23);
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn stopping_sends_sigterm_then_sigkill_after_the_grace_period() {
+        use std::io::BufRead;
+        use std::os::unix::process::ExitStatusExt;
+        let child = Command::new("sleep").arg("30").spawn().unwrap();
+        let status = stop_child(child, Duration::from_secs(5)).unwrap();
+        assert_eq!(status.signal(), Some(libc::SIGTERM));
+        // One that ignores SIGTERM (said once the trap is set).
+        let mut child = Command::new("sh")
+            .args(["-c", "trap '' TERM; echo ready; exec sleep 30"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "ready\n");
+        let started = Instant::now();
+        let status = stop_child(child, Duration::from_millis(300)).unwrap();
+        assert_eq!(status.signal(), Some(libc::SIGKILL));
+        assert!(started.elapsed() >= Duration::from_millis(300));
     }
 
     #[test]
