@@ -6,7 +6,7 @@
 
 use crate::cli::GlobalArgs;
 use crate::ola::client::{
-    ClientConfig, ClientEvent, DmxFrame, MAX_SLOTS, OlaClient, OlaError, PortRef,
+    self, ClientConfig, ClientEvent, DmxFrame, MAX_SLOTS, OlaClient, OlaError, PortRef,
 };
 use crate::ola::pb::proto::{MergeMode, PortInfo};
 use clap::{Args, Subcommand, ValueEnum};
@@ -398,12 +398,12 @@ async fn dispatch(command: DmxCommand, global: &GlobalArgs) -> Result<(), Failur
     }
 }
 
+/// The client's check, before connecting. Its text starts "priority N is
+/// out of range", so the flag reads as `--priority N is out of range ...`.
 fn check_priority(priority: Option<u8>) -> Result<(), Failure> {
-    match priority {
-        Some(p) if p > 200 => Err(Failure::usage(format!(
-            "--priority {p} is out of range: olad accepts 0..=200"
-        ))),
-        _ => Ok(()),
+    match priority.map(client::check_priority).transpose() {
+        Ok(_) => Ok(()),
+        Err(err) => Err(Failure::usage(format!("--{err}"))),
     }
 }
 
@@ -449,12 +449,13 @@ enum SetSpec {
     Addressed(Vec<(usize, usize, u8)>),
 }
 
-fn parse_value(text: &str) -> Result<u8, Failure> {
+/// One DMX value; the error is the message for the user.
+fn parse_value(text: &str) -> Result<u8, String> {
     text.trim().parse::<u8>().map_err(|_| {
-        Failure::usage(format!(
+        format!(
             "bad DMX value {:?}: values are whole numbers 0..=255",
             text.trim()
-        ))
+        )
     })
 }
 
@@ -481,10 +482,10 @@ fn parse_values(text: &str) -> Result<SetSpec, Failure> {
             )));
         }
         let (first, last, value) = match item.split_once('=') {
-            None => (next, next, parse_value(item)?),
+            None => (next, next, parse_value(item).map_err(Failure::usage)?),
             Some((channels, value)) => {
                 addressed = true;
-                let value = parse_value(value)?;
+                let value = parse_value(value).map_err(Failure::usage)?;
                 match channels.split_once('-') {
                     None => {
                         let c = parse_channel(channels)?;
@@ -540,10 +541,7 @@ fn apply_changes(current: &[u8], changes: &[(usize, usize, u8)]) -> Vec<u8> {
 fn parse_frame_line(line: &str) -> Result<Vec<u8>, String> {
     let mut frame = Vec::with_capacity(MAX_SLOTS);
     for item in line.split(',') {
-        let item = item.trim();
-        let value = item
-            .parse::<u8>()
-            .map_err(|_| format!("bad DMX value {item:?}: values are whole numbers 0..=255"))?;
+        let value = parse_value(item)?;
         if frame.len() == MAX_SLOTS {
             return Err("more than 512 values".to_owned());
         }
@@ -825,11 +823,26 @@ mod tests {
     fn stream_lines() {
         assert_eq!(parse_frame_line("1,2,3").unwrap(), vec![1, 2, 3]);
         assert!(parse_frame_line("1,256").unwrap_err().contains("256"));
+        // The same words as `set` for the same bad value.
+        assert_eq!(parse_frame_line("1, x ").unwrap_err(), usage_error("x"));
         assert!(
             parse_frame_line(&vec!["0"; 513].join(","))
                 .unwrap_err()
                 .contains("512")
         );
+    }
+
+    #[test]
+    fn priority_is_checked_like_the_client_does() {
+        assert!(check_priority(None).is_ok());
+        assert!(check_priority(Some(client::MAX_PRIORITY)).is_ok());
+        match check_priority(Some(client::MAX_PRIORITY + 1)) {
+            Err(Failure::Other(msg)) => assert_eq!(
+                msg,
+                "--priority 201 is out of range: olad accepts 0..=200 (larger values wrap around)"
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

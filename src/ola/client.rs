@@ -172,7 +172,10 @@ pub enum OlaError {
     #[error("a DMX frame has at most 512 slots, got {0}")]
     TooManySlots(usize),
     /// A priority olad would not take as given.
-    #[error("priority {0} is out of range: olad accepts 0..=200 (larger values wrap around)")]
+    #[error(
+        "priority {0} is out of range: olad accepts 0..={max} (larger values wrap around)",
+        max = MAX_PRIORITY
+    )]
     InvalidPriority(u8),
     /// A universe number that does not fit olad's int32.
     #[error("universe {0} is out of range (0..=2147483647)")]
@@ -894,8 +897,7 @@ impl OlaClient {
     ) -> Result<(), OlaError> {
         let (mode, value) = match priority {
             PortPriority::Inherit => (0, None),
-            PortPriority::Static(p) if p <= MAX_PRIORITY => (1, Some(i32::from(p))),
-            PortPriority::Static(p) => return Err(OlaError::InvalidPriority(p)),
+            PortPriority::Static(p) => (1, Some(i32::from(check_priority(p)?))),
         };
         let req = PortPriorityRequest {
             device_alias: port.device_alias,
@@ -946,15 +948,20 @@ fn universe_i32(universe: u32) -> Result<i32, OlaError> {
     i32::try_from(universe).map_err(|_| OlaError::InvalidUniverse(universe))
 }
 
+/// Checks a source or port priority: olad takes 0..=[`MAX_PRIORITY`] and
+/// wraps larger values around (ola-rpc.md §7.2), so they are refused here.
+pub fn check_priority(priority: u8) -> Result<u8, OlaError> {
+    if priority > MAX_PRIORITY {
+        return Err(OlaError::InvalidPriority(priority));
+    }
+    Ok(priority)
+}
+
 fn dmx_data(universe: u32, data: &[u8], priority: Option<u8>) -> Result<DmxData, OlaError> {
     if data.len() > MAX_SLOTS {
         return Err(OlaError::TooManySlots(data.len()));
     }
-    if let Some(p) = priority
-        && p > MAX_PRIORITY
-    {
-        return Err(OlaError::InvalidPriority(p));
-    }
+    let priority = priority.map(check_priority).transpose()?;
     Ok(DmxData {
         universe: universe_i32(universe)?,
         data: Bytes::copy_from_slice(data),
