@@ -14,6 +14,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::Framed;
 
+mod common;
+use common::ola::settled;
+
 async fn listener() -> (TcpListener, String) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
@@ -610,16 +613,6 @@ async fn the_client_reconnects_and_restores_its_state() {
             ],
         }
     );
-}
-
-/// The next event that is not a `Reconnecting` attempt.
-async fn settled(events: &mut tokio::sync::broadcast::Receiver<ClientEvent>) -> ClientEvent {
-    loop {
-        match events.recv().await.unwrap() {
-            ClientEvent::Reconnecting { .. } => continue,
-            other => return other,
-        }
-    }
 }
 
 fn arb_message() -> impl proptest::strategy::Strategy<Value = RpcMessage> {

@@ -8,6 +8,7 @@ use crate::cli::GlobalArgs;
 use crate::ola::client::{
     self, ClientConfig, ClientEvent, DmxFrame, MAX_SLOTS, OlaClient, OlaError, PortRef,
 };
+use crate::ola::join_slots;
 use crate::ola::pb::proto::{MergeMode, PortInfo};
 use clap::{Args, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -269,7 +270,7 @@ async fn dispatch(command: DmxCommand, global: &GlobalArgs) -> Result<(), Failur
                 .get_dmx(universe)
                 .await
                 .map_err(|e| explain(e, addr, Some(universe)))?;
-            println!("{}", join(&data));
+            println!("{}", join_slots(&data));
             close(&client, addr).await
         }
         DmxCommand::Blackout { universe } => {
@@ -426,17 +427,6 @@ fn port_line(kind: &str, p: &PortInfo) -> String {
             ""
         }
     )
-}
-
-fn join(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len() * 4);
-    for (i, v) in data.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&v.to_string());
-    }
-    out
 }
 
 /// What `set` was asked to do.
@@ -722,7 +712,7 @@ fn write_frames(
                     Some(h) => {
                         render_grid(h.universe, &h.addr, &frame.data, frame.seq, frame.priority)
                     }
-                    None => format!("{}\n", join(&frame.data)),
+                    None => format!("{}\n", join_slots(&frame.data)),
                 };
                 if stdout
                     .write_all(text.as_bytes())

@@ -21,6 +21,7 @@
 
 use crate::ola::client::{ClientConfig, OlaClient, OlaError};
 use crate::ola::daemon::{DaemonError, OladOptions, OladProcess};
+use crate::ola::join_slots;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use std::fmt::Write as _;
@@ -420,13 +421,7 @@ pub async fn measure_streaming_client(addr: &str, universe: u32, frames: usize) 
     let run = tokio::task::spawn_blocking(move || {
         let mut text = String::with_capacity(frames * 2048);
         for i in 0..frames {
-            let frame = bench_frame(i);
-            for (c, v) in frame.iter().enumerate() {
-                if c > 0 {
-                    text.push(',');
-                }
-                let _ = write!(text, "{v}");
-            }
+            text.push_str(&join_slots(&bench_frame(i)));
             text.push('\n');
         }
         let started = Instant::now();
