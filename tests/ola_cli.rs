@@ -361,6 +361,11 @@ fn bench_on_a_private_olad() {
         .clone();
     let out = String::from_utf8(out).unwrap();
     assert!(out.starts_with("private olad ("), "{out}");
+    // The version of the very olad that runs: olad names itself by the path
+    // it was run as.
+    let olad = rvshell::ola::daemon::find_olad().unwrap();
+    let version = format!("private olad (OLA {} version: ", olad.display());
+    assert!(out.starts_with(&version), "{out}");
     assert!(out.contains("patched to universe 3"), "{out}");
     let row = out.lines().find(|l| l.starts_with("rvshell ")).unwrap();
     assert!(row.ends_with("match"), "{out}");

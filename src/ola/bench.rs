@@ -16,10 +16,11 @@
 //! Baselines: the OLA Python client (`/usr/bin/python3`, module `ola`:
 //! `ClientWrapper` + `SendDmx`, sequential and pipelined), and
 //! `ola_streaming_client` fed the same frames as text on stdin. The latter
-//! can only talk to 127.0.0.1:9010, so it is run only when olad is there.
+//! can only talk to olad's default address ([`DEFAULT_ADDR`]), so it is run
+//! only when olad is there.
 //! A baseline that is not installed is reported as such, not failed.
 
-use crate::ola::client::{ClientConfig, OlaClient, OlaError};
+use crate::ola::client::{ClientConfig, DEFAULT_ADDR, OlaClient, OlaError};
 use crate::ola::daemon::{DaemonError, OladOptions, OladProcess};
 use crate::ola::join_slots;
 use futures_util::StreamExt;
@@ -405,13 +406,15 @@ fn measure_python_within(
     figures
 }
 
-/// Measures `ola_streaming_client` (only possible against 127.0.0.1:9010,
-/// the one address it knows). `readback` reads the universe afterwards.
+/// Measures `ola_streaming_client` (only possible against olad at
+/// [`DEFAULT_ADDR`], the one address it knows), then reads the universe back
+/// to see whether its last frame arrived. A run that outlives
+/// [`child_deadline`] is killed.
 pub async fn measure_streaming_client(addr: &str, universe: u32, frames: usize) -> ClientFigures {
     let mut figures = ClientFigures::default();
-    if addr != "127.0.0.1:9010" {
+    if addr != DEFAULT_ADDR {
         figures.notes.push(format!(
-            "ola_streaming_client not run: it can only reach olad at 127.0.0.1:9010, not {addr}"
+            "ola_streaming_client not run: it can only reach olad at {DEFAULT_ADDR}, not {addr}"
         ));
         return figures;
     }
@@ -475,7 +478,8 @@ pub async fn measure_streaming_client(addr: &str, universe: u32, frames: usize) 
     figures
 }
 
-/// Runs every measurement against olad at `addr` (port `port`).
+/// Runs every measurement against olad at `addr` (`host:port`) on
+/// `universe`, which must exist (e.g. patched to a port).
 pub async fn run(addr: &str, universe: u32, frames: usize) -> Result<BenchReport, OlaError> {
     let rvshell = measure_rvshell(addr, universe, frames).await?;
     let raw = {
@@ -517,7 +521,7 @@ pub enum PrivateBenchError {
     },
 }
 
-/// Starts a private olad (on 127.0.0.1:9010 when that port is free, so that
+/// Starts a private olad (on [`DEFAULT_ADDR`] when that port is free, so that
 /// `ola_streaming_client` can be measured too; otherwise on a free port),
 /// patches its Dummy port to `universe`, runs [`run`] and stops it. Returns
 /// a one-line description of the olad and the report.
@@ -525,9 +529,10 @@ pub async fn run_private(
     universe: u32,
     frames: usize,
 ) -> Result<(String, BenchReport), PrivateBenchError> {
-    let port = std::net::TcpListener::bind("127.0.0.1:9010")
+    let port = std::net::TcpListener::bind(DEFAULT_ADDR)
+        .and_then(|free| free.local_addr())
         .ok()
-        .map(|_| 9010);
+        .map(|free| free.port());
     let mut olad = OladProcess::start(OladOptions {
         port,
         patch_universe: Some(universe),
@@ -535,12 +540,21 @@ pub async fn run_private(
     })
     .await?;
     let addr = olad.addr().to_string();
-    let version = Command::new("olad")
-        .arg("--version")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
+    // The very olad that runs, not another one found on PATH.
+    let program = olad.program().to_owned();
+    let version = tokio::task::spawn_blocking(move || {
+        run_child(
+            Command::new(program).arg("--version"),
+            Vec::new(),
+            Duration::from_secs(10),
+        )
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .flatten()
+    .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    .unwrap_or_default();
     let about = format!(
         "private olad ({version}, pid {}) on {addr}, Dummy port patched to universe {universe}",
         olad.pid().unwrap_or(0)

@@ -325,11 +325,6 @@ impl DmxSubscription {
         }
     }
 
-    /// The newest frame received so far, without waiting.
-    pub fn latest(&self) -> Option<DmxFrame> {
-        self.rx.borrow().clone()
-    }
-
     /// The subscription as a [`futures_util::Stream`] of frames (same
     /// latest-value semantics as [`DmxSubscription::next`]).
     pub fn into_stream(self) -> impl futures_util::Stream<Item = DmxFrame> + Send + 'static {

@@ -173,6 +173,8 @@ impl Default for OladOptions {
 #[derive(Debug)]
 pub struct OladProcess {
     child: Option<Child>,
+    /// The olad executable, as [`find_olad`] found it.
+    program: PathBuf,
     dir: PathBuf,
     port: u16,
     options: OladOptions,
@@ -294,11 +296,12 @@ impl OladProcess {
             };
             let mut process = OladProcess {
                 child: None,
+                program: olad.clone(),
                 dir: dir.clone(),
                 port,
                 options: options.clone(),
             };
-            match process.launch(&olad).await {
+            match process.launch().await {
                 Ok(()) => return Ok(process),
                 // A port picked by us may have been taken meanwhile: try another.
                 Err(DaemonError::Exited { .. }) if fixed_port.is_none() && attempts < 3 => {
@@ -310,7 +313,8 @@ impl OladProcess {
         }
     }
 
-    async fn launch(&mut self, olad: &Path) -> Result<(), DaemonError> {
+    async fn launch(&mut self) -> Result<(), DaemonError> {
+        let olad = self.program.as_path();
         let log_path = self.log_path();
         let setup = |source| DaemonError::Setup {
             path: self.dir.clone(),
@@ -444,6 +448,11 @@ impl OladProcess {
         self.port
     }
 
+    /// The olad executable that is run (found on `PATH` by [`find_olad`]).
+    pub fn program(&self) -> &Path {
+        &self.program
+    }
+
     /// olad's process id, while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
@@ -504,10 +513,9 @@ impl OladProcess {
     /// (stopping it first if it still runs), and re-applies the patch.
     pub async fn restart(&mut self) -> Result<(), DaemonError> {
         self.shutdown().await;
-        let olad = find_olad()?;
         let deadline = Instant::now() + self.options.startup_timeout;
         loop {
-            match self.launch(&olad).await {
+            match self.launch().await {
                 // The port may linger briefly after a kill; retry until the deadline.
                 Err(DaemonError::Exited { .. }) if Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
