@@ -1,6 +1,7 @@
 //! `rvshell dmx ...` end to end, against a private olad per test.
 
 use assert_cmd::Command;
+use rvshell::ola::bench::bench_frame;
 use rvshell::ola::client::OlaClient;
 use rvshell::ola::daemon::{OladOptions, OladProcess};
 use std::io::{BufRead, BufReader};
@@ -250,6 +251,84 @@ async fn monitor_prints_other_clients_frames() {
 }
 
 #[tokio::test]
+async fn a_stalled_monitor_stdout_does_not_stop_it_draining_olad() {
+    let mut olad = olad().await;
+    let bin = assert_cmd::cargo::cargo_bin("rvshell");
+    let mut child = std::process::Command::new(bin)
+        .args([
+            "dmx",
+            "--olad",
+            &olad.addr().to_string(),
+            "monitor",
+            "-u",
+            "1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let last = bench_frame(99_999)
+        .iter()
+        .map(u8::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+        + "\n";
+    let (printed, first_line) = std::sync::mpsc::channel::<()>();
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    // Reads the first line, then nothing until `go`: the pipe fills up and
+    // the monitor's stdout stalls. Then reads until the last frame's line.
+    let reader = std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        printed.send(()).unwrap();
+        wait.recv().unwrap();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap() == 0 {
+                return false;
+            }
+            if line == last {
+                return true;
+            }
+        }
+    });
+    let sender = OlaClient::connect(&olad.addr().to_string()).await.unwrap();
+    // The monitor registers asynchronously; send until it has printed.
+    let mut value = 0u8;
+    while first_line.try_recv().is_err() {
+        assert!(value < 250, "the monitor printed nothing");
+        value += 1;
+        sender.update_dmx(1, &[value, 42], None).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // About 55 MB of pushes to the monitor while nobody reads its stdout:
+    // far more than the socket buffers hold, so olad drops it (or crashes,
+    // ola-rpc.md §7.9) unless the monitor keeps reading.
+    for i in 0..100_000 {
+        sender.stream_dmx(1, &bench_frame(i), None).await.unwrap();
+    }
+    sender.close().await.unwrap();
+    assert!(olad.is_running(), "olad died:\n{}", olad.log_tail(20));
+    let log = std::fs::read_to_string(olad.log_path()).unwrap();
+    assert!(!log.contains("Failed to send full RPC message"), "{log}");
+    // Once stdout moves again, the monitor prints the newest frame.
+    go.send(()).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !reader.is_finished() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the monitor never printed the last frame"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(reader.join().unwrap(), "the monitor's stdout ended early");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test]
 async fn bench_reports_figures_and_a_matching_readback() {
     let olad = olad().await;
     let out = stdout_of(rvshell(&olad).args(["bench", "-u", "1", "--frames", "300"]));
@@ -282,6 +361,11 @@ fn bench_on_a_private_olad() {
         .clone();
     let out = String::from_utf8(out).unwrap();
     assert!(out.starts_with("private olad ("), "{out}");
+    // The version of the very olad that runs: olad names itself by the path
+    // it was run as.
+    let olad = rvshell::ola::daemon::find_olad().unwrap();
+    let version = format!("private olad (OLA {} version: ", olad.display());
+    assert!(out.starts_with(&version), "{out}");
     assert!(out.contains("patched to universe 3"), "{out}");
     let row = out.lines().find(|l| l.starts_with("rvshell ")).unwrap();
     assert!(row.ends_with("match"), "{out}");

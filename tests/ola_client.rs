@@ -14,6 +14,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::Framed;
 
+mod common;
+use common::ola::settled;
+
 async fn listener() -> (TcpListener, String) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
@@ -215,6 +218,53 @@ async fn pushes_are_acked_and_delivered_without_stalling_replies() {
 }
 
 #[tokio::test]
+async fn dropping_the_last_subscription_sends_unregister() {
+    let (l, addr) = listener().await;
+    let client = OlaClient::connect_with(&addr, config()).await.unwrap();
+    let mut server = accept(&l).await;
+    let action = |m: &RpcMessage| {
+        let req =
+            rvshell::ola::pb::proto::RegisterDmxRequest::decode(m.buffer.clone().unwrap()).unwrap();
+        (m.name.clone().unwrap(), req.universe, req.action)
+    };
+    let mut subs = Vec::new();
+    for _ in 0..2 {
+        let c = client.clone();
+        let reg = tokio::spawn(async move { c.register(3).await });
+        let req = server.next().await.unwrap().unwrap();
+        assert_eq!(action(&req), ("RegisterForDmx".into(), 3, 1));
+        server
+            .send(response(req.id.unwrap(), Bytes::new()))
+            .await
+            .unwrap();
+        subs.push(reg.await.unwrap().unwrap());
+    }
+    // One of two subscriptions gone: nothing is sent.
+    subs.pop();
+    let c = client.clone();
+    let get = tokio::spawn(async move { c.get_dmx(3).await });
+    let req = server.next().await.unwrap().unwrap();
+    assert_eq!(req.name.as_deref(), Some("GetDmx"));
+    server
+        .send(response(req.id.unwrap(), dmx_reply(3, &[1])))
+        .await
+        .unwrap();
+    get.await.unwrap().unwrap();
+    // The last one gone: UNREGISTER.
+    subs.pop();
+    let req = server.next().await.unwrap().unwrap();
+    assert_eq!(action(&req), ("RegisterForDmx".into(), 3, 2));
+    // A register whose caller gives up before the Ack unregisters too.
+    let c = client.clone();
+    let reg = tokio::spawn(async move { c.register(4).await });
+    let req = server.next().await.unwrap().unwrap();
+    assert_eq!(action(&req), ("RegisterForDmx".into(), 4, 1));
+    reg.abort();
+    let req = server.next().await.unwrap().unwrap();
+    assert_eq!(action(&req), ("RegisterForDmx".into(), 4, 2));
+}
+
+#[tokio::test]
 async fn stream_dmx_data_is_never_sent_as_a_request() {
     let (l, addr) = listener().await;
     let client = OlaClient::connect_with(&addr, config()).await.unwrap();
@@ -257,9 +307,13 @@ async fn push_ack_bytes_match_the_spec() {
     sock.write_all(&push).await.unwrap();
     let mut ack = [0u8; 10];
     sock.read_exact(&mut ack).await.unwrap();
-    let mut expected = [0x06, 0x00, 0x00, 0x10, 0x08, 0x02, 0x10, 0x07, 0x22, 0x00];
-    expected[..4].copy_from_slice(&rvshell::ola::codec::encode_header(6).unwrap());
-    assert_eq!(ack, expected);
+    // The spec's bytes (ola-rpc.md §3) are those of a little-endian host;
+    // the header is in host order (§2).
+    let expected = [0x06, 0x00, 0x00, 0x10, 0x08, 0x02, 0x10, 0x07, 0x22, 0x00];
+    if cfg!(target_endian = "little") {
+        assert_eq!(ack, expected);
+    }
+    assert_eq!(ack[4..], expected[4..]);
 }
 
 #[tokio::test]
@@ -559,16 +613,6 @@ async fn the_client_reconnects_and_restores_its_state() {
             ],
         }
     );
-}
-
-/// The next event that is not a `Reconnecting` attempt.
-async fn settled(events: &mut tokio::sync::broadcast::Receiver<ClientEvent>) -> ClientEvent {
-    loop {
-        match events.recv().await.unwrap() {
-            ClientEvent::Reconnecting { .. } => continue,
-            other => return other,
-        }
-    }
 }
 
 fn arb_message() -> impl proptest::strategy::Strategy<Value = RpcMessage> {

@@ -3,10 +3,14 @@
 //! without `olad` they fail with the message to install it.
 
 use futures_util::StreamExt;
+use rvshell::ola::bench::bench_frame;
 use rvshell::ola::client::{ClientConfig, ClientEvent, OlaClient, OlaError, PortPriority, PortRef};
 use rvshell::ola::daemon::{DUMMY_PORT, OladOptions, OladProcess};
 use rvshell::ola::pb::proto::MergeMode;
 use std::time::Duration;
+
+mod common;
+use common::ola::settled;
 
 async fn olad(universe: Option<u32>) -> OladProcess {
     match OladProcess::start(OladOptions {
@@ -30,10 +34,6 @@ fn rss_kib(olad: &OladProcess) -> u64 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
-fn frame(seed: usize) -> Vec<u8> {
-    (0..512).map(|c| ((seed + c) & 0xff) as u8).collect()
-}
-
 #[tokio::test]
 async fn set_get_round_trip() {
     let olad = olad(Some(1)).await;
@@ -42,8 +42,8 @@ async fn set_get_round_trip() {
         .await
         .unwrap();
     assert!(client.addr().is_ipv4());
-    client.update_dmx(1, &frame(7), None).await.unwrap();
-    assert_eq!(client.get_dmx(1).await.unwrap().to_vec(), frame(7));
+    client.update_dmx(1, &bench_frame(7), None).await.unwrap();
+    assert_eq!(client.get_dmx(1).await.unwrap().to_vec(), bench_frame(7));
     // Short frames stay short (ola-rpc.md §7.1).
     client.update_dmx(1, &[1, 2, 3], Some(150)).await.unwrap();
     assert_eq!(client.get_dmx(1).await.unwrap().to_vec(), vec![1, 2, 3]);
@@ -200,27 +200,27 @@ async fn monitor_sees_another_clients_frames() {
     let watcher = client(&olad).await;
     let sender = client(&olad).await;
     let mut sub = watcher.register(1).await.unwrap();
-    sender.update_dmx(1, &frame(3), None).await.unwrap();
+    sender.update_dmx(1, &bench_frame(3), None).await.unwrap();
     let got = tokio::time::timeout(Duration::from_secs(5), sub.next())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(got.universe, 1);
-    assert_eq!(got.data.to_vec(), frame(3));
-    sender.update_dmx(1, &frame(4), None).await.unwrap();
+    assert_eq!(got.data.to_vec(), bench_frame(3));
+    sender.update_dmx(1, &bench_frame(4), None).await.unwrap();
     let got = tokio::time::timeout(Duration::from_secs(5), sub.next())
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(got.data.to_vec(), frame(4));
+    assert_eq!(got.data.to_vec(), bench_frame(4));
     // The same as a Stream, and it ends when the universe is unregistered.
     let mut frames = Box::pin(sub.into_stream());
-    sender.update_dmx(1, &frame(5), None).await.unwrap();
+    sender.update_dmx(1, &bench_frame(5), None).await.unwrap();
     let got = tokio::time::timeout(Duration::from_secs(5), frames.next())
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(got.data.to_vec(), frame(5));
+    assert_eq!(got.data.to_vec(), bench_frame(5));
     watcher.unregister(1).await.unwrap();
     assert!(frames.next().await.is_none());
 }
@@ -230,11 +230,17 @@ async fn ten_thousand_streamed_frames_then_close_loses_nothing() {
     let olad = olad(Some(1)).await;
     let client = client(&olad).await;
     for i in 0..10_000 {
-        client.stream_dmx(1, &frame(i), Some(100)).await.unwrap();
+        client
+            .stream_dmx(1, &bench_frame(i), Some(100))
+            .await
+            .unwrap();
     }
     client.close().await.unwrap();
     let reader = self::client(&olad).await;
-    assert_eq!(reader.get_dmx(1).await.unwrap().to_vec(), frame(9_999));
+    assert_eq!(
+        reader.get_dmx(1).await.unwrap().to_vec(),
+        bench_frame(9_999)
+    );
 }
 
 #[tokio::test]
@@ -245,11 +251,11 @@ async fn a_monitor_under_a_100k_frame_stream_leaves_olad_alive() {
     let sender = client(&olad).await;
     let rss_before = rss_kib(&olad);
     for i in 0..100_000 {
-        sender.stream_dmx(1, &frame(i), None).await.unwrap();
+        sender.stream_dmx(1, &bench_frame(i), None).await.unwrap();
     }
     sender.close().await.unwrap();
     // Every push was acked and the watcher ends on the last frame.
-    let last = frame(99_999);
+    let last = bench_frame(99_999);
     let got = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
             let f = sub.next().await.unwrap();
@@ -287,7 +293,10 @@ async fn client_recovers_when_olad_is_killed_and_restarted() {
     .unwrap();
     let mut events = client.events();
     let mut sub = client.register(7).await.unwrap();
-    client.update_dmx(1, &frame(42), Some(120)).await.unwrap();
+    client
+        .update_dmx(1, &bench_frame(42), Some(120))
+        .await
+        .unwrap();
 
     olad.kill();
     let ev = tokio::time::timeout(Duration::from_secs(5), events.recv())
@@ -314,13 +323,88 @@ async fn client_recovers_when_olad_is_killed_and_restarted() {
     );
     // The last frame is back in the fresh olad, and the subscription works.
     let other = OlaClient::connect(&olad.addr().to_string()).await.unwrap();
-    assert_eq!(other.get_dmx(1).await.unwrap().to_vec(), frame(42));
+    assert_eq!(other.get_dmx(1).await.unwrap().to_vec(), bench_frame(42));
     other.update_dmx(7, &[1, 2, 3], None).await.unwrap();
     let got = tokio::time::timeout(Duration::from_secs(5), sub.next())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(got.data.to_vec(), vec![1, 2, 3]);
+}
+
+#[tokio::test]
+async fn dropping_the_last_subscription_unregisters_the_universe() {
+    let mut olad = olad(None).await;
+    let client = OlaClient::connect_with(
+        &olad.addr().to_string(),
+        ClientConfig {
+            backoff_initial: Duration::from_millis(20),
+            backoff_max: Duration::from_millis(200),
+            ..ClientConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut events = client.events();
+    // Registering creates a universe (ola-rpc.md §6), and a registered sink
+    // keeps it alive; olad's housekeeping deletes it once nothing uses it.
+    let dropped = client.register(4242).await.unwrap();
+    let mut kept = client.register(4243).await.unwrap();
+    let kept_twice = client.register(4243).await.unwrap();
+    drop(dropped);
+    // Another subscription to 4243 remains: it stays registered.
+    drop(kept_twice);
+    client.flush().await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let universes: Vec<i32> = client
+            .universes()
+            .await
+            .unwrap()
+            .iter()
+            .map(|u| u.universe)
+            .collect();
+        assert!(universes.contains(&4243), "{universes:?}");
+        if !universes.contains(&4242) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "universe 4242 is still in use after its subscription was dropped: {universes:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // A reconnect registers only the universe still subscribed.
+    olad.kill();
+    let ev = tokio::time::timeout(Duration::from_secs(5), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(ev, ClientEvent::Disconnected { .. }), "{ev:?}");
+    olad.restart().await.unwrap();
+    let ev = tokio::time::timeout(Duration::from_secs(10), settled(&mut events))
+        .await
+        .unwrap();
+    assert_eq!(
+        ev,
+        ClientEvent::Reconnected {
+            resubscribed: vec![4243],
+            resent: vec![],
+            failed: vec![],
+        }
+    );
+    let other = OlaClient::connect(&olad.addr().to_string()).await.unwrap();
+    other.update_dmx(4243, &[6, 7], None).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(5), kept.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.data.to_vec(), vec![6, 7]);
+    let universes = other.universes().await.unwrap();
+    assert!(
+        universes.iter().all(|u| u.universe != 4242),
+        "{universes:?}"
+    );
 }
 
 #[tokio::test]
@@ -362,14 +446,4 @@ async fn harness_does_not_mistake_another_listener_for_its_olad() {
         "{err}"
     );
     assert!(err.to_string().contains("Address already in use"), "{err}");
-}
-
-/// The next event that is not a `Reconnecting` attempt.
-async fn settled(events: &mut tokio::sync::broadcast::Receiver<ClientEvent>) -> ClientEvent {
-    loop {
-        match events.recv().await.unwrap() {
-            ClientEvent::Reconnecting { .. } => continue,
-            other => return other,
-        }
-    }
 }

@@ -164,6 +164,51 @@ async fn commands_reach_olad_and_come_back_as_events() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewing_another_universe_unregisters_the_old_one() {
+    let olad = OladProcess::start(OladOptions::default())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let (mut dmx, mut rx) = runner(olad.addr().to_string());
+    next(&mut rx, |e| {
+        (e == DmxEvent::State(OladState::Connected)).then_some(())
+    })
+    .await;
+    // Registering creates a universe (ola-rpc.md §6); olad's housekeeping
+    // deletes it once no client is registered for it any more.
+    for universe in [4242, 4243] {
+        dmx.execute(DmxCommand::Register(universe));
+        let registered = next(&mut rx, |e| match e {
+            DmxEvent::Registered { universe, result } => Some((universe, result)),
+            _ => None,
+        })
+        .await;
+        assert_eq!(registered, (universe, Ok(())));
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        dmx.execute(DmxCommand::ListUniverses);
+        let universes: Vec<u32> = next(&mut rx, |e| match e {
+            DmxEvent::Universes(result) => Some(result.unwrap()),
+            _ => None,
+        })
+        .await
+        .into_iter()
+        .map(|u| u.universe)
+        .collect();
+        assert!(universes.contains(&4243), "{universes:?}");
+        if !universes.contains(&4242) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "universe 4242 is still registered after switching away: {universes:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    dmx.close(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn olad_not_running_is_reported_then_retried_until_it_is() {
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

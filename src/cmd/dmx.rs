@@ -5,12 +5,16 @@
 //! Every failure prints one line on stderr.
 
 use crate::cli::GlobalArgs;
-use crate::ola::client::{ClientConfig, ClientEvent, MAX_SLOTS, OlaClient, OlaError, PortRef};
+use crate::ola::client::{
+    self, ClientConfig, ClientEvent, DmxFrame, MAX_SLOTS, OlaClient, OlaError, PortRef,
+};
+use crate::ola::join_slots;
 use crate::ola::pb::proto::{MergeMode, PortInfo};
 use clap::{Args, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use tokio::io::AsyncBufReadExt;
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Send DMX to universes through OLA's olad (address: --olad).
 #[derive(Debug, Args)]
@@ -253,7 +257,7 @@ async fn dispatch(command: DmxCommand, global: &GlobalArgs) -> Result<(), Failur
                 .get_dmx(universe)
                 .await
                 .map_err(|e| explain(e, addr, Some(universe)))?;
-            println!("{}", join(&data));
+            println!("{}", join_slots(&data));
             close(&client, addr).await
         }
         DmxCommand::Blackout { universe } => {
@@ -382,12 +386,12 @@ async fn dispatch(command: DmxCommand, global: &GlobalArgs) -> Result<(), Failur
     }
 }
 
+/// The client's check, before connecting. Its text starts "priority N is
+/// out of range", so the flag reads as `--priority N is out of range ...`.
 fn check_priority(priority: Option<u8>) -> Result<(), Failure> {
-    match priority {
-        Some(p) if p > 200 => Err(Failure::usage(format!(
-            "--priority {p} is out of range: olad accepts 0..=200"
-        ))),
-        _ => Ok(()),
+    match priority.map(client::check_priority).transpose() {
+        Ok(_) => Ok(()),
+        Err(err) => Err(Failure::usage(format!("--{err}"))),
     }
 }
 
@@ -412,17 +416,6 @@ fn port_line(kind: &str, p: &PortInfo) -> String {
     )
 }
 
-fn join(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len() * 4);
-    for (i, v) in data.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&v.to_string());
-    }
-    out
-}
-
 /// What `set` was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum SetSpec {
@@ -433,12 +426,13 @@ enum SetSpec {
     Addressed(Vec<(usize, usize, u8)>),
 }
 
-fn parse_value(text: &str) -> Result<u8, Failure> {
+/// One DMX value; the error is the message for the user.
+fn parse_value(text: &str) -> Result<u8, String> {
     text.trim().parse::<u8>().map_err(|_| {
-        Failure::usage(format!(
+        format!(
             "bad DMX value {:?}: values are whole numbers 0..=255",
             text.trim()
-        ))
+        )
     })
 }
 
@@ -465,10 +459,10 @@ fn parse_values(text: &str) -> Result<SetSpec, Failure> {
             )));
         }
         let (first, last, value) = match item.split_once('=') {
-            None => (next, next, parse_value(item)?),
+            None => (next, next, parse_value(item).map_err(Failure::usage)?),
             Some((channels, value)) => {
                 addressed = true;
-                let value = parse_value(value)?;
+                let value = parse_value(value).map_err(Failure::usage)?;
                 match channels.split_once('-') {
                     None => {
                         let c = parse_channel(channels)?;
@@ -524,10 +518,7 @@ fn apply_changes(current: &[u8], changes: &[(usize, usize, u8)]) -> Vec<u8> {
 fn parse_frame_line(line: &str) -> Result<Vec<u8>, String> {
     let mut frame = Vec::with_capacity(MAX_SLOTS);
     for item in line.split(',') {
-        let item = item.trim();
-        let value = item
-            .parse::<u8>()
-            .map_err(|_| format!("bad DMX value {item:?}: values are whole numbers 0..=255"))?;
+        let value = parse_value(item)?;
         if frame.len() == MAX_SLOTS {
             return Err("more than 512 values".to_owned());
         }
@@ -572,6 +563,10 @@ async fn stream(global: &GlobalArgs, universe: u32, priority: Option<u8>) -> Res
     closed
 }
 
+/// How long a finished `monitor` waits for its writer thread to print what
+/// it has, should stdout still be stalled.
+const WRITER_GRACE: Duration = Duration::from_secs(1);
+
 async fn monitor(global: &GlobalArgs, universe: u32) -> Result<(), Failure> {
     let addr = global.olad.as_str();
     let client = connect(global, true).await?;
@@ -580,49 +575,59 @@ async fn monitor(global: &GlobalArgs, universe: u32) -> Result<(), Failure> {
         .register(universe)
         .await
         .map_err(|e| explain(e, addr, Some(universe)))?;
-    let live = std::io::stdout().is_terminal();
-    let mut stdout = std::io::stdout().lock();
-    if live {
-        let _ = write!(stdout, "\x1b[2J\x1b[H");
-        let _ = writeln!(
-            stdout,
-            "universe {universe} on olad at {addr}: waiting for data (Ctrl-C to quit)"
-        );
-        let _ = stdout.flush();
+    // stdout and stderr may stall (a pager, Ctrl-S). The client's reader
+    // runs on this thread and must keep draining olad's socket all the same
+    // (ola-rpc.md §7.9), so a thread of its own does the writing, always of
+    // the newest frame; this task only hands frames over.
+    let (latest, frames) = watch::channel(None);
+    let (notices, notice_rx) = mpsc::unbounded_channel();
+    let (done, writer_done) = oneshot::channel::<()>();
+    let header = std::io::stdout().is_terminal().then(|| Header {
+        universe,
+        addr: addr.to_owned(),
+    });
+    let writer = std::thread::Builder::new()
+        .name("dmx-monitor-out".into())
+        .spawn({
+            let runtime = tokio::runtime::Handle::current();
+            move || {
+                write_frames(&runtime, header, frames, notice_rx);
+                drop(done);
+            }
+        });
+    if let Err(err) = writer {
+        let _ = client.close().await;
+        return Err(Failure::Other(format!(
+            "cannot start the thread that prints frames: {err}"
+        )));
     }
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let mut events_open = true;
-    loop {
+    let outcome = loop {
         tokio::select! {
-            _ = &mut ctrl_c => break,
-            frame = sub.next() => {
-                let Some(frame) = frame else {
-                    return Err(Failure::Other(format!(
-                        "the subscription to universe {universe} ended (olad at {addr} went away)"
-                    )));
-                };
-                let text = if live {
-                    render_grid(universe, addr, &frame.data, frame.seq, frame.priority)
-                } else {
-                    format!("{}\n", join(&frame.data))
-                };
-                let written = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
-                if written.is_err() {
-                    // The reader went away (e.g. `| head`): done.
-                    break;
+            _ = &mut ctrl_c => break Ok(()),
+            // The writer stopped: stdout went away (e.g. `| head`).
+            _ = latest.closed() => break Ok(()),
+            frame = sub.next() => match frame {
+                Some(frame) => {
+                    latest.send_replace(Some(frame));
                 }
-            }
+                None => break Err(Failure::Other(format!(
+                    "the subscription to universe {universe} ended (olad at {addr} went away)"
+                ))),
+            },
             event = events.recv(), if events_open => match event {
                 Ok(ClientEvent::Disconnected { reason }) => {
-                    eprintln!("rvshell: lost olad at {addr} ({reason}); reconnecting");
+                    let _ = notices.send(format!("lost olad at {addr} ({reason}); reconnecting"));
                 }
                 Ok(ClientEvent::Reconnected { failed, .. }) => {
                     if failed.is_empty() {
-                        eprintln!("rvshell: reconnected to olad at {addr}; monitoring again");
+                        let _ = notices
+                            .send(format!("reconnected to olad at {addr}; monitoring again"));
                     }
                     for line in failed {
-                        eprintln!("rvshell: after reconnecting: {line}");
+                        let _ = notices.send(format!("after reconnecting: {line}"));
                     }
                 }
                 Ok(ClientEvent::Closed | ClientEvent::Reconnecting { .. }) => {}
@@ -630,9 +635,83 @@ async fn monitor(global: &GlobalArgs, universe: u32) -> Result<(), Failure> {
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => events_open = false,
             },
         }
-    }
+    };
+    drop(sub);
     let _ = client.close().await;
-    Ok(())
+    // No socket to drain any more: let the writer print the last frame and
+    // any notice, unless stdout stays stalled (the thread then ends with
+    // the process).
+    drop(latest);
+    drop(notices);
+    let _ = tokio::time::timeout(WRITER_GRACE, writer_done).await;
+    outcome
+}
+
+/// What the live view's first line names.
+struct Header {
+    universe: u32,
+    addr: String,
+}
+
+/// The monitor's writer thread: prints the newest frame each time there is
+/// one (a live grid with `header`, else one line per frame) and the
+/// notices on stderr, until both senders are gone or stdout fails.
+fn write_frames(
+    runtime: &tokio::runtime::Handle,
+    header: Option<Header>,
+    mut frames: watch::Receiver<Option<DmxFrame>>,
+    mut notices: mpsc::UnboundedReceiver<String>,
+) {
+    enum Next {
+        Notice(String),
+        Frame(Option<DmxFrame>),
+    }
+    let mut stdout = std::io::stdout().lock();
+    if let Some(h) = &header {
+        let written = writeln!(
+            stdout,
+            "\x1b[2J\x1b[Huniverse {} on olad at {}: waiting for data (Ctrl-C to quit)",
+            h.universe, h.addr
+        )
+        .and_then(|()| stdout.flush());
+        if written.is_err() {
+            return;
+        }
+    }
+    loop {
+        // Nothing here needs the runtime's drivers: a channel wait only.
+        let next = runtime.block_on(async {
+            tokio::select! {
+                biased;
+                Some(line) = notices.recv() => Some(Next::Notice(line)),
+                Ok(()) = frames.changed() => Some(Next::Frame(frames.borrow_and_update().clone())),
+                else => None,
+            }
+        });
+        match next {
+            None => return,
+            Some(Next::Notice(line)) => {
+                let _ = writeln!(std::io::stderr(), "rvshell: {line}");
+            }
+            Some(Next::Frame(None)) => {}
+            Some(Next::Frame(Some(frame))) => {
+                let text = match &header {
+                    Some(h) => {
+                        render_grid(h.universe, &h.addr, &frame.data, frame.seq, frame.priority)
+                    }
+                    None => format!("{}\n", join_slots(&frame.data)),
+                };
+                if stdout
+                    .write_all(text.as_bytes())
+                    .and_then(|()| stdout.flush())
+                    .is_err()
+                {
+                    // The reader went away (e.g. `| head`): done.
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// The live view: 32 rows of 16 slots, with the first channel of each row.
@@ -721,11 +800,26 @@ mod tests {
     fn stream_lines() {
         assert_eq!(parse_frame_line("1,2,3").unwrap(), vec![1, 2, 3]);
         assert!(parse_frame_line("1,256").unwrap_err().contains("256"));
+        // The same words as `set` for the same bad value.
+        assert_eq!(parse_frame_line("1, x ").unwrap_err(), usage_error("x"));
         assert!(
             parse_frame_line(&vec!["0"; 513].join(","))
                 .unwrap_err()
                 .contains("512")
         );
+    }
+
+    #[test]
+    fn priority_is_checked_like_the_client_does() {
+        assert!(check_priority(None).is_ok());
+        assert!(check_priority(Some(client::MAX_PRIORITY)).is_ok());
+        match check_priority(Some(client::MAX_PRIORITY + 1)) {
+            Err(Failure::Other(msg)) => assert_eq!(
+                msg,
+                "--priority 201 is out of range: olad accepts 0..=200 (larger values wrap around)"
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

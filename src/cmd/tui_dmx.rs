@@ -130,6 +130,8 @@ impl DmxRunner {
                 });
             }
             DmxCommand::Register(universe) => {
+                // Aborting the old task drops its subscription, which
+                // unregisters the old universe with olad.
                 if let Some(old) = self.readback.take() {
                     old.abort();
                 }

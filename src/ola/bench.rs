@@ -16,16 +16,18 @@
 //! Baselines: the OLA Python client (`/usr/bin/python3`, module `ola`:
 //! `ClientWrapper` + `SendDmx`, sequential and pipelined), and
 //! `ola_streaming_client` fed the same frames as text on stdin. The latter
-//! can only talk to 127.0.0.1:9010, so it is run only when olad is there.
+//! can only talk to olad's default address ([`DEFAULT_ADDR`]), so it is run
+//! only when olad is there.
 //! A baseline that is not installed is reported as such, not failed.
 
-use crate::ola::client::{ClientConfig, OlaClient, OlaError};
+use crate::ola::client::{ClientConfig, DEFAULT_ADDR, OlaClient, OlaError};
 use crate::ola::daemon::{DaemonError, OladOptions, OladProcess};
+use crate::ola::join_slots;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::io::{Read as _, Write as _};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Outstanding requests in the pipelined measurement.
@@ -254,22 +256,109 @@ pub fn measure_raw_floor(addr: &str, universe: u32, frames: usize) -> ClientFigu
     figures
 }
 
+/// How long a baseline client may run before it is killed: far longer than
+/// the reference clients need (about 10 k frames/s or better, ola-rpc.md
+/// §9), yet finite, since OLA's Python client can wait forever once olad is
+/// gone (ola-rpc.md §11).
+pub fn child_deadline(frames: usize) -> Duration {
+    Duration::from_secs(30).saturating_add(Duration::from_millis(
+        u64::try_from(frames).unwrap_or(u64::MAX),
+    ))
+}
+
+/// Runs `command` with `input` on its stdin, collecting its stdout and
+/// stderr, and kills it (by its own PID) if it is still running after
+/// `limit`. `Ok(None)` means it was killed. Blocks the calling thread.
+fn run_child(
+    command: &mut Command,
+    input: Vec<u8>,
+    limit: Duration,
+) -> std::io::Result<Option<Output>> {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    // Feed and drain on threads of their own, so that neither a child that
+    // stops reading nor one that writes a lot can hold up the deadline.
+    let stdin = child.stdin.take();
+    let feeder = std::thread::spawn(move || {
+        if let Some(mut stdin) = stdin {
+            // Fails once the child is gone; closing stdin is all that matters.
+            let _ = stdin.write_all(&input);
+        }
+    });
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(Some(status)),
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Ok(None) => break Ok(None),
+            Err(err) => break Err(err),
+        }
+    };
+    if !matches!(status, Ok(Some(_))) {
+        // Our own child, not yet reaped: its PID is still its own.
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let _ = feeder.join();
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    Ok(status?.map(|status| Output {
+        status,
+        stdout,
+        stderr,
+    }))
+}
+
 /// Measures the OLA Python client (if `/usr/bin/python3` has module `ola`).
+/// Blocks the calling thread; a run that outlives [`child_deadline`] is
+/// killed.
 pub fn measure_python(port: u16, universe: u32, frames: usize) -> ClientFigures {
+    measure_python_within(port, universe, frames, child_deadline(frames))
+}
+
+fn measure_python_within(
+    port: u16,
+    universe: u32,
+    frames: usize,
+    limit: Duration,
+) -> ClientFigures {
     let mut figures = ClientFigures::default();
-    let output = Command::new("/usr/bin/python3")
-        .args([
+    let output = run_child(
+        Command::new("/usr/bin/python3").args([
             "-c",
             PYTHON_DRIVER,
             &port.to_string(),
             &universe.to_string(),
             &frames.to_string(),
             &PIPELINE_WINDOW.to_string(),
-        ])
-        .stdin(Stdio::null())
-        .output();
+        ]),
+        Vec::new(),
+        limit,
+    );
     let output = match output {
-        Ok(output) => output,
+        Ok(Some(output)) => output,
+        Ok(None) => {
+            figures.notes.push(format!(
+                "Python client killed after {limit:?} without finishing (is olad still running?)"
+            ));
+            return figures;
+        }
         Err(err) => {
             figures
                 .notes
@@ -317,56 +406,65 @@ pub fn measure_python(port: u16, universe: u32, frames: usize) -> ClientFigures 
     figures
 }
 
-/// Measures `ola_streaming_client` (only possible against 127.0.0.1:9010,
-/// the one address it knows). `readback` reads the universe afterwards.
+/// Measures `ola_streaming_client` (only possible against olad at
+/// [`DEFAULT_ADDR`], the one address it knows), then reads the universe back
+/// to see whether its last frame arrived. A run that outlives
+/// [`child_deadline`] is killed.
 pub async fn measure_streaming_client(addr: &str, universe: u32, frames: usize) -> ClientFigures {
     let mut figures = ClientFigures::default();
-    if addr != "127.0.0.1:9010" {
+    if addr != DEFAULT_ADDR {
         figures.notes.push(format!(
-            "ola_streaming_client not run: it can only reach olad at 127.0.0.1:9010, not {addr}"
+            "ola_streaming_client not run: it can only reach olad at {DEFAULT_ADDR}, not {addr}"
         ));
         return figures;
     }
-    let mut text = String::with_capacity(frames * 2048);
-    for i in 0..frames {
-        let frame = bench_frame(i);
-        for (c, v) in frame.iter().enumerate() {
-            if c > 0 {
-                text.push(',');
-            }
-            let _ = write!(text, "{v}");
+    let limit = child_deadline(frames);
+    // About 2 KB of text per frame, and a child to wait for: off the
+    // runtime thread.
+    let run = tokio::task::spawn_blocking(move || {
+        let mut text = String::with_capacity(frames * 2048);
+        for i in 0..frames {
+            text.push_str(&join_slots(&bench_frame(i)));
+            text.push('\n');
         }
-        text.push('\n');
-    }
-    let started = Instant::now();
-    let child = Command::new("ola_streaming_client")
-        .args(["-u", &universe.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(err) => {
+        let started = Instant::now();
+        let output = run_child(
+            Command::new("ola_streaming_client").args(["-u", &universe.to_string()]),
+            text.into_bytes(),
+            limit,
+        );
+        (output, started.elapsed())
+    })
+    .await;
+    match run {
+        Ok((Ok(Some(output)), elapsed)) if output.status.success() => {
+            figures.streamed = Some(frames as f64 / elapsed.as_secs_f64());
+        }
+        Ok((Ok(Some(output)), _)) => {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let last = stderr.lines().last().unwrap_or("");
+            figures.notes.push(format!(
+                "ola_streaming_client failed ({}): {last}",
+                output.status
+            ));
+            return figures;
+        }
+        Ok((Ok(None), _)) => {
+            figures.notes.push(format!(
+                "ola_streaming_client killed after {limit:?} without finishing"
+            ));
+            return figures;
+        }
+        Ok((Err(err), _)) => {
             figures
                 .notes
                 .push(format!("ola_streaming_client not run: {err}"));
             return figures;
         }
-    };
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(text.as_bytes());
-    }
-    let status = child.wait();
-    let elapsed = started.elapsed();
-    match status {
-        Ok(status) if status.success() => {
-            figures.streamed = Some(frames as f64 / elapsed.as_secs_f64());
-        }
-        other => {
+        Err(err) => {
             figures
                 .notes
-                .push(format!("ola_streaming_client failed: {other:?}"));
+                .push(format!("ola_streaming_client measurement failed: {err}"));
             return figures;
         }
     }
@@ -380,7 +478,8 @@ pub async fn measure_streaming_client(addr: &str, universe: u32, frames: usize) 
     figures
 }
 
-/// Runs every measurement against olad at `addr` (port `port`).
+/// Runs every measurement against olad at `addr` (`host:port`) on
+/// `universe`, which must exist (e.g. patched to a port).
 pub async fn run(addr: &str, universe: u32, frames: usize) -> Result<BenchReport, OlaError> {
     let rvshell = measure_rvshell(addr, universe, frames).await?;
     let raw = {
@@ -422,7 +521,7 @@ pub enum PrivateBenchError {
     },
 }
 
-/// Starts a private olad (on 127.0.0.1:9010 when that port is free, so that
+/// Starts a private olad (on [`DEFAULT_ADDR`] when that port is free, so that
 /// `ola_streaming_client` can be measured too; otherwise on a free port),
 /// patches its Dummy port to `universe`, runs [`run`] and stops it. Returns
 /// a one-line description of the olad and the report.
@@ -430,9 +529,10 @@ pub async fn run_private(
     universe: u32,
     frames: usize,
 ) -> Result<(String, BenchReport), PrivateBenchError> {
-    let port = std::net::TcpListener::bind("127.0.0.1:9010")
+    let port = std::net::TcpListener::bind(DEFAULT_ADDR)
+        .and_then(|free| free.local_addr())
         .ok()
-        .map(|_| 9010);
+        .map(|free| free.port());
     let mut olad = OladProcess::start(OladOptions {
         port,
         patch_universe: Some(universe),
@@ -440,12 +540,21 @@ pub async fn run_private(
     })
     .await?;
     let addr = olad.addr().to_string();
-    let version = Command::new("olad")
-        .arg("--version")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
+    // The very olad that runs, not another one found on PATH.
+    let program = olad.program().to_owned();
+    let version = tokio::task::spawn_blocking(move || {
+        run_child(
+            Command::new(program).arg("--version"),
+            Vec::new(),
+            Duration::from_secs(10),
+        )
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .flatten()
+    .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    .unwrap_or_default();
     let about = format!(
         "private olad ({version}, pid {}) on {addr}, Dummy port patched to universe {universe}",
         olad.pid().unwrap_or(0)
@@ -542,5 +651,78 @@ impl BenchReport {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_child_past_its_deadline_is_killed() {
+        let started = Instant::now();
+        // Never reads its stdin, never exits, and is fed more than a pipe holds.
+        let output = run_child(
+            Command::new("sleep").arg("30"),
+            vec![b'1'; 4 << 20],
+            Duration::from_millis(300),
+        )
+        .unwrap();
+        assert!(output.is_none());
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_child_within_its_deadline_gives_its_output() {
+        // More than a pipe holds, both ways: feeding and draining overlap.
+        let input: Vec<u8> = (0..4u32 << 20).map(|i| i as u8).collect();
+        let output = run_child(
+            &mut Command::new("cat"),
+            input.clone(),
+            Duration::from_secs(30),
+        )
+        .unwrap()
+        .unwrap();
+        assert!(output.status.success());
+        assert!(output.stdout == input);
+        let output = run_child(
+            Command::new("sh").args(["-c", "echo oops >&2; exit 3"]),
+            Vec::new(),
+            Duration::from_secs(30),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(output.status.code(), Some(3));
+        assert_eq!(output.stderr, b"oops\n");
+    }
+
+    #[test]
+    fn a_python_client_waiting_on_a_silent_olad_is_killed() {
+        // Accepts connections (the backlog does) and never answers.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let started = Instant::now();
+        let figures = measure_python_within(port, 1, 10, Duration::from_secs(2));
+        assert!(started.elapsed() < Duration::from_secs(20));
+        assert!(figures.sequential.is_none());
+        assert_eq!(figures.notes.len(), 1, "{:?}", figures.notes);
+        // Killed, or (without OLA's Python module) not run at all.
+        assert!(
+            figures.notes[0].starts_with("Python client killed after 2s")
+                || figures.notes[0].starts_with("Python client not run"),
+            "{:?}",
+            figures.notes
+        );
+    }
+
+    #[test]
+    fn a_missing_program_is_an_error() {
+        let err = run_child(
+            &mut Command::new("/nonexistent/ola_streaming_client"),
+            Vec::new(),
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     }
 }

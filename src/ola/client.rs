@@ -37,6 +37,10 @@
 //! client -> olad  06 00 00 10 | 08 02 10 00 22 00
 //! ```
 //!
+//! Dropping the last [`DmxSubscription`] to a universe unregisters it
+//! (`RegisterForDmx` with `UNREGISTER`), so olad stops pushing it and it is
+//! not registered again after a reconnect.
+//!
 //! # Closing (ola-rpc.md §7.7)
 //!
 //! olad discards whatever is still unread in a socket once it sees the peer
@@ -69,7 +73,7 @@ use prost::Message;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -168,7 +172,10 @@ pub enum OlaError {
     #[error("a DMX frame has at most 512 slots, got {0}")]
     TooManySlots(usize),
     /// A priority olad would not take as given.
-    #[error("priority {0} is out of range: olad accepts 0..=200 (larger values wrap around)")]
+    #[error(
+        "priority {0} is out of range: olad accepts 0..={max} (larger values wrap around)",
+        max = MAX_PRIORITY
+    )]
     InvalidPriority(u8),
     /// A universe number that does not fit olad's int32.
     #[error("universe {0} is out of range (0..=2147483647)")]
@@ -280,10 +287,25 @@ pub struct DmxFrame {
 
 /// A subscription to one universe's DMX, from [`OlaClient::register`].
 /// Latest value wins: a slow consumer sees the newest frame, never a backlog.
+///
+/// Dropping the last subscription to a universe unregisters it: olad stops
+/// pushing its frames, and a reconnect does not register it again.
 #[derive(Debug)]
 pub struct DmxSubscription {
     universe: u32,
     rx: watch::Receiver<Option<DmxFrame>>,
+    /// The client, to unregister on drop without keeping it alive.
+    shared: Weak<Shared>,
+    queue: mpsc::WeakSender<Outgoing>,
+}
+
+impl Drop for DmxSubscription {
+    fn drop(&mut self) {
+        // Without a live handle the connection is closing anyway.
+        if let (Some(shared), Some(queue)) = (self.shared.upgrade(), self.queue.upgrade()) {
+            shared.release(self.universe, &self.rx, &queue);
+        }
+    }
 }
 
 impl DmxSubscription {
@@ -301,11 +323,6 @@ impl DmxSubscription {
                 return Some(frame);
             }
         }
-    }
-
-    /// The newest frame received so far, without waiting.
-    pub fn latest(&self) -> Option<DmxFrame> {
-        self.rx.borrow().clone()
     }
 
     /// The subscription as a [`futures_util::Stream`] of frames (same
@@ -398,6 +415,27 @@ impl State {
         }
     }
 
+    /// Removes the entry of a call that gave up waiting on `id`. Its
+    /// receiver is gone, so its sender is closed; an entry that is still
+    /// wanted (a later call given the same id after the reply came and the
+    /// ids wrapped around) is left alone.
+    fn forget(&mut self, id: u32) {
+        if self.pending.get(&id).is_some_and(|tx| tx.is_closed()) {
+            self.pending.remove(&id);
+        }
+    }
+
+    /// A `RegisterForDmx` UNREGISTER for `universe` with a fresh id, whose
+    /// reply nobody waits for (its entry only keeps the id from being reused
+    /// while it is in flight).
+    fn unregister_request(&mut self, universe: u32) -> (u32, Bytes) {
+        let id = self.alloc_id();
+        let mut buf = BytesMut::with_capacity(48);
+        encode_register(&mut buf, id, universe, RegisterAction::Unregister);
+        self.pending.insert(id, oneshot::channel().0);
+        (id, buf.freeze())
+    }
+
     fn fail_all(&mut self, reason: &str) {
         for (_, tx) in self.pending.drain() {
             let _ = tx.send(Reply::Lost(reason.to_owned()));
@@ -417,6 +455,44 @@ impl Shared {
         // A panic while holding the lock cannot leave State inconsistent in
         // a way that matters more than losing the client, so keep going.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A subscription to `universe` whose receiver is `rx` is being
+    /// dropped. If it is the last one, the universe is unregistered: the
+    /// request goes into the writer's queue (under the lock, so a later
+    /// `register` cannot overtake it) and the entry is removed, so a
+    /// reconnect does not register it again. If the queue is full the
+    /// entry stays, with no receiver left; the reader unregisters it at its
+    /// next push, and a reconnect skips it.
+    fn release(
+        &self,
+        universe: u32,
+        rx: &watch::Receiver<Option<DmxFrame>>,
+        queue: &mpsc::Sender<Outgoing>,
+    ) {
+        let mut st = self.lock();
+        // A universe's sender lives only in `subscriptions`: if ours is
+        // closed, the universe was unregistered (or the client closed), and
+        // an entry there now belongs to a later registration.
+        if rx.has_changed().is_err() {
+            return;
+        }
+        match st.subscriptions.get(&universe) {
+            Some((tx, _)) if tx.receiver_count() <= 1 => {}
+            _ => return,
+        }
+        if !st.connected {
+            // olad forgot the registration with the connection.
+            st.subscriptions.remove(&universe);
+            return;
+        }
+        let (id, bytes) = st.unregister_request(universe);
+        let epoch = st.epoch;
+        if queue.try_send(Outgoing::Frame { epoch, bytes }).is_ok() {
+            st.subscriptions.remove(&universe);
+        } else {
+            st.pending.remove(&id);
+        }
     }
 
     fn emit(&self, event: ClientEvent) {
@@ -537,7 +613,7 @@ impl OlaClient {
             return Err(OlaError::StreamingMethod);
         }
         let (reply_tx, reply_rx) = oneshot::channel();
-        let (epoch, bytes) = {
+        let (id, epoch, bytes) = {
             let mut st = self.shared.lock();
             self.check_open(&st)?;
             let id = st.alloc_id();
@@ -545,7 +621,7 @@ impl OlaClient {
             codec::encode_request(Type::Request, id, method, request, &mut buf)
                 .map_err(|source| OlaError::Encode { method, source })?;
             st.pending.insert(id, reply_tx);
-            (st.epoch, buf.freeze())
+            (id, st.epoch, buf.freeze())
         };
         self.tx
             .send(Outgoing::Frame { epoch, bytes })
@@ -556,9 +632,11 @@ impl OlaClient {
             Ok(Ok(reply)) => reply,
             Ok(Err(_)) => return Err(OlaError::Closed),
             Err(_) => {
-                // Our receiver is gone now, so our entry's sender is closed;
-                // drop every abandoned entry, ours included.
-                self.shared.lock().pending.retain(|_, tx| !tx.is_closed());
+                // Drop our own entry only: a scan of the whole map per
+                // timeout is quadratic when olad stalls with many calls in
+                // flight. Other abandoned entries are pruned in bulk by
+                // `alloc_id`.
+                self.shared.lock().forget(id);
                 return Err(OlaError::Timeout {
                     addr: self.shared.addr,
                     method,
@@ -713,32 +791,31 @@ impl OlaClient {
     /// Registers for a universe's DMX and returns a subscription that sees
     /// every change (latest value wins). olad creates the universe if it does
     /// not exist. Several subscriptions to one universe share one
-    /// registration.
+    /// registration, which ends when the last of them is dropped.
     pub async fn register(&self, universe: u32) -> Result<DmxSubscription, OlaError> {
         let wire = universe_i32(universe)?;
-        let rx = {
+        // Made before the request, so that a failure, or this future being
+        // dropped halfway, unregisters again through its Drop.
+        let sub = {
             let mut st = self.shared.lock();
             self.check_open(&st)?;
             let (tx, _) = st
                 .subscriptions
                 .entry(universe)
                 .or_insert_with(|| (watch::channel(None).0, 0));
-            tx.subscribe()
+            DmxSubscription {
+                universe,
+                rx: tx.subscribe(),
+                shared: Arc::downgrade(&self.shared),
+                queue: self.tx.downgrade(),
+            }
         };
         let req = RegisterDmxRequest {
             universe: wire,
             action: RegisterAction::Register as i32,
         };
-        if let Err(err) = self.call::<Ack>("RegisterForDmx", &req).await {
-            let mut st = self.shared.lock();
-            if let Some((tx, _)) = st.subscriptions.get(&universe)
-                && tx.receiver_count() <= 1
-            {
-                st.subscriptions.remove(&universe);
-            }
-            return Err(err);
-        }
-        Ok(DmxSubscription { universe, rx })
+        self.call::<Ack>("RegisterForDmx", &req).await?;
+        Ok(sub)
     }
 
     /// Stops the DMX pushes for a universe; its subscriptions end.
@@ -815,8 +892,7 @@ impl OlaClient {
     ) -> Result<(), OlaError> {
         let (mode, value) = match priority {
             PortPriority::Inherit => (0, None),
-            PortPriority::Static(p) if p <= MAX_PRIORITY => (1, Some(i32::from(p))),
-            PortPriority::Static(p) => return Err(OlaError::InvalidPriority(p)),
+            PortPriority::Static(p) => (1, Some(i32::from(check_priority(p)?))),
         };
         let req = PortPriorityRequest {
             device_alias: port.device_alias,
@@ -852,19 +928,35 @@ impl OlaClient {
     }
 }
 
+/// Appends a framed `RegisterForDmx` request. Universes in `subscriptions`
+/// and `sourcing` passed `universe_i32`, so the cast is lossless.
+fn encode_register(buf: &mut BytesMut, id: u32, universe: u32, action: RegisterAction) {
+    let req = RegisterDmxRequest {
+        universe: universe as i32,
+        action: action as i32,
+    };
+    // A few bytes: always within the size cap.
+    let _ = codec::encode_request(Type::Request, id, "RegisterForDmx", &req, buf);
+}
+
 fn universe_i32(universe: u32) -> Result<i32, OlaError> {
     i32::try_from(universe).map_err(|_| OlaError::InvalidUniverse(universe))
+}
+
+/// Checks a source or port priority: olad takes 0..=[`MAX_PRIORITY`] and
+/// wraps larger values around (ola-rpc.md §7.2), so they are refused here.
+pub fn check_priority(priority: u8) -> Result<u8, OlaError> {
+    if priority > MAX_PRIORITY {
+        return Err(OlaError::InvalidPriority(priority));
+    }
+    Ok(priority)
 }
 
 fn dmx_data(universe: u32, data: &[u8], priority: Option<u8>) -> Result<DmxData, OlaError> {
     if data.len() > MAX_SLOTS {
         return Err(OlaError::TooManySlots(data.len()));
     }
-    if let Some(p) = priority
-        && p > MAX_PRIORITY
-    {
-        return Err(OlaError::InvalidPriority(p));
-    }
+    let priority = priority.map(check_priority).transpose()?;
     Ok(DmxData {
         universe: universe_i32(universe)?,
         data: Bytes::copy_from_slice(data),
@@ -988,6 +1080,9 @@ fn resync(shared: &Arc<Shared>) -> BytesMut {
     {
         let mut st = shared.lock();
         st.connected = true;
+        // A subscription whose receivers are all gone is not restored.
+        st.subscriptions
+            .retain(|_, (tx, _)| tx.receiver_count() > 0);
         let mut subs: Vec<u32> = st.subscriptions.keys().copied().collect();
         subs.sort_unstable();
         let mut sources: Vec<(u32, DmxData)> =
@@ -1001,14 +1096,7 @@ fn resync(shared: &Arc<Shared>) -> BytesMut {
             waits.push((step, universe, rx));
         };
         let register = |universe: u32, action: RegisterAction| {
-            move |buf: &mut BytesMut, id: u32| {
-                let req = RegisterDmxRequest {
-                    universe: universe as i32,
-                    action: action as i32,
-                };
-                // A few bytes: always within the size cap.
-                let _ = codec::encode_request(Type::Request, id, "RegisterForDmx", &req, buf);
-            }
+            move |buf: &mut BytesMut, id: u32| encode_register(buf, id, universe, action)
         };
         for &universe in &subs {
             let reg = register(universe, RegisterAction::Register);
@@ -1189,7 +1277,7 @@ fn dispatch(shared: &Shared, msg: RpcMessage, ctl: &mpsc::UnboundedSender<Bytes>
         Ok(Type::Request) => {
             let name = msg.name.as_deref().unwrap_or("");
             let answer = if name == "UpdateDmxData" {
-                deliver_push(shared, msg.buffer.unwrap_or_default());
+                deliver_push(shared, msg.buffer.unwrap_or_default(), ctl);
                 RpcMessage {
                     r#type: Type::Response as i32,
                     id: Some(id),
@@ -1229,7 +1317,7 @@ fn text(buffer: Option<Bytes>) -> String {
     String::from_utf8_lossy(&buffer.unwrap_or_default()).into_owned()
 }
 
-fn deliver_push(shared: &Shared, body: Bytes) {
+fn deliver_push(shared: &Shared, body: Bytes, ctl: &mpsc::UnboundedSender<Bytes>) {
     let dmx = match DmxData::decode(body) {
         Ok(dmx) => dmx,
         Err(err) => {
@@ -1241,6 +1329,17 @@ fn deliver_push(shared: &Shared, body: Bytes) {
         return;
     };
     let mut st = shared.lock();
+    if let Some((tx, _)) = st.subscriptions.get(&universe)
+        && tx.receiver_count() == 0
+    {
+        // Every subscription is gone, but the writer's queue was full when
+        // the last one went (see `Shared::release`): unregister now, ahead
+        // of anything queued (the writer sends control frames first).
+        st.subscriptions.remove(&universe);
+        let (_, bytes) = st.unregister_request(universe);
+        let _ = ctl.send(bytes);
+        return;
+    }
     if let Some((tx, seq)) = st.subscriptions.get_mut(&universe) {
         *seq += 1;
         tx.send_replace(Some(DmxFrame {
@@ -1288,6 +1387,77 @@ mod tests {
         st.alloc_id();
         assert_eq!(st.pending.len(), 1000);
         assert!(st.prune_at >= 2000);
+    }
+
+    #[tokio::test]
+    async fn a_timed_out_call_removes_its_own_entry_and_nothing_else() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let client = OlaClient::connect_with(
+            &addr,
+            ClientConfig {
+                request_timeout: Duration::from_millis(200),
+                reconnect: false,
+                ..ClientConfig::default()
+            },
+        )
+        .await
+        .unwrap();
+        // A peer that never answers.
+        let _peer = listener.accept().await.unwrap();
+        // Another call's abandoned entry: pruning those is alloc_id's job (in
+        // bulk), not a scan of the whole map on every timeout.
+        let (abandoned, _) = oneshot::channel();
+        client.shared.lock().pending.insert(999_999, abandoned);
+        let err = client.get_dmx(1).await.unwrap_err();
+        assert!(matches!(err, OlaError::Timeout { .. }), "{err:?}");
+        let st = client.shared.lock();
+        assert_eq!(st.pending.keys().collect::<Vec<_>>(), vec![&999_999]);
+    }
+
+    #[test]
+    fn forgetting_an_id_spares_an_entry_still_waited_for() {
+        let mut st = state(0);
+        let (tx, rx) = oneshot::channel::<Reply>();
+        st.pending.insert(5, tx);
+        st.forget(5);
+        assert!(st.pending.contains_key(&5));
+        drop(rx);
+        st.forget(5);
+        assert!(st.pending.is_empty());
+    }
+
+    #[test]
+    fn a_push_for_a_subscription_nobody_receives_unregisters_it() {
+        let shared = Shared {
+            addr: SocketAddr::from(([127, 0, 0, 1], 9010)),
+            config: ClientConfig::default(),
+            state: Mutex::new(state(7)),
+            events: broadcast::channel(1).0,
+        };
+        // What `Shared::release` leaves behind when the writer's queue is full.
+        shared
+            .lock()
+            .subscriptions
+            .insert(3, (watch::channel(None).0, 0));
+        let (ctl, mut ctl_rx) = mpsc::unbounded_channel();
+        let push = DmxData {
+            universe: 3,
+            data: Bytes::from_static(&[1]),
+            priority: None,
+        };
+        deliver_push(&shared, push.encode_to_vec().into(), &ctl);
+        assert!(shared.lock().subscriptions.is_empty());
+        let mut frame = BytesMut::from(&ctl_rx.try_recv().unwrap()[..]);
+        let body = OlaCodec::new().decode_body(&mut frame).unwrap().unwrap();
+        let msg = RpcMessage::decode(body).unwrap();
+        assert_eq!(msg.name.as_deref(), Some("RegisterForDmx"));
+        assert_eq!(msg.id, Some(7));
+        let req = RegisterDmxRequest::decode(msg.buffer.unwrap()).unwrap();
+        assert_eq!(
+            (req.universe, req.action),
+            (3, RegisterAction::Unregister as i32)
+        );
     }
 
     #[test]

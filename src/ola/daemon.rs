@@ -42,6 +42,21 @@ fn terminate(child: &Child) {
     }
 }
 
+/// Stops our child: SIGTERM (by PID), up to `grace` to exit, then SIGKILL;
+/// reaps it and returns how it exited. Blocks the calling thread.
+fn stop_child(mut child: Child, grace: Duration) -> Option<ExitStatus> {
+    terminate(&child);
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    child.wait().ok()
+}
+
 /// Plugins disabled in a private olad: every one except Dummy (ola-rpc.md §13).
 pub const DISABLED_PLUGINS: &[&str] = &[
     "artnet",
@@ -158,6 +173,8 @@ impl Default for OladOptions {
 #[derive(Debug)]
 pub struct OladProcess {
     child: Option<Child>,
+    /// The olad executable, as [`find_olad`] found it.
+    program: PathBuf,
     dir: PathBuf,
     port: u16,
     options: OladOptions,
@@ -279,11 +296,12 @@ impl OladProcess {
             };
             let mut process = OladProcess {
                 child: None,
+                program: olad.clone(),
                 dir: dir.clone(),
                 port,
                 options: options.clone(),
             };
-            match process.launch(&olad).await {
+            match process.launch().await {
                 Ok(()) => return Ok(process),
                 // A port picked by us may have been taken meanwhile: try another.
                 Err(DaemonError::Exited { .. }) if fixed_port.is_none() && attempts < 3 => {
@@ -295,7 +313,8 @@ impl OladProcess {
         }
     }
 
-    async fn launch(&mut self, olad: &Path) -> Result<(), DaemonError> {
+    async fn launch(&mut self) -> Result<(), DaemonError> {
+        let olad = self.program.as_path();
         let log_path = self.log_path();
         let setup = |source| DaemonError::Setup {
             path: self.dir.clone(),
@@ -429,6 +448,11 @@ impl OladProcess {
         self.port
     }
 
+    /// The olad executable that is run (found on `PATH` by [`find_olad`]).
+    pub fn program(&self) -> &Path {
+        &self.program
+    }
+
     /// olad's process id, while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
@@ -471,42 +495,27 @@ impl OladProcess {
     /// in async code prefer [`OladProcess::shutdown`]. Returns how olad
     /// exited (`None` if it was not running).
     pub fn stop(&mut self) -> Option<ExitStatus> {
-        let mut child = self.child.take()?;
-        terminate(&child);
-        let deadline = Instant::now() + STOP_GRACE;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let _ = child.kill();
-        child.wait().ok()
+        stop_child(self.child.take()?, STOP_GRACE)
     }
 
-    /// Like [`OladProcess::stop`], without blocking the async runtime.
+    /// Like [`OladProcess::stop`], without blocking the async runtime: the
+    /// same wait runs on tokio's blocking pool (and still completes if this
+    /// future is dropped).
     pub async fn shutdown(&mut self) -> Option<ExitStatus> {
-        let mut child = self.child.take()?;
-        terminate(&child);
-        let deadline = Instant::now() + STOP_GRACE;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = child.try_wait() {
-                return Some(status);
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        let _ = child.kill();
-        child.wait().ok()
+        let child = self.child.take()?;
+        tokio::task::spawn_blocking(move || stop_child(child, STOP_GRACE))
+            .await
+            .ok()
+            .flatten()
     }
 
     /// Starts olad again on the same port with the same config directory
     /// (stopping it first if it still runs), and re-applies the patch.
     pub async fn restart(&mut self) -> Result<(), DaemonError> {
         self.shutdown().await;
-        let olad = find_olad()?;
         let deadline = Instant::now() + self.options.startup_timeout;
         loop {
-            match self.launch(&olad).await {
+            match self.launch().await {
                 // The port may linger briefly after a kill; retry until the deadline.
                 Err(DaemonError::Exited { .. }) if Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -561,6 +570,30 @@ mod tests {
         }
         assert_eq!(DISABLED_PLUGINS.len(), 23);
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn stopping_sends_sigterm_then_sigkill_after_the_grace_period() {
+        use std::io::BufRead;
+        use std::os::unix::process::ExitStatusExt;
+        let child = Command::new("sleep").arg("30").spawn().unwrap();
+        let status = stop_child(child, Duration::from_secs(5)).unwrap();
+        assert_eq!(status.signal(), Some(libc::SIGTERM));
+        // One that ignores SIGTERM (said once the trap is set).
+        let mut child = Command::new("sh")
+            .args(["-c", "trap '' TERM; echo ready; exec sleep 30"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "ready\n");
+        let started = Instant::now();
+        let status = stop_child(child, Duration::from_millis(300)).unwrap();
+        assert_eq!(status.signal(), Some(libc::SIGKILL));
+        assert!(started.elapsed() >= Duration::from_millis(300));
     }
 
     #[test]

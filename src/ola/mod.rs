@@ -45,5 +45,30 @@ pub mod codec;
 pub mod daemon;
 pub mod pb;
 
+/// Slot values as comma-separated decimals, e.g. `255,0,128`: what
+/// `rvshell dmx get` and `rvshell dmx monitor` print, and what
+/// `ola_streaming_client` reads (one frame a line).
+pub fn join_slots(data: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(data.len() * 4);
+    for (i, v) in data.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{v}");
+    }
+    out
+}
+
 pub use client::{ClientConfig, ClientEvent, DmxFrame, DmxSubscription, OlaClient, OlaError};
 pub use daemon::{DaemonError, OladOptions, OladProcess};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slots_are_joined_with_commas() {
+        assert_eq!(super::join_slots(&[255, 0, 128]), "255,0,128");
+        assert_eq!(super::join_slots(&[7]), "7");
+        assert_eq!(super::join_slots(&[]), "");
+    }
+}

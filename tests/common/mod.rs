@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 
+pub mod ola;
 pub mod sim;
 pub mod tmux;
 
