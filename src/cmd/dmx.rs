@@ -565,7 +565,7 @@ async fn stream(global: &GlobalArgs, universe: u32, priority: Option<u8>) -> Res
 
 /// How long a finished `monitor` waits for its writer thread to print what
 /// it has, should stdout still be stalled.
-const WRITER_GRACE: Duration = Duration::from_secs(1);
+const WRITER_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 async fn monitor(global: &GlobalArgs, universe: u32) -> Result<(), Failure> {
     let addr = global.olad.as_str();
