@@ -3,8 +3,10 @@
 //! The program is run twice over the same code path: first as a dry run in
 //! which commands only check their argument types and return a placeholder of
 //! their result type (Mu compiles and type-checks everything before running),
-//! then for real.
+//! then for real. The check depends on the code alone, so a program text that
+//! passed it is kept ([`Programs`]) and later only run.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::syntax::{self, BinOp, Dialect, ErrorKind, Expr, ParseError, Stmt};
@@ -102,14 +104,25 @@ pub(super) fn run(
     if code.len() > MAX_CODE_BYTES {
         return Err(MuError::TooLong { len: code.len() });
     }
-    let program = session.programs.parse(code)?;
-    Evaluator {
-        session: &mut *session,
-        now,
-        dry: true,
-        scopes: vec![Vec::new()],
-    }
-    .block(&program)?;
+    let program = match session.programs.get(code) {
+        Some(program) => program,
+        None => {
+            let program =
+                Arc::new(syntax::parse(code, Dialect::Mu).map_err(|e| syntax_error(&e, code))?);
+            // The type check depends on the code alone (commands answer
+            // it with placeholders), so a program is checked once and
+            // kept only once it has passed.
+            Evaluator {
+                session: &mut *session,
+                now,
+                dry: true,
+                scopes: vec![Vec::new()],
+            }
+            .block(&program)?;
+            session.programs.keep(code, program.clone());
+            program
+        }
+    };
     Evaluator {
         session,
         now,
@@ -119,12 +132,13 @@ pub(super) fn run(
     .block(&program)
 }
 
-/// Parsed programs by their source text: controllers send the same few
-/// snippets over and over (the Playback tab's buttons, a renderer's
-/// `frame()`), so each is parsed once. Bounded: cleared when full.
+/// Parsed and type-checked programs by their source text: controllers send
+/// the same few snippets over and over (the Playback tab's buttons, a
+/// renderer's `frame()`), so each is parsed and checked once. Bounded:
+/// cleared when full.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Programs {
-    parsed: std::collections::HashMap<String, std::sync::Arc<Vec<Stmt>>>,
+    checked: std::collections::HashMap<String, Arc<Vec<Stmt>>>,
 }
 
 impl Programs {
@@ -133,20 +147,17 @@ impl Programs {
     /// Longest source text kept (longer ones are parsed every time).
     const KEEP_BYTES: usize = 4096;
 
-    fn parse(&mut self, code: &str) -> Result<std::sync::Arc<Vec<Stmt>>, MuError> {
-        if let Some(program) = self.parsed.get(code) {
-            return Ok(program.clone());
-        }
-        let program = std::sync::Arc::new(
-            syntax::parse(code, Dialect::Mu).map_err(|e| syntax_error(&e, code))?,
-        );
+    fn get(&self, code: &str) -> Option<Arc<Vec<Stmt>>> {
+        self.checked.get(code).cloned()
+    }
+
+    fn keep(&mut self, code: &str, program: Arc<Vec<Stmt>>) {
         if code.len() <= Self::KEEP_BYTES {
-            if self.parsed.len() >= Self::KEEP {
-                self.parsed.clear();
+            if self.checked.len() >= Self::KEEP {
+                self.checked.clear();
             }
-            self.parsed.insert(code.to_owned(), program.clone());
+            self.checked.insert(code.to_owned(), program);
         }
-        Ok(program)
     }
 }
 

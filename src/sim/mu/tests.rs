@@ -469,6 +469,24 @@ fn nothing_runs_when_any_part_fails_to_check() {
 }
 
 #[test]
+fn a_program_sent_again_is_checked_and_run_the_same_way() {
+    // Programs are parsed and checked once, then kept: a second sending
+    // must still run every effect, and a failing one must still fail
+    // before anything runs.
+    let now = Instant::now();
+    let mut s = Session::new();
+    for round in 1..=3 {
+        assert_eq!(s.eval_mu("redraw(); setFrame(frame() + 1)", now), "void");
+        assert_eq!(s.frame(now), 1 + round, "round {round}");
+        assert_eq!(s.take_effects().len(), 1, "round {round}");
+        let got = s.eval_mu("play(); redraw(); nosuch()", now);
+        assert!(got.starts_with("ERROR: remote-eval: unknown function nosuch()"));
+        assert!(!s.is_playing(), "round {round}");
+        assert!(s.take_effects().is_empty(), "round {round}");
+    }
+}
+
+#[test]
 fn a_runtime_error_stops_at_the_failing_command_like_a_mu_exception() {
     let now = Instant::now();
     let mut s = Session::new();
