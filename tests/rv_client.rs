@@ -524,3 +524,138 @@ async fn frames_rv_sends_in_the_same_write_as_its_greeting_are_not_lost() {
     client.close().await;
     server.await.unwrap();
 }
+
+#[tokio::test]
+async fn requests_made_while_connecting_go_out_in_order_once_greeted() {
+    let (listener, config) = listener().await;
+    let (client, _events) = RvClient::spawn(config).unwrap();
+    let (stream, _) = listener.accept().await.unwrap();
+    let mut peer = Framed::new(stream, RvCodec::default());
+    assert!(matches!(next(&mut peer).await, Frame::NewGreeting { .. }));
+    // Not greeted yet: these wait, in the order they were made.
+    assert!(matches!(client.state(), ConnState::Connecting { .. }));
+    let written = client
+        .queue_frame(Frame::Message("EVENT first * 1".into()))
+        .await
+        .unwrap();
+    let c = client.clone();
+    let answer = tokio::spawn(async move { c.eval("second()").await });
+    tokio::task::yield_now().await;
+    let pinged = {
+        let c = client.clone();
+        tokio::spawn(async move { c.ping().await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    peer.send(Frame::Greeting("fakerv".into())).await.unwrap();
+    assert_eq!(next(&mut peer).await, Frame::PingPongControl(false));
+    assert_eq!(
+        next(&mut peer).await,
+        Frame::Message("EVENT first * 1".into())
+    );
+    expect_return_event(&mut peer, "second()").await;
+    assert_eq!(next(&mut peer).await, Frame::Ping);
+    written.await.unwrap();
+    reply(&mut peer, "RETURN 2").await;
+    peer.send(Frame::Pong).await.unwrap();
+    assert_eq!(answer.await.unwrap().unwrap(), "2");
+    pinged.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn requests_from_many_handles_keep_their_order_and_their_answers() {
+    let (listener, config) = listener().await;
+    let server = tokio::spawn(async move {
+        let mut peer = accept(&listener).await;
+        // Answer each RETURNEVENT with its own code: a mismatched FIFO
+        // would hand a caller someone else's answer.
+        for _ in 0..200 {
+            match next(&mut peer).await {
+                Frame::Message(text) => {
+                    let code = text.strip_prefix("RETURNEVENT remote-eval * ").unwrap();
+                    reply(&mut peer, &format!("RETURN {code}")).await;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        peer
+    });
+    let (client, _events) = RvClient::connect(config).await.unwrap();
+    let mut tasks = Vec::new();
+    for task in 0..8 {
+        let c = client.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..25 {
+                let code = format!("t{task}i{i}");
+                assert_eq!(c.eval(code.clone()).await.unwrap(), code);
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    drop(server.await.unwrap());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_after_a_quiet_spell_still_times_out() {
+    // The timer is left armed for old deadlines and parked once it fires
+    // with nothing due: a later request must arm it again.
+    let (listener, mut config) = listener().await;
+    config.request_timeout = Duration::from_secs(1);
+    let server = tokio::spawn(async move {
+        let mut peer = accept(&listener).await;
+        expect_return_event(&mut peer, "quick()").await;
+        reply(&mut peer, "RETURN 1").await;
+        expect_return_event(&mut peer, "never()").await;
+        peer
+    });
+    let (client, _events) = RvClient::connect(config).await.unwrap();
+    assert_eq!(client.eval("quick()").await.unwrap(), "1");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let started = tokio::time::Instant::now();
+    let err = tokio::time::timeout(Duration::from_secs(10), client.eval("never()"))
+        .await
+        .expect("the request never timed out")
+        .unwrap_err();
+    assert!(matches!(err, RequestError::Timeout { .. }), "{err}");
+    assert_eq!(started.elapsed().as_secs(), 1);
+    drop(server.await.unwrap());
+}
+
+#[test]
+fn requests_fail_as_closed_when_the_engine_s_runtime_goes_away() {
+    // The engine runs on one runtime, the caller on another; shutting the
+    // engine's runtime down must not leave the caller waiting forever.
+    let engine_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (listener, config) = engine_rt.block_on(listener());
+    let (client, peer) = engine_rt.block_on(async {
+        let accepting = tokio::spawn(async move { accept(&listener).await });
+        let (client, _events) = RvClient::connect(config).await.unwrap();
+        (client, accepting.await.unwrap())
+    });
+    let caller_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let waiting = caller_rt.spawn({
+        let c = client.clone();
+        async move { c.eval("unanswered()").await }
+    });
+    caller_rt.block_on(async { tokio::time::sleep(Duration::from_millis(50)).await });
+    drop(engine_rt);
+    let err = caller_rt
+        .block_on(async { tokio::time::timeout(Duration::from_secs(5), waiting).await })
+        .expect("the request hung after its engine stopped")
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err, RequestError::Closed);
+    assert_eq!(
+        caller_rt.block_on(client.eval("later()")),
+        Err(RequestError::Closed)
+    );
+    drop(peer);
+}

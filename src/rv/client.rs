@@ -15,13 +15,20 @@
 //! ```
 //!
 //! Design:
-//! - Two tasks per connection. The actor owns the state and reads the socket
-//!   itself; it never waits on anything but its `select!`, so the socket is
-//!   always drained. A writer task owns the slow path of the write half: small
-//!   frames queued together go out in one write, data frames as head + payload
-//!   in one vectored write without copying the payload. When nothing is queued,
-//!   the actor writes a small frame straight to the socket (one task hop less
-//!   on the request path). Handles never touch the socket.
+//! - One actor task per connection owns the handshake, the reconnects and
+//!   the read half: it reads the socket all the time (so it is always
+//!   drained), answers PINGs, completes requests as their answers arrive, and
+//!   runs the timer for deadlines and the heartbeat.
+//! - Handles never wait for the actor to send. While connected, a handle
+//!   writes its request itself, under the lock it shares with the actor, and
+//!   records what it waits for under the same lock, so the wire order is the
+//!   RETURN FIFO's order and a request costs no task hop. While connecting,
+//!   requests wait in order and go out once greeted; while waiting to retry,
+//!   they are refused at once.
+//! - A writer task owns the slow path of the write half: small frames queued
+//!   together go out in one write, data frames as head + payload in one
+//!   vectored write without copying the payload. A small frame is written
+//!   straight to the socket when nothing is queued before it.
 //! - RETURNs carry no id (§4), so pending RETURNEVENTs form a FIFO. A request
 //!   that times out fails alone but keeps its place in the FIFO, so its late
 //!   RETURN is consumed by it (and reported) instead of being handed to the
@@ -46,7 +53,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio::time::{Instant, sleep_until, timeout};
+use tokio::time::{Instant, sleep, timeout};
 
 /// The application name we greet with. Never `rv`: that would make RV start
 /// syncing with us (§3).
@@ -306,9 +313,14 @@ pub enum RequestError {
     Closed,
 }
 
-enum Command {
+/// A request from a handle. While connected, the handle carries it out
+/// itself under the link's lock; while connecting, it waits in the link.
+enum Request {
     ReturnEvent {
-        event: Event,
+        /// The MESSAGE text, already encoded and checked.
+        text: String,
+        /// The code, for reporting a late RETURN.
+        code: String,
         reply: oneshot::Sender<Result<String, RequestError>>,
     },
     Send {
@@ -322,16 +334,200 @@ enum Command {
     Ping {
         reply: oneshot::Sender<Result<Duration, RequestError>>,
     },
-    Close {
-        done: oneshot::Sender<()>,
-    },
+}
+
+impl Request {
+    /// Fails the request without sending anything.
+    fn refuse(self, err: RequestError) {
+        match self {
+            Request::ReturnEvent { reply, .. } => {
+                let _ = reply.send(Err(err));
+            }
+            Request::Send { done, .. } | Request::SendData { done, .. } => {
+                let _ = done.send(Err(err));
+            }
+            Request::Ping { reply } => {
+                let _ = reply.send(Err(err));
+            }
+        }
+    }
+}
+
+/// Asks the actor to sign off.
+struct Close {
+    done: oneshot::Sender<()>,
+}
+
+/// What the handles and the actor share: where a request goes right now.
+///
+/// While connected, a handle writes its request to the socket itself (no hop
+/// through the actor task) and records what it waits for, both under the
+/// lock, so the order of the RETURN FIFO is the order on the wire. The actor
+/// reads the socket and completes what arrives.
+struct Link {
+    route: std::sync::Mutex<Route>,
+    /// Wakes the actor when a request's deadline comes before its timer.
+    wake: tokio::sync::Notify,
+    addr: String,
+}
+
+enum Route {
+    /// Connecting: requests wait for the session, in order.
+    Waiting(VecDeque<Request>),
+    /// Connected: requests go out at once.
+    Live(Live),
+    /// Waiting to retry after a failure: requests are refused at once.
+    Down(String),
+    /// Closed for good.
+    Closed,
+}
+
+impl Link {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Route> {
+        // Nothing under this lock can leave it half-changed.
+        self.route
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Carries out a request, queues it, or refuses it, by the route.
+    fn submit(&self, request: Request) -> Result<(), RequestError> {
+        let mut route = self.lock();
+        match &mut *route {
+            Route::Live(live) => {
+                if live.submit(request) {
+                    self.wake.notify_one();
+                }
+            }
+            Route::Waiting(queue) => queue.push_back(request),
+            Route::Down(reason) => {
+                return Err(RequestError::NotConnected {
+                    addr: self.addr.clone(),
+                    state: format!("retrying after: {reason}"),
+                });
+            }
+            Route::Closed => return Err(RequestError::Closed),
+        }
+        Ok(())
+    }
+
+    /// Switches the route; requests that were waiting are refused with
+    /// `reason` (they were never sent).
+    fn reroute(&self, next: Route, reason: &str) -> Option<Live> {
+        let old = std::mem::replace(&mut *self.lock(), next);
+        match old {
+            Route::Live(live) => Some(live),
+            Route::Waiting(queue) => {
+                for request in queue {
+                    request.refuse(RequestError::NotConnected {
+                        addr: self.addr.clone(),
+                        state: reason.to_owned(),
+                    });
+                }
+                None
+            }
+            Route::Down(_) | Route::Closed => None,
+        }
+    }
+}
+
+/// A connected session's requests in flight.
+struct Live {
+    outbox: Outbox,
+    pending: VecDeque<Pending>,
+    pings: VecDeque<PendingPing>,
+    request_timeout: Duration,
+    /// When the actor's timer fires, if it is armed: a request due before
+    /// then must wake the actor.
+    timer_at: Option<Instant>,
+}
+
+impl Live {
+    /// Sends a request; true if its deadline needs the actor's timer moved.
+    fn submit(&mut self, request: Request) -> bool {
+        match request {
+            Request::ReturnEvent { text, code, reply } => {
+                let deadline = Instant::now() + self.request_timeout;
+                self.pending.push_back(Pending {
+                    code,
+                    deadline,
+                    reply: Some(reply),
+                });
+                self.outbox.send(Frame::Message(text), None);
+                self.timer_at.is_none_or(|at| at > deadline)
+            }
+            Request::Send { frame, done } => {
+                self.outbox.send(frame, Some(done));
+                false
+            }
+            Request::SendData { frames, done } => {
+                self.outbox.queue_job(Out::Data(frames), Some(done));
+                false
+            }
+            Request::Ping { reply } => {
+                let sent = Instant::now();
+                let deadline = sent + self.request_timeout;
+                self.pings.push_back(PendingPing {
+                    sent,
+                    deadline,
+                    reply: Some(reply),
+                });
+                self.outbox.send(Frame::Ping, None);
+                self.timer_at.is_none_or(|at| at > deadline)
+            }
+        }
+    }
+
+    /// The earliest deadline of a request still waiting for its answer.
+    fn next_deadline(&self) -> Option<Instant> {
+        let requests = self.pending.iter().filter(|p| p.reply.is_some());
+        let pings = self.pings.iter().filter(|p| p.reply.is_some());
+        requests
+            .map(|p| p.deadline)
+            .chain(pings.map(|p| p.deadline))
+            .min()
+    }
+
+    /// Fails every request past its deadline (each keeps its FIFO slot).
+    fn expire(&mut self, now: Instant, addr: &str) {
+        let timeout = || RequestError::Timeout {
+            addr: addr.to_owned(),
+            secs: self.request_timeout.as_secs_f64(),
+        };
+        for p in self.pending.iter_mut().filter(|p| p.deadline <= now) {
+            if let Some(reply) = p.reply.take() {
+                let _ = reply.send(Err(timeout()));
+            }
+        }
+        for p in self.pings.iter_mut().filter(|p| p.deadline <= now) {
+            if let Some(reply) = p.reply.take() {
+                let _ = reply.send(Err(timeout()));
+            }
+        }
+    }
+
+    /// Fails everything still waiting: the connection is gone.
+    fn fail_all(&mut self, err: &RequestError) {
+        for p in self.pending.drain(..) {
+            if let Some(reply) = p.reply {
+                let _ = reply.send(Err(err.clone()));
+            }
+        }
+        for p in self.pings.drain(..) {
+            if let Some(reply) = p.reply {
+                let _ = reply.send(Err(err.clone()));
+            }
+        }
+    }
 }
 
 /// A cloneable handle on one connection. Dropping every handle closes it
 /// gracefully, as [`RvClient::close`] does.
 #[derive(Clone)]
 pub struct RvClient {
-    commands: mpsc::Sender<Command>,
+    link: Arc<Link>,
+    /// Only ever sent [`Close`]; its closing tells the actor every handle is gone.
+    close: mpsc::Sender<Close>,
     state: watch::Receiver<ConnState>,
     contact: String,
     address: String,
@@ -379,18 +575,25 @@ impl RvClient {
     ) -> Result<(Self, mpsc::UnboundedReceiver<ClientEvent>), ConnectError> {
         check_token("contact name", &config.contact)?;
         check_token("application name", &config.app)?;
-        let (commands, command_rx) = mpsc::channel(64);
+        let (close, close_rx) = mpsc::channel(1);
         let (events, event_rx) = mpsc::unbounded_channel();
         let (state_tx, state) = watch::channel(ConnState::Connecting { attempt: 1 });
+        let link = Arc::new(Link {
+            route: std::sync::Mutex::new(Route::Waiting(VecDeque::new())),
+            wake: tokio::sync::Notify::new(),
+            addr: config.address(),
+        });
         let client = Self {
-            commands,
+            link: link.clone(),
+            close,
             state,
             contact: config.contact.clone(),
             address: config.address(),
         };
         let actor = Actor {
             config,
-            commands: command_rx,
+            link,
+            close: close_rx,
             events,
             state: state_tx,
             first_outcome,
@@ -442,8 +645,17 @@ impl RvClient {
     /// Sends a RETURNEVENT and waits for its RETURN.
     pub async fn send_return_event(&self, event: Event) -> Result<String, RequestError> {
         event.validate()?;
+        let message = Message::ReturnEvent(event);
+        let text = message.to_text()?;
+        let Message::ReturnEvent(event) = message else {
+            unreachable!("built as a RETURNEVENT above")
+        };
         let (reply, rx) = oneshot::channel();
-        self.command(Command::ReturnEvent { event, reply }).await?;
+        self.link.submit(Request::ReturnEvent {
+            text,
+            code: event.contents,
+            reply,
+        })?;
         rx.await.map_err(|_| RequestError::Closed)?
     }
 
@@ -467,7 +679,7 @@ impl RvClient {
     ) -> Result<impl Future<Output = Result<(), RequestError>> + use<>, RequestError> {
         frame.encode_head(&mut BytesMut::new())?;
         let (done, rx) = oneshot::channel();
-        self.command(Command::Send { frame, done }).await?;
+        self.link.submit(Request::Send { frame, done })?;
         Ok(async move { rx.await.map_err(|_| RequestError::Closed)? })
     }
 
@@ -484,14 +696,14 @@ impl RvClient {
             crate::rv::frame::check_data_frame(&frame.header, frame.payload.len())?;
         }
         let (done, rx) = oneshot::channel();
-        self.command(Command::SendData { frames, done }).await?;
+        self.link.submit(Request::SendData { frames, done })?;
         Ok(async move { rx.await.map_err(|_| RequestError::Closed)? })
     }
 
     /// Sends `PING 1 p` and measures the time until a PONG.
     pub async fn ping(&self) -> Result<Duration, RequestError> {
         let (reply, rx) = oneshot::channel();
-        self.command(Command::Ping { reply }).await?;
+        self.link.submit(Request::Ping { reply })?;
         rx.await.map_err(|_| RequestError::Closed)?
     }
 
@@ -499,16 +711,9 @@ impl RvClient {
     /// Pending requests fail. Idempotent.
     pub async fn close(&self) {
         let (done, rx) = oneshot::channel();
-        if self.commands.send(Command::Close { done }).await.is_ok() {
+        if self.close.send(Close { done }).await.is_ok() {
             let _ = rx.await;
         }
-    }
-
-    async fn command(&self, command: Command) -> Result<(), RequestError> {
-        self.commands
-            .send(command)
-            .await
-            .map_err(|_| RequestError::Closed)
     }
 }
 
@@ -612,7 +817,8 @@ enum SessionEnd {
 
 struct Actor {
     config: Config,
-    commands: mpsc::Receiver<Command>,
+    link: Arc<Link>,
+    close: mpsc::Receiver<Close>,
     events: mpsc::UnboundedSender<ClientEvent>,
     state: watch::Sender<ConnState>,
     /// Told the outcome of the first handshake, for [`RvClient::connect`].
@@ -639,6 +845,11 @@ impl Actor {
         let mut delay = self.config.reconnect.map(|r| r.initial);
         loop {
             self.state.send_replace(ConnState::Connecting { attempt });
+            if attempt > 1 {
+                // Requests wait for this attempt, as for the first.
+                self.link
+                    .reroute(Route::Waiting(VecDeque::new()), "connecting");
+            }
             let handshake = self.handshake().await;
             if let Some(first) = self.first_outcome.take() {
                 let failure = handshake.as_ref().err().cloned();
@@ -682,6 +893,10 @@ impl Actor {
                 self.finish(reason);
                 return;
             };
+            self.link.reroute(
+                Route::Down(reason.clone()),
+                &format!("retrying after: {reason}"),
+            );
             self.emit(ClientEvent::Disconnected {
                 reason: reason.clone(),
                 retry_in: Some(wait),
@@ -690,7 +905,7 @@ impl Actor {
                 reason: reason.clone(),
                 delay: wait,
             });
-            if let Idle::Close(done) = self.idle(wait, &reason).await {
+            if let Idle::Close(done) = self.idle(wait).await {
                 self.finish("closed".into());
                 if let Some(done) = done {
                     let _ = done.send(());
@@ -703,8 +918,9 @@ impl Actor {
     }
 
     fn finish(&mut self, reason: String) {
+        self.link.reroute(Route::Closed, &reason);
         self.state.send_replace(ConnState::Closed { reason });
-        self.commands.close();
+        self.close.close();
     }
 
     fn emit(&self, event: ClientEvent) {
@@ -712,44 +928,13 @@ impl Actor {
         let _ = self.events.send(event);
     }
 
-    fn not_connected(&self, reason: &str) -> RequestError {
-        RequestError::NotConnected {
-            addr: self.config.address(),
-            state: reason.to_owned(),
-        }
-    }
-
-    /// Waits out a backoff delay, refusing commands meanwhile. Returns the
-    /// close acknowledgement if asked to close (or every handle dropped).
-    async fn idle(&mut self, wait: Duration, reason: &str) -> Idle {
-        let until = Instant::now() + wait;
-        loop {
-            tokio::select! {
-                _ = sleep_until(until) => return Idle::Elapsed,
-                command = self.commands.recv() => match command {
-                    None => return Idle::Close(None),
-                    Some(Command::Close { done }) => return Idle::Close(Some(done)),
-                    Some(other) => self.refuse(other, reason),
-                },
-            }
-        }
-    }
-
-    fn refuse(&self, command: Command, reason: &str) {
-        let err = self.not_connected(&format!("retrying after: {reason}"));
-        match command {
-            Command::ReturnEvent { reply, .. } => {
-                let _ = reply.send(Err(err));
-            }
-            Command::Send { done, .. } | Command::SendData { done, .. } => {
-                let _ = done.send(Err(err));
-            }
-            Command::Ping { reply } => {
-                let _ = reply.send(Err(err));
-            }
-            Command::Close { done } => {
-                let _ = done.send(());
-            }
+    /// Waits out a backoff delay (requests are refused meanwhile by the
+    /// route). Returns the close acknowledgement if asked to close (or every
+    /// handle dropped).
+    async fn idle(&mut self, wait: Duration) -> Idle {
+        tokio::select! {
+            _ = sleep(wait) => Idle::Elapsed,
+            close = self.close.recv() => Idle::Close(close.map(|c| c.done)),
         }
     }
 
@@ -853,87 +1038,79 @@ impl Actor {
         mut frames: FrameReader<OwnedReadHalf>,
         write_half: OwnedWriteHalf,
     ) -> SessionEnd {
-        // The actor reads the socket itself: it never blocks (writes go
-        // through the outbox), so the socket is always drained.
+        // The actor reads the socket itself and never blocks on a write
+        // (those go through the outbox), so the socket is always drained.
         let (write_failed_tx, mut write_failed) = oneshot::channel::<String>();
-        let (mut writes, writer) =
-            Outbox::start(write_half, write_failed_tx, self.config.address());
-
-        let mut pending: VecDeque<Pending> = VecDeque::new();
-        let mut pings: VecDeque<PendingPing> = VecDeque::new();
+        let (outbox, writer) = Outbox::start(write_half, write_failed_tx, self.config.address());
+        let mut live = Live {
+            outbox,
+            pending: VecDeque::new(),
+            pings: VecDeque::new(),
+            request_timeout: self.config.request_timeout,
+            timer_at: None,
+        };
+        {
+            // Requests made while connecting go first, in order; under one
+            // lock, so none can slip in between.
+            let mut route = self.link.lock();
+            if let Route::Waiting(queue) = &mut *route {
+                for request in queue.drain(..) {
+                    live.submit(request);
+                }
+            }
+            *route = Route::Live(live);
+        }
         let mut last_heard = Instant::now();
-        let request_timeout = self.config.request_timeout;
         let addr = self.config.address();
 
         // One timer for request deadlines and the heartbeat. It is moved
-        // only to an earlier time than it is set for, or when it fires: a
-        // request sent while it is armed for an older deadline leaves it
-        // alone (deadlines only grow), so the request path never touches
-        // the timer wheel. A timer firing early just re-arms.
+        // only to an earlier time than it is set for, or when it fires:
+        // deadlines only grow, so a request sent while it is armed leaves it
+        // alone and the request path never touches the timer wheel. A
+        // request due before it (or with it unarmed) wakes the actor.
         let timer = tokio::time::sleep_until(far_future());
         tokio::pin!(timer);
+        // When the timer is set to fire; `None` while it is parked.
+        let mut armed: Option<Instant> = None;
+        // Kept across iterations: registering a waiter costs a lock.
+        let link = self.link.clone();
+        let woken = link.wake.notified();
+        tokio::pin!(woken);
         let end = loop {
-            let next_deadline = pending
-                .iter()
-                .filter(|p| p.reply.is_some())
-                .map(|p| p.deadline)
-                .chain(
-                    pings
-                        .iter()
-                        .filter(|p| p.reply.is_some())
-                        .map(|p| p.deadline),
-                )
-                .min();
-            let heartbeat_at = self.config.heartbeat.map(|hb| {
-                let ping_at = last_heard + hb.interval;
-                if pings.is_empty() {
-                    ping_at
-                } else {
-                    last_heard + hb.timeout
-                }
-            });
-            let wake = match (next_deadline, heartbeat_at) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            if let Some(at) = wake
-                && timer.deadline() > at
+            let heartbeat_at;
             {
-                timer.as_mut().reset(at);
+                let mut route = self.link.lock();
+                let Route::Live(live) = &mut *route else {
+                    break SessionEnd::Lost("the connection was rerouted".into());
+                };
+                heartbeat_at = self.config.heartbeat.map(|hb| {
+                    if live.pings.is_empty() {
+                        last_heard + hb.interval
+                    } else {
+                        last_heard + hb.timeout
+                    }
+                });
+                let wake = match (live.next_deadline(), heartbeat_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                if let Some(at) = wake
+                    && armed.is_none_or(|armed| armed > at)
+                {
+                    timer.as_mut().reset(at);
+                    armed = Some(at);
+                }
+                live.timer_at = armed;
             }
             tokio::select! {
-                command = self.commands.recv() => match command {
-                    None => break SessionEnd::Closed(None),
-                    Some(Command::Close { done }) => break SessionEnd::Closed(Some(done)),
-                    Some(Command::ReturnEvent { event, reply }) => {
-                        let message = Message::ReturnEvent(event);
-                        match message.to_text() {
-                            Ok(text) => {
-                                let Message::ReturnEvent(event) = message else { unreachable!() };
-                                pending.push_back(Pending {
-                                    code: event.contents,
-                                    deadline: Instant::now() + request_timeout,
-                                    reply: Some(reply),
-                                });
-                                writes.send(Frame::Message(text), None);
-                            }
-                            Err(err) => { let _ = reply.send(Err(err.into())); }
-                        }
-                    }
-                    Some(Command::Send { frame, done }) => writes.send(frame, Some(done)),
-                    Some(Command::SendData { frames, done }) => writes.queue_job(Out::Data(frames), Some(done)),
-                    Some(Command::Ping { reply }) => {
-                        let now = Instant::now();
-                        pings.push_back(PendingPing { sent: now, deadline: now + request_timeout, reply: Some(reply) });
-                        writes.send(Frame::Ping, None);
-                    }
-                },
+                // Incoming frames first: they are what a request waits for.
+                biased;
                 item = frames.next() => match item {
                     None => break SessionEnd::Lost("RV closed the connection".into()),
                     Some(Err(err)) => break SessionEnd::Lost(err.to_string()),
                     Some(Ok(frame)) => {
                         last_heard = Instant::now();
-                        if let Some(end) = self.on_frame(frame, &mut pending, &mut pings, &mut writes) {
+                        if let Some(end) = self.on_frame(frame) {
                             break end;
                         }
                     }
@@ -941,29 +1118,26 @@ impl Actor {
                 reason = &mut write_failed => {
                     break SessionEnd::Lost(reason.unwrap_or_else(|_| "writer stopped".into()));
                 }
-                _ = &mut timer, if wake.is_some() => {
+                close = self.close.recv() => break SessionEnd::Closed(close.map(|c| c.done)),
+                // A request due before the timer: loop to move it.
+                () = &mut woken => woken.set(link.wake.notified()),
+                _ = &mut timer, if armed.is_some() => {
                     let now = Instant::now();
                     // Parked until the next iteration sets the new earliest deadline.
                     timer.as_mut().reset(far_future());
-                    for p in pending.iter_mut().filter(|p| p.deadline <= now) {
-                        if let Some(reply) = p.reply.take() {
-                            let _ = reply.send(Err(RequestError::Timeout { addr: addr.clone(), secs: request_timeout.as_secs_f64() }));
-                        }
-                    }
-                    for p in pings.iter_mut().filter(|p| p.deadline <= now) {
-                        if let Some(reply) = p.reply.take() {
-                            let _ = reply.send(Err(RequestError::Timeout { addr: addr.clone(), secs: request_timeout.as_secs_f64() }));
-                        }
-                    }
+                    armed = None;
+                    let mut route = self.link.lock();
+                    let Route::Live(live) = &mut *route else { continue };
+                    live.expire(now, &addr);
                     if let (Some(hb), Some(at)) = (self.config.heartbeat, heartbeat_at)
                         && now >= at
                     {
                         if now >= last_heard + hb.timeout {
                             break SessionEnd::Lost(format!("no sign of life from RV for {} s (heartbeat)", hb.timeout.as_secs_f64()));
                         }
-                        if pings.is_empty() {
-                            pings.push_back(PendingPing { sent: now, deadline: now + hb.timeout, reply: None });
-                            writes.send(Frame::Ping, None);
+                        if live.pings.is_empty() {
+                            live.pings.push_back(PendingPing { sent: now, deadline: now + hb.timeout, reply: None });
+                            live.outbox.send(Frame::Ping, None);
                         }
                     }
                 }
@@ -974,57 +1148,51 @@ impl Actor {
             SessionEnd::Lost(reason) => reason.clone(),
             SessionEnd::Closed(_) => "closed by us".to_owned(),
         };
-        if let SessionEnd::Closed(_) = end {
-            // Sign off (§9): DISCONNECT, let the writer flush, wait for EOF.
-            let (done, flushed) = oneshot::channel();
-            writes.send(Frame::Message("DISCONNECT".into()), Some(done));
-            let _ = timeout(CLOSE_GRACE, flushed).await;
-            let _ = timeout(CLOSE_GRACE, async {
-                while let Some(Ok(_)) = frames.next().await {}
-            })
-            .await;
-        }
-        drop(writes);
-        let _ = writer.await;
-        let lost = RequestError::Lost {
-            addr: addr.clone(),
-            reason: reason.clone(),
+        // From here on requests are refused (or wait for the next attempt,
+        // which `run` sets up); nothing more goes out on this socket.
+        let next = match (&end, self.config.reconnect) {
+            (SessionEnd::Lost(_), Some(_)) => Route::Down(reason.clone()),
+            _ => Route::Closed,
         };
-        for p in pending.drain(..) {
-            if let Some(reply) = p.reply {
-                let _ = reply.send(Err(lost.clone()));
+        // Only the actor takes a session's route away, so it is still live.
+        if let Some(mut live) = self.link.reroute(next, &reason) {
+            if let SessionEnd::Closed(_) = end {
+                // Sign off (§9): DISCONNECT, let the writer flush, wait for EOF.
+                let (done, flushed) = oneshot::channel();
+                live.outbox
+                    .send(Frame::Message("DISCONNECT".into()), Some(done));
+                let _ = timeout(CLOSE_GRACE, flushed).await;
+                let _ = timeout(CLOSE_GRACE, async {
+                    while let Some(Ok(_)) = frames.next().await {}
+                })
+                .await;
             }
+            live.fail_all(&RequestError::Lost { addr, reason });
         }
-        for p in pings.drain(..) {
-            if let Some(reply) = p.reply {
-                let _ = reply.send(Err(lost.clone()));
-            }
-        }
+        let _ = writer.await;
         end
     }
 
     /// Handles one incoming frame; `Some` ends the session.
-    fn on_frame(
-        &self,
-        frame: Frame,
-        pending: &mut VecDeque<Pending>,
-        pings: &mut VecDeque<PendingPing>,
-        writes: &mut Outbox,
-    ) -> Option<SessionEnd> {
+    fn on_frame(&self, frame: Frame) -> Option<SessionEnd> {
+        let mut route = self.link.lock();
+        let Route::Live(live) = &mut *route else {
+            return Some(SessionEnd::Lost("the connection was rerouted".into()));
+        };
         match frame {
             Frame::Ping => {
-                writes.send(Frame::Pong, None);
+                live.outbox.send(Frame::Pong, None);
                 self.emit(ClientEvent::Ping);
             }
             Frame::Pong => {
-                if let Some(ping) = pings.pop_front()
+                if let Some(ping) = live.pings.pop_front()
                     && let Some(reply) = ping.reply
                 {
                     let _ = reply.send(Ok(ping.sent.elapsed()));
                 }
             }
             Frame::Message(text) => match Message::parse(&text) {
-                Message::Return(value) => match pending.pop_front() {
+                Message::Return(value) => match live.pending.pop_front() {
                     Some(Pending {
                         reply: Some(reply), ..
                     }) => {
@@ -1038,7 +1206,7 @@ impl Actor {
                 },
                 Message::Event(event) => self.emit(ClientEvent::Event(event)),
                 Message::ReturnEvent(event) => {
-                    writes.send(Frame::Message("RETURN ".into()), None);
+                    live.outbox.send(Frame::Message("RETURN ".into()), None);
                     self.emit(ClientEvent::ReturnEvent(event));
                 }
                 Message::Disconnect => {
@@ -1053,6 +1221,15 @@ impl Actor {
             }
         }
         None
+    }
+}
+
+impl Drop for Actor {
+    fn drop(&mut self) {
+        // However the actor ends (even with its runtime shutting down), no
+        // request may be left waiting for an answer nobody will read:
+        // dropping the route's senders fails them as closed.
+        self.link.reroute(Route::Closed, "closed");
     }
 }
 
