@@ -139,24 +139,35 @@ fn timed(rounds: usize, mut one: impl FnMut()) -> Stats {
     stats(samples)
 }
 
+/// Round trips timed together, one after another.
+const BLOCK: usize = 500;
+
+/// A block of `BLOCK` round trips of `one`, each timed.
+fn timed_block(mut one: impl FnMut()) -> impl FnMut(&mut Vec<Duration>) {
+    move |samples| {
+        for _ in 0..BLOCK {
+            let t = Instant::now();
+            one();
+            samples.push(t.elapsed());
+        }
+    }
+}
+
 /// Times several round-trip kinds side by side: blocks of `BLOCK` rounds of
 /// each in turn, so that all of them see the same machine state (this VM
-/// switches between a fast and a slow loopback now and then).
-fn interleaved<const N: usize>(rounds: usize, mut kinds: [&mut dyn FnMut(); N]) -> [Stats; N] {
-    const BLOCK: usize = 500;
+/// switches between a fast and a slow loopback now and then). Each kind runs
+/// one block per call, adding its timings.
+fn interleaved<const N: usize>(
+    rounds: usize,
+    mut kinds: [&mut dyn FnMut(&mut Vec<Duration>); N],
+) -> [Stats; N] {
     for kind in kinds.iter_mut() {
-        for _ in 0..BLOCK {
-            kind();
-        }
+        kind(&mut Vec::new());
     }
     let mut samples: [Vec<Duration>; N] = std::array::from_fn(|_| Vec::with_capacity(rounds));
     while samples[0].len() < rounds {
-        for (i, kind) in kinds.iter_mut().enumerate() {
-            for _ in 0..BLOCK {
-                let t = Instant::now();
-                kind();
-                samples[i].push(t.elapsed());
-            }
+        for (kind, samples) in kinds.iter_mut().zip(samples.iter_mut()) {
+            kind(samples);
         }
     }
     samples.map(stats)
@@ -192,10 +203,10 @@ fn round_trips(rounds: usize, client_cpu: usize, server_cpu: usize) -> f64 {
     let mut echo = TcpStream::connect(echo_addr).unwrap();
     echo.set_nodelay(true).unwrap();
     let mut back = vec![0u8; request.len()];
-    let mut floor = || {
+    let mut floor = timed_block(|| {
         echo.write_all(&request).unwrap();
         echo.read_exact(&mut back).unwrap();
-    };
+    });
 
     // The simulator on its own runtime thread, as `rvshell sim` runs it.
     let (_sim_rt, sim) = common::simulator_on(Some(server_cpu));
@@ -215,7 +226,7 @@ fn round_trips(rounds: usize, client_cpu: usize, server_cpu: usize) -> f64 {
     let mut greeting = [0u8; 16]; // "GREETING 5 rvsim"
     s.read_exact(&mut greeting).unwrap();
     let mut buf = [0u8; 256];
-    let mut raw_sim = || {
+    let mut raw_sim = timed_block(|| {
         s.write_all(&request).unwrap();
         // "MESSAGE NN RETURN \"FRAME = N\"": read until a complete frame is in.
         let mut have = 0;
@@ -227,7 +238,7 @@ fn round_trips(rounds: usize, client_cpu: usize, server_cpu: usize) -> f64 {
                 break;
             }
         }
-    };
+    });
 
     // rvshell's engine: RvClient::eval on a current-thread runtime.
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -240,12 +251,35 @@ fn round_trips(rounds: usize, client_cpu: usize, server_cpu: usize) -> f64 {
             .unwrap();
         client
     });
-    let mut engine = || {
+    // Awaited in a task on the engine's runtime, as the TUI sends its
+    // requests: the time from the call to the answer.
+    let mut engine = |samples: &mut Vec<Duration>| {
+        let client = client.clone();
+        samples.extend(rt.block_on(async move {
+            tokio::spawn(async move {
+                let mut times = Vec::with_capacity(BLOCK);
+                for _ in 0..BLOCK {
+                    let t = Instant::now();
+                    black_box(client.eval(PLAY).await.unwrap());
+                    times.push(t.elapsed());
+                }
+                times
+            })
+            .await
+            .unwrap()
+        }));
+    };
+    // One `block_on` per request, as a one-shot script does: adds the
+    // runtime's own entry and exit to every round trip.
+    let mut per_call = timed_block(|| {
         rt.block_on(async {
             black_box(client.eval(PLAY).await.unwrap());
-        });
-    };
-    let [floor, raw_sim, engine] = interleaved(rounds, [&mut floor, &mut raw_sim, &mut engine]);
+        })
+    });
+    let [floor, raw_sim, engine, per_call] = interleaved(
+        rounds,
+        [&mut floor, &mut raw_sim, &mut engine, &mut per_call],
+    );
     row("raw blocking TCP echo (floor)", &floor, None);
     row(
         "blocking hand-framed client -> simulator",
@@ -255,6 +289,11 @@ fn round_trips(rounds: usize, client_cpu: usize, server_cpu: usize) -> f64 {
     row(
         "RvClient::eval -> simulator (rvshell engine)",
         &engine,
+        Some(&floor),
+    );
+    row(
+        "  the same, one block_on per request",
+        &per_call,
         Some(&floor),
     );
     rt.block_on(client.close());
