@@ -142,6 +142,9 @@ fn timed(rounds: usize, mut one: impl FnMut()) -> Stats {
 /// Round trips timed together, one after another.
 const BLOCK: usize = 500;
 
+/// Runs one block of a kind of round trip, adding its timings.
+type Block<'a> = &'a mut dyn FnMut(&mut Vec<Duration>);
+
 /// A block of `BLOCK` round trips of `one`, each timed.
 fn timed_block(mut one: impl FnMut()) -> impl FnMut(&mut Vec<Duration>) {
     move |samples| {
@@ -159,7 +162,7 @@ fn timed_block(mut one: impl FnMut()) -> impl FnMut(&mut Vec<Duration>) {
 /// one block per call, adding its timings.
 fn interleaved<const N: usize>(
     rounds: usize,
-    mut kinds: [&mut dyn FnMut(&mut Vec<Duration>); N],
+    mut kinds: [Block<'_>; N],
 ) -> [Stats; N] {
     for kind in kinds.iter_mut() {
         kind(&mut Vec::new());

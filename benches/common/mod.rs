@@ -2,35 +2,59 @@
 
 use rvshell::sim::server::{SimConfig, Simulator};
 use std::time::Duration;
-use tokio::runtime::Runtime;
 
-/// The simulator on a runtime of its own (one worker), as `rvshell sim` runs
-/// it, bound to a free loopback port. Keep the runtime alive with it. With
-/// `cpu`, its threads run only on that CPU.
+/// The thread a simulator runs on; dropping it stops the thread's runtime.
+pub struct SimThread {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for SimThread {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The simulator as `rvshell sim` runs it: on a single-threaded runtime of
+/// its own thread, bound to a free loopback port. Keep the thread alive
+/// with it. With `cpu`, the thread runs only on that CPU.
 #[allow(dead_code)] // each bench uses what it needs
-pub fn simulator_on(cpu: Option<usize>) -> (Runtime, Simulator) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .on_thread_start(move || {
-            if let Some(cpu) = cpu {
-                pin_to(cpu);
-            }
-        })
-        .build()
-        .unwrap();
-    let sim = rt
-        .block_on(Simulator::start(SimConfig {
-            bind: "127.0.0.1:0".parse().unwrap(),
-            ..SimConfig::default()
-        }))
-        .unwrap();
-    (rt, sim)
+pub fn simulator_on(cpu: Option<usize>) -> (SimThread, Simulator) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (started, sim) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        if let Some(cpu) = cpu {
+            pin_to(cpu);
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let sim = Simulator::start(SimConfig {
+                bind: "127.0.0.1:0".parse().unwrap(),
+                ..SimConfig::default()
+            })
+            .await
+            .unwrap();
+            started.send(sim).unwrap();
+            let _ = stopped.await;
+        });
+    });
+    let sim = sim.recv().unwrap();
+    let guard = SimThread {
+        stop: Some(stop),
+        thread: Some(thread),
+    };
+    (guard, sim)
 }
 
 /// [`simulator_on`] any CPU.
 #[allow(dead_code)]
-pub fn simulator() -> (Runtime, Simulator) {
+pub fn simulator() -> (SimThread, Simulator) {
     simulator_on(None)
 }
 

@@ -56,7 +56,12 @@ pub fn run(args: SimArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let rt = match tokio::runtime::Runtime::new() {
+    // One thread serves every connection, as RV's event loop does; dump
+    // files are written on the runtime's blocking threads.
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("rvshell sim: {err}");

@@ -295,30 +295,35 @@ async fn serve(
     }
     tracing::info!(%contact, "connected");
 
-    let mut heartbeat = true;
     let mut last_heard = Instant::now();
-    // Moved only when a PING is due sooner than it is set for, not per frame.
-    let ping = tokio::time::sleep_until(last_heard + config.ping_interval);
-    tokio::pin!(ping);
+    // The heartbeat's timer, while the heartbeat is on. Moved only when a
+    // PING is due sooner than it is set for, not per frame; dropped while
+    // the heartbeat is off, so the runtime has no timer to keep.
+    let mut ping = Some(Box::pin(tokio::time::sleep_until(
+        last_heard + config.ping_interval,
+    )));
     'session: loop {
         let first = tokio::select! {
+            // Frames first: a busy client is served before anything else
+            // is looked at (the runtime's budget still yields in between).
             biased;
+            frame = frames.next() => frame,
             _ = &mut stopped => {
                 let _ = send(&mut write_half, &mut out, &Frame::Message("DISCONNECT".into())).await;
                 break;
             }
-            frame = frames.next() => frame,
-            _ = &mut ping, if heartbeat => {
+            _ = async { ping.as_mut().expect("polled only while on").await }, if ping.is_some() => {
+                let timer = ping.as_mut().expect("polled only while on");
                 let due = last_heard + config.ping_interval;
                 if Instant::now() < due {
-                    ping.as_mut().reset(due);
+                    timer.as_mut().reset(due);
                     continue;
                 }
                 if last_heard.elapsed() > config.pong_timeout {
                     tracing::warn!(%contact, "connection aborted because response was too slow");
                     break;
                 }
-                ping.as_mut().reset(Instant::now() + config.ping_interval);
+                timer.as_mut().reset(Instant::now() + config.ping_interval);
                 if send(&mut write_half, &mut out, &Frame::Ping).await.is_err() { break; }
                 continue;
             }
@@ -348,8 +353,14 @@ async fn serve(
                     }
                 }
                 Handled::Nothing => {}
-                Handled::HeartbeatOff => heartbeat = false,
-                Handled::HeartbeatOn => heartbeat = true,
+                Handled::HeartbeatOff => ping = None,
+                Handled::HeartbeatOn => {
+                    if ping.is_none() {
+                        ping = Some(Box::pin(tokio::time::sleep_until(
+                            last_heard + config.ping_interval,
+                        )));
+                    }
+                }
                 Handled::SignedOff => {
                     tracing::info!(%contact, "signed off");
                     let _ = write_half.write_all(&out).await;
