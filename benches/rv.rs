@@ -5,8 +5,10 @@
 //! - RETURNEVENT -> RETURN round trip against the in-process simulator on
 //!   loopback, against a raw blocking TCP echo of the same request bytes (the
 //!   socket floor), plus a blocking hand-framed client to the same simulator to
-//!   show where the time goes. The three are timed in interleaved blocks so
-//!   that all of them see the same machine state.
+//!   show where the time goes. The engine's round trip is timed as the TUI
+//!   makes it, awaited in a task on the engine's runtime, and again with one
+//!   `block_on` per request, as a one-shot script does. All are timed in
+//!   interleaved blocks so that all of them see the same machine state.
 //!
 //! Run: `cargo bench --bench rv` (add `-- --quick` for a short run).
 

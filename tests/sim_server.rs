@@ -143,7 +143,7 @@ async fn a_duplicate_contact_is_dropped_without_reply() {
 }
 
 #[tokio::test]
-async fn heartbeat_is_on_until_pingpongcontrol_turns_it_off() {
+async fn heartbeat_is_on_until_pingpongcontrol_turns_it_off_and_back_on() {
     let sim = sim_with(SimConfig {
         ping_interval: Duration::from_millis(100),
         pong_timeout: Duration::from_secs(30),
@@ -164,6 +164,9 @@ async fn heartbeat_is_on_until_pingpongcontrol_turns_it_off() {
         quiet.is_err(),
         "unexpected frame after PINGPONGCONTROL 1 0: {quiet:?}"
     );
+    // And on again: PINGs after silence resume.
+    peer.send(Frame::PingPongControl(true)).await.unwrap();
+    assert_eq!(next(&mut peer).await, Some(Frame::Ping));
 }
 
 #[tokio::test]
