@@ -279,6 +279,38 @@ fn olad_lost_keeps_values_and_the_reconnect_resends_them() {
 }
 
 #[test]
+fn a_client_that_restored_itself_is_not_registered_again() {
+    let mut app = app();
+    let f = frame(&app.update(ch('+')));
+    app.update(sent(f.generation, Ok(())));
+    app.update(state(OladState::Retrying {
+        reason: "connection reset by peer".into(),
+    }));
+    // The client re-registered and re-sent on its own: no second
+    // registration (that would unregister and register again), but our
+    // values still go out in case they changed meanwhile.
+    let commands = app.update(dmx(DmxEvent::Reconnected { failed: vec![] }));
+    assert_eq!(frame(&commands[0..1]).data, slots(&[(0, 1)]));
+    assert_eq!(commands[1..], [Command::Dmx(DmxCommand::ListUniverses)]);
+    assert!(feedback(&app).contains("connected again to olad at 127.0.0.1:9010"));
+    assert_eq!(app.dmx.offline_text(), None);
+
+    // What it could not restore is said, and the tab restores it.
+    app.update(state(OladState::Retrying {
+        reason: "connection reset by peer".into(),
+    }));
+    let commands = app.update(dmx(DmxEvent::Reconnected {
+        failed: vec!["could not re-register universe 1: no answer".into()],
+    }));
+    assert_eq!(commands[0], Command::Dmx(DmxCommand::Register(1)));
+    assert!(
+        feedback(&app).contains("could not re-register universe 1: no answer"),
+        "{}",
+        feedback(&app)
+    );
+}
+
+#[test]
 fn olad_not_running_is_said_and_recovers_on_its_own() {
     let mut app = offline_app();
     app.update(state(OladState::NotRunning {

@@ -121,6 +121,12 @@ pub enum DmxCommand {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DmxEvent {
     State(OladState),
+    /// The same client reconnected after losing olad and restored its
+    /// registrations and last frames itself; `failed` says what it could
+    /// not restore, one line each.
+    Reconnected {
+        failed: Vec<String>,
+    },
     Sent {
         generation: u64,
         result: Result<(), String>,
@@ -843,7 +849,16 @@ impl DmxTab {
     /// Reacts to a report from the runner.
     pub fn on_event(&mut self, event: DmxEvent, now: Duration) -> Vec<DmxCommand> {
         match event {
-            DmxEvent::State(state) => self.on_state(state),
+            DmxEvent::State(state) => self.on_state(state, true),
+            DmxEvent::Reconnected { failed } => {
+                for line in &failed {
+                    self.log(LineKind::Error, line.clone());
+                }
+                // The client kept our subscription and re-sent our last
+                // frame; registering again would only churn, unless it
+                // could not restore something.
+                self.on_state(OladState::Connected, !failed.is_empty())
+            }
             DmxEvent::Sent { generation, result } => {
                 if self.in_flight == Some(generation) {
                     self.in_flight = None;
@@ -989,7 +1004,10 @@ impl DmxTab {
         }
     }
 
-    fn on_state(&mut self, state: OladState) -> Vec<DmxCommand> {
+    /// A new connection state. On `Connected`, `restore` registers the
+    /// universe again (a fresh client has no subscription); our values are
+    /// re-sent either way, in case they changed while olad was away.
+    fn on_state(&mut self, state: OladState, restore: bool) -> Vec<DmxCommand> {
         if state == self.state {
             return Vec::new();
         }
@@ -1004,7 +1022,10 @@ impl DmxTab {
                     format!("connected {again}to olad at {}", self.address),
                 );
                 let universe = self.console.universe();
-                let mut commands = vec![DmxCommand::Register(universe)];
+                let mut commands = Vec::new();
+                if restore {
+                    commands.push(DmxCommand::Register(universe));
+                }
                 if self.touched {
                     // Our values win: olad forgot them, or never had them.
                     self.want_resend = true;

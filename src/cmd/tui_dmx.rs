@@ -302,8 +302,8 @@ async fn connection(
                         Ok(ClientEvent::Disconnected { reason }) => {
                             post(DmxEvent::State(OladState::Retrying { reason }));
                         }
-                        Ok(ClientEvent::Reconnected { .. }) => {
-                            post(DmxEvent::State(OladState::Connected));
+                        Ok(ClientEvent::Reconnected { failed, .. }) => {
+                            post(DmxEvent::Reconnected { failed });
                         }
                         Ok(ClientEvent::Reconnecting { .. }) => {}
                         Err(broadcast::error::RecvError::Lagged(_)) => {
