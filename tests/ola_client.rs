@@ -672,3 +672,51 @@ proptest::proptest! {
         })?;
     }
 }
+
+#[tokio::test]
+async fn close_needs_no_barrier_when_everything_was_answered() {
+    let (l, addr) = listener().await;
+    let client = OlaClient::connect_with(&addr, config()).await.unwrap();
+    let mut server = accept(&l).await;
+    let c = client.clone();
+    let read = tokio::spawn(async move { c.get_dmx(1).await });
+    let request = server.next().await.unwrap().unwrap();
+    server
+        .send(response(request.id.unwrap(), dmx_reply(1, &[9])))
+        .await
+        .unwrap();
+    assert_eq!(read.await.unwrap().unwrap().to_vec(), vec![9]);
+    // Answered, so applied: close goes straight to closing the socket.
+    client.close().await.unwrap();
+    assert!(server.next().await.is_none(), "a barrier was sent");
+}
+
+#[tokio::test]
+async fn close_waits_for_an_unanswered_request_with_a_barrier() {
+    let (l, addr) = listener().await;
+    let client = OlaClient::connect_with(&addr, config()).await.unwrap();
+    let mut server = accept(&l).await;
+    let c = client.clone();
+    let update = tokio::spawn(async move { c.update_dmx(1, &[7], None).await });
+    let request = server.next().await.unwrap().unwrap();
+    assert_eq!(request.name.as_deref(), Some("UpdateDmxData"));
+    let c = client.clone();
+    let close = tokio::spawn(async move { c.close().await });
+    let barrier = server.next().await.unwrap().unwrap();
+    assert_eq!(barrier.name.as_deref(), Some("GetPlugins"));
+    // olad answers in order: the update, then the barrier.
+    server
+        .send(response(request.id.unwrap(), Bytes::new()))
+        .await
+        .unwrap();
+    server
+        .send(response(
+            barrier.id.unwrap(),
+            PluginListReply { plugin: vec![] }.encode_to_vec().into(),
+        ))
+        .await
+        .unwrap();
+    update.await.unwrap().unwrap();
+    close.await.unwrap().unwrap();
+    assert!(server.next().await.is_none());
+}

@@ -46,8 +46,9 @@
 //! olad discards whatever is still unread in a socket once it sees the peer
 //! close, so streamed frames sent just before a close are lost.
 //! [`OlaClient::close`] first makes one round trip (a barrier: olad handles a
-//! connection's messages in order), then closes. Dropping every handle closes
-//! the connection without that barrier.
+//! connection's messages in order) when frames were streamed or requests are
+//! unanswered, then closes. Dropping every handle closes the connection
+//! without that barrier.
 //!
 //! # Reconnecting
 //!
@@ -381,6 +382,9 @@ struct State {
     last_error: String,
     subscriptions: HashMap<u32, (watch::Sender<Option<DmxFrame>>, u64)>,
     sourcing: HashMap<u32, DmxData>,
+    /// A frame was streamed (no reply) since the last close: closing must
+    /// wait for a barrier first.
+    streamed: bool,
 }
 
 impl State {
@@ -396,6 +400,7 @@ impl State {
             last_error: String::new(),
             subscriptions: HashMap::new(),
             sourcing: HashMap::new(),
+            streamed: false,
         }
     }
 }
@@ -709,6 +714,7 @@ impl OlaClient {
             // Kept even while disconnected: it is re-sent on reconnect.
             st.sourcing.insert(universe, dmx.clone());
             self.check_open(&st)?;
+            st.streamed = true;
             let id = st.alloc_id();
             let mut buf = BytesMut::with_capacity(560);
             codec::encode_request(Type::StreamRequest, id, "StreamDmxData", &dmx, &mut buf)
@@ -912,13 +918,25 @@ impl OlaClient {
         Ok(())
     }
 
-    /// Flushes (so no streamed frame is lost, ola-rpc.md §7.7), then closes
-    /// the connection. Every handle is closed afterwards. The flush error, if
-    /// any, is returned after closing.
+    /// Flushes if frames were streamed or requests are unanswered (so none
+    /// is lost, ola-rpc.md §7.7), then closes the connection. Every handle is
+    /// closed afterwards. The flush error, if any, is returned after closing.
+    /// When everything sent was answered, olad has applied it already: no
+    /// barrier round trip.
     pub async fn close(&self) -> Result<(), OlaError> {
-        let flushed = match self.flush().await {
-            Err(OlaError::Closed) => return Ok(()),
-            other => other,
+        let unconfirmed = {
+            let mut st = self.shared.lock();
+            if st.closed {
+                return Ok(());
+            }
+            std::mem::take(&mut st.streamed) || !st.pending.is_empty()
+        };
+        let flushed = match unconfirmed {
+            true => match self.flush().await {
+                Err(OlaError::Closed) => return Ok(()),
+                other => other,
+            },
+            false => Ok(()),
         };
         let (tx, rx) = oneshot::channel();
         if self.tx.send(Outgoing::Close(tx)).await.is_ok() {
