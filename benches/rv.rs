@@ -162,10 +162,7 @@ fn timed_block(mut one: impl FnMut()) -> impl FnMut(&mut Vec<Duration>) {
 /// each in turn, so that all of them see the same machine state (this VM
 /// switches between a fast and a slow loopback now and then). Each kind runs
 /// one block per call, adding its timings.
-fn interleaved<const N: usize>(
-    rounds: usize,
-    mut kinds: [Block<'_>; N],
-) -> [Stats; N] {
+fn interleaved<const N: usize>(rounds: usize, mut kinds: [Block<'_>; N]) -> [Stats; N] {
     for kind in kinds.iter_mut() {
         kind(&mut Vec::new());
     }
