@@ -2,7 +2,7 @@
 //! every way a push can fail.
 
 use futures_util::{SinkExt, StreamExt};
-use rvshell::rv::client::{Config, DataFrame, Payload, RequestError, RvClient};
+use rvshell::rv::client::{Config, DataFrame, MAP_ALIGN, Payload, RequestError, Rows, RvClient};
 use rvshell::rv::codec::RvCodec;
 use rvshell::rv::frame::Frame;
 use rvshell::rv::pixels::{Depth, Samples, TileHeader, Tiling, invert_into, source_creation_mu};
@@ -398,13 +398,13 @@ async fn data_frames_from_rows_arrive_as_one_run_each_even_past_a_thousand_rows(
     let frames = vec![
         DataFrame {
             header: "PIXELTILE(media=m,w=1024,h=1500,x=0,y=0,f=1)".into(),
-            payload: Payload::Rows {
+            payload: Payload::Rows(Rows {
                 bytes: bytes.clone(),
                 start: 7,
                 row_len,
                 stride,
                 rows,
-            },
+            }),
         },
         DataFrame {
             header: "DATAEVENT(e,t,raw)".into(),
@@ -431,6 +431,92 @@ async fn data_frames_from_rows_arrive_as_one_run_each_even_past_a_thousand_rows(
         })
     );
     // Once written, the writer holds no reference to the buffer.
+    assert!(bytes.try_into_mut().is_ok());
+}
+
+/// Set by [`xor_checking_pieces`] if it is handed a piece that splits a
+/// 16-byte sample.
+static SPLIT_A_SAMPLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn xor_checking_pieces(run: &[u8], out: &mut [u8]) {
+    if !run.len().is_multiple_of(16) {
+        SPLIT_A_SAMPLE.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    for (o, v) in out.iter_mut().zip(run) {
+        *o = v ^ 0x5a;
+    }
+}
+
+#[tokio::test]
+async fn mapped_and_gathered_payloads_are_written_exactly_across_many_pieces() {
+    let (client, _listener, mut peer) = connected().await;
+    // Much more than the writer's scratch buffer, in rows of every kind:
+    // short rows (gathered), rows mapped as they are written (of a whole
+    // number of 16-byte samples, at an odd offset), and one run between.
+    let image: Vec<u8> = (0..4 << 20).map(|i| (i % 251) as u8).collect();
+    let bytes = bytes::Bytes::from(image.clone());
+    let rows = |start, row_len, stride, rows| Rows {
+        bytes: bytes.clone(),
+        start,
+        row_len,
+        stride,
+        rows,
+    };
+    let gather = |rows: &Rows| -> Vec<u8> {
+        (0..rows.rows)
+            .flat_map(|r| image[rows.start + r * rows.stride..][..rows.row_len].to_vec())
+            .collect()
+    };
+    let short = rows(3, 1000, 1500, 700);
+    let mapped = rows(11, 16 * 19, 16 * 21, 3000);
+    let payloads = [
+        Payload::Rows(short.clone()),
+        Payload::Mapped {
+            rows: mapped.clone(),
+            map: xor_checking_pieces,
+        },
+        Payload::Whole(bytes.slice(5..100_005)),
+        Payload::Mapped {
+            rows: rows(0, 64 * 1024, 64 * 1024, 9),
+            map: xor_checking_pieces,
+        },
+    ];
+    let expected: Vec<Vec<u8>> = vec![
+        gather(&short),
+        gather(&mapped).iter().map(|v| v ^ 0x5a).collect(),
+        image[5..100_005].to_vec(),
+        image[..9 * 64 * 1024].iter().map(|v| v ^ 0x5a).collect(),
+    ];
+    let frames = payloads
+        .into_iter()
+        .enumerate()
+        .map(|(i, payload)| DataFrame {
+            header: format!("DATAEVENT(e{i},t,raw)"),
+            payload,
+        })
+        .collect();
+    let ack = client.queue_data(frames).await.unwrap();
+    let (written, got) = tokio::join!(ack, async {
+        let mut got = Vec::new();
+        for _ in 0..4 {
+            got.push(next(&mut peer).await);
+        }
+        got
+    });
+    written.unwrap();
+    for (i, (got, expected)) in got.into_iter().zip(expected).enumerate() {
+        let Some(Frame::Data { header, payload }) = got else {
+            panic!("frame {i}: {got:?}")
+        };
+        assert_eq!(header, format!("DATAEVENT(e{i},t,raw)"));
+        assert!(payload == expected, "frame {i} differs");
+    }
+    assert!(
+        !SPLIT_A_SAMPLE.load(std::sync::atomic::Ordering::Relaxed),
+        "pieces are cut at multiples of {MAP_ALIGN} bytes or at row ends"
+    );
+    // Once written, the writer holds no reference to the buffer.
+    drop((short, mapped));
     assert!(bytes.try_into_mut().is_ok());
 }
 

@@ -435,3 +435,192 @@ async fn rvshell_sim_dump_writes_pending_images_when_terminated() {
         "the pending change was written on SIGTERM"
     );
 }
+
+/// A bare connection that greets, reads the answer (so that closing it
+/// ends the stream cleanly rather than resetting it) and turns the
+/// heartbeat off, for writing frames cut short.
+async fn raw_peer(sim: &Simulator, contact: &str) -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(sim.local_addr())
+        .await
+        .unwrap();
+    let mut hello = bytes::BytesMut::new();
+    for frame in [
+        Frame::NewGreeting {
+            contact: contact.into(),
+            app: "test".into(),
+        },
+        Frame::PingPongControl(false),
+    ] {
+        frame.encode(&mut hello).unwrap();
+    }
+    stream.write_all(&hello).await.unwrap();
+    let mut greeting = bytes::BytesMut::new();
+    Frame::Greeting("rvsim".into())
+        .encode(&mut greeting)
+        .unwrap();
+    let mut got = vec![0; greeting.len()];
+    stream.read_exact(&mut got).await.unwrap();
+    assert_eq!(got, greeting);
+    stream
+}
+
+fn row_len(width: u32) -> usize {
+    width as usize * 4
+}
+
+/// Waits until `done` holds for the simulator's canvas (no time limit of
+/// its own: the test harness has one).
+async fn until(sim: &Simulator, done: impl Fn(&rvshell::sim::canvas::Canvas) -> bool) {
+    while !sim.with_canvas(&done) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// A large tile (received straight into its rows) whose peer vanishes
+/// half-way: its other pixels, the other view and the other clients are
+/// untouched, and the tile counts as not received until sent again.
+#[tokio::test]
+async fn a_peer_vanishing_mid_tile_leaves_the_rest_and_others_are_served() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim(dir.path()).await;
+    let rv = client(&sim).await;
+    let (width, height) = (512u32, 256u32);
+    let row = width as usize * 4;
+    rv.eval(create_block("M", width, height, 8, false))
+        .await
+        .unwrap();
+    let image: Vec<u8> = (0..row_len(width) * height as usize)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect();
+    for view in ["left", "right"] {
+        rv.send_frame(tile_frame(
+            "M",
+            view,
+            &image,
+            width,
+            4,
+            (0, 0, width, height),
+        ))
+        .await
+        .unwrap();
+    }
+    rv.eval("redraw()").await.unwrap();
+    sim.flush_dumps().await.unwrap();
+    let dumps = || sim.with_canvas(|c| c.stats().dumps_written);
+    assert_eq!(dumps(), 2);
+
+    // 256x256 at x=128: 256 KiB, half of it sent.
+    let (x, w, h) = (128usize, 256usize, 256usize);
+    let len = w * h * 4;
+    let mut peer = raw_peer(&sim, "vanishing").await;
+    let mut bytes =
+        format!("PIXELTILE(media=M,view=left,w={w},h={h},x={x},y=0,f=1) {len} ").into_bytes();
+    bytes.extend(vec![0xab; len / 2]);
+    peer.write_all(&bytes).await.unwrap();
+    drop(peer);
+    until(&sim, |c| c.stats().tiles_rejected == 1).await;
+
+    let (last_error, left, right, complete, covered) = sim.with_canvas(|c| {
+        let left = c.image("M", 1, Some("left"), None).unwrap();
+        let right = c.image("M", 1, Some("right"), None).unwrap();
+        (
+            c.stats().last_error.clone(),
+            left.pixels().to_vec(),
+            right.pixels().to_vec(),
+            left.is_complete(),
+            left.covered_pixels(),
+        )
+    });
+    assert!(
+        matches!(last_error, Some(CanvasError::Truncated { got, expected, .. })
+            if got == len as u64 / 2 && expected == len as u64),
+        "{last_error:?}"
+    );
+    let mut expected = image.clone();
+    for r in 0..h / 2 {
+        expected[r * row + x * 4..][..w * 4].fill(0xab);
+    }
+    assert!(left == expected, "only the tile's arrived bytes changed");
+    assert!(right == image, "the other view is untouched");
+    assert!(!complete);
+    assert_eq!(covered, (width * height) as u64 - (w * h) as u64);
+    rv.eval("redraw()").await.unwrap();
+    assert_eq!(
+        sim.flush_dumps().await.unwrap(),
+        0,
+        "not dumped half-written"
+    );
+
+    // The simulator still serves its clients, and the tile sent again
+    // completes the image.
+    let again = tile_frame(
+        "M",
+        "left",
+        &image,
+        width,
+        4,
+        (x as u32, 0, w as u32, h as u32),
+    );
+    rv.send_frame(again).await.unwrap();
+    rv.eval("redraw()").await.unwrap();
+    sim.flush_dumps().await.unwrap();
+    assert_eq!(dumps(), 3);
+    let png = image::open(dir.path().join("M.left.1.png"))
+        .unwrap()
+        .into_rgba8();
+    assert!(png.into_raw() == flip(&image, row));
+    sim.shutdown().await;
+}
+
+/// While a large tile is received into an image, another connection's tile
+/// for it is refused (and said so), and the first tile still lands whole.
+#[tokio::test]
+async fn a_tile_for_an_image_receiving_another_is_refused_cleanly() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim(dir.path()).await;
+    let rv = client(&sim).await;
+    let (width, height) = (512u32, 256u32);
+    rv.eval(create_block("M", width, height, 8, false))
+        .await
+        .unwrap();
+    let image: Vec<u8> = (0..row_len(width) * height as usize)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect();
+    let Frame::Data { header, payload } =
+        tile_frame("M", "left", &image, width, 4, (0, 0, width, height))
+    else {
+        unreachable!()
+    };
+    let mut slow = raw_peer(&sim, "slow").await;
+    let mut first = format!("{header} {} ", payload.len()).into_bytes();
+    first.extend_from_slice(&payload[..1000]);
+    slow.write_all(&first).await.unwrap();
+    until(&sim, |c| {
+        c.image("M", 1, Some("left"), None)
+            .is_some_and(|i| i.pixels().is_empty())
+    })
+    .await;
+
+    rv.send_frame(tile_frame("M", "left", &image, width, 4, (0, 0, 4, 4)))
+        .await
+        .unwrap();
+    assert_eq!(rv.eval("frame()").await.unwrap(), "1");
+    let stats = sim.with_canvas(|c| c.stats().clone());
+    assert!(
+        matches!(stats.last_error, Some(CanvasError::Busy { .. })),
+        "{:?}",
+        stats.last_error
+    );
+
+    slow.write_all(&payload[1000..]).await.unwrap();
+    until(&sim, |c| c.stats().tiles_accepted == 1).await;
+    let left = sim.with_canvas(|c| {
+        let left = c.image("M", 1, Some("left"), None).unwrap();
+        (left.is_complete(), left.pixels() == &payload[..])
+    });
+    assert_eq!(left, (true, true));
+    sim.shutdown().await;
+}

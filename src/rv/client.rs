@@ -747,21 +747,83 @@ pub struct DataFrame {
 pub enum Payload {
     /// One run of bytes.
     Whole(Bytes),
-    /// `rows` runs of `row_len` bytes, `stride` bytes apart, the first at
-    /// `start`: a tile's rows inside a whole image. Written with one
-    /// vectored write, never gathered into a buffer first.
-    Rows {
-        /// The buffer the rows lie in.
-        bytes: Bytes,
-        /// Offset of the first row.
-        start: usize,
-        /// Bytes per row.
-        row_len: usize,
-        /// Distance from one row's start to the next.
-        stride: usize,
-        /// Number of rows.
-        rows: usize,
+    /// Runs inside a bigger buffer (a tile's rows inside a whole image),
+    /// written as slices of a vectored write; rows of less than 4 KiB are
+    /// gathered a piece at a time, as for `Mapped`, since the kernel's cost
+    /// per slice is then more than the copy.
+    Rows(Rows),
+    /// The bytes of `rows` passed through `map` as they are written (a
+    /// stereo eye's inverse): made a piece at a time into a small buffer
+    /// that the kernel copies from while it is still in cache, so they never
+    /// lie in memory whole. `map` gets a piece of a run and writes the same
+    /// number of bytes. Pieces begin and end only at run boundaries and at
+    /// multiples of [`MAP_ALIGN`] bytes into the payload, so with runs a
+    /// whole number of samples long, no sample of up to [`MAP_ALIGN`] bytes
+    /// is ever split.
+    Mapped {
+        /// The bytes to map.
+        rows: Rows,
+        /// The mapping, from a piece of a run to the bytes to send for it.
+        map: fn(&[u8], &mut [u8]),
     },
+}
+
+/// A [`Payload::Mapped`] is cut into pieces only at multiples of this many
+/// bytes (and at run boundaries).
+pub const MAP_ALIGN: usize = 64;
+
+/// `rows` runs of `row_len` bytes, `stride` bytes apart, the first at
+/// `start` in `bytes`.
+#[derive(Debug, Clone)]
+pub struct Rows {
+    /// The buffer the rows lie in.
+    pub bytes: Bytes,
+    /// Offset of the first row.
+    pub start: usize,
+    /// Bytes per row.
+    pub row_len: usize,
+    /// Distance from one row's start to the next.
+    pub stride: usize,
+    /// Number of rows.
+    pub rows: usize,
+}
+
+impl Rows {
+    /// Bytes in all the rows.
+    pub fn len(&self) -> usize {
+        self.row_len * self.rows
+    }
+
+    /// Whether there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The rows, in order.
+    pub fn runs(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.rows).map(move |r| &self.bytes[self.start + r * self.stride..][..self.row_len])
+    }
+
+    /// Writes `map` of the bytes `offset..offset + out.len()` into `out`,
+    /// a piece of a run at a time.
+    fn map_to(&self, offset: usize, out: &mut [u8], map: impl Fn(&[u8], &mut [u8])) {
+        let (first, skip) = match self.row_len {
+            0 => return,
+            len => (offset / len, offset % len),
+        };
+        let mut out = out;
+        for r in first..self.rows {
+            if out.is_empty() {
+                break;
+            }
+            let skip = if r == first { skip } else { 0 };
+            let run = &self.bytes[self.start + r * self.stride + skip..][..self.row_len - skip];
+            let n = run.len().min(out.len());
+            let (piece, rest) = out.split_at_mut(n);
+            map(&run[..n], piece);
+            out = rest;
+        }
+    }
 }
 
 impl Payload {
@@ -769,7 +831,7 @@ impl Payload {
     pub fn len(&self) -> usize {
         match self {
             Payload::Whole(bytes) => bytes.len(),
-            Payload::Rows { row_len, rows, .. } => row_len * rows,
+            Payload::Rows(rows) | Payload::Mapped { rows, .. } => rows.len(),
         }
     }
 
@@ -778,19 +840,15 @@ impl Payload {
         self.len() == 0
     }
 
-    /// The runs of bytes, in order.
-    pub fn runs(&self) -> impl Iterator<Item = &[u8]> {
-        let (bytes, start, row_len, stride, rows) = match self {
-            Payload::Whole(bytes) => (bytes, 0, bytes.len(), bytes.len(), 1),
-            Payload::Rows {
-                bytes,
-                start,
-                row_len,
-                stride,
-                rows,
-            } => (bytes, *start, *row_len, *stride, *rows),
-        };
-        (0..rows).map(move |r| &bytes[start + r * stride..start + r * stride + row_len])
+    /// Writes payload bytes `offset..offset + out.len()` into `out`: copied,
+    /// or mapped. For a [`Payload::Mapped`], `offset` and `out.len()` must
+    /// keep its pieces aligned (multiples of [`MAP_ALIGN`], or up to the end).
+    pub fn copy_to(&self, offset: usize, out: &mut [u8]) {
+        match self {
+            Payload::Whole(bytes) => out.copy_from_slice(&bytes[offset..offset + out.len()]),
+            Payload::Rows(rows) => rows.map_to(offset, out, |run, out| out.copy_from_slice(run)),
+            Payload::Mapped { rows, map } => rows.map_to(offset, out, map),
+        }
     }
 }
 
@@ -1338,8 +1396,90 @@ async fn write_all_shared(socket: &OwnedWriteHalf, bufs: &mut [&[u8]]) -> std::i
     Ok(())
 }
 
+/// Payload bytes the writer makes (mapped payloads) or gathers (short rows)
+/// go through a buffer of this size, small enough to stay in cache until
+/// the kernel copies it out.
+const SCRATCH: usize = 256 << 10;
+
+/// Rows shorter than this are gathered into the scratch buffer rather than
+/// written as one slice each: below it, the kernel's cost per slice of a
+/// vectored write is more than the copy.
+const GATHER_ROWS_BELOW: usize = 4096;
+
+/// Writes data frames (each with its encoded head) after `before`, the
+/// small frames batched ahead of them: heads and payloads that lie in memory
+/// as slices of vectored writes, mapped payloads and short rows made a piece
+/// at a time in `scratch`, written whenever it is full.
+async fn write_data<'a>(
+    socket: &OwnedWriteHalf,
+    before: &'a [u8],
+    frames: impl Iterator<Item = (&'a DataFrame, &'a [u8])>,
+    scratch: &mut [u8],
+) -> std::io::Result<()> {
+    /// A slice of the next write: borrowed, or a range of `scratch`.
+    enum Piece<'a> {
+        Slice(&'a [u8]),
+        Scratch(std::ops::Range<usize>),
+    }
+    async fn flush(
+        socket: &OwnedWriteHalf,
+        pieces: &mut Vec<Piece<'_>>,
+        scratch: &[u8],
+    ) -> std::io::Result<()> {
+        let mut slices: Vec<&[u8]> = pieces
+            .drain(..)
+            .map(|piece| match piece {
+                Piece::Slice(slice) => slice,
+                Piece::Scratch(range) => &scratch[range],
+            })
+            .collect();
+        write_all_shared(socket, &mut slices).await
+    }
+    let mut pieces = vec![Piece::Slice(before)];
+    let mut used = 0;
+    for (frame, head) in frames {
+        pieces.push(Piece::Slice(head));
+        let payload = &frame.payload;
+        match payload {
+            Payload::Whole(bytes) => {
+                pieces.push(Piece::Slice(bytes));
+                continue;
+            }
+            Payload::Rows(rows) if rows.row_len >= GATHER_ROWS_BELOW => {
+                pieces.extend(rows.runs().map(Piece::Slice));
+                continue;
+            }
+            Payload::Rows(_) | Payload::Mapped { .. } => {}
+        }
+        let mut offset = 0;
+        while offset < payload.len() {
+            let (left, room) = (payload.len() - offset, scratch.len() - used);
+            // Whole pieces of MAP_ALIGN bytes, but for the last one.
+            let n = if left <= room {
+                left
+            } else {
+                room / MAP_ALIGN * MAP_ALIGN
+            };
+            if n == 0 {
+                flush(socket, &mut pieces, scratch).await?;
+                used = 0;
+                continue;
+            }
+            payload.copy_to(offset, &mut scratch[used..used + n]);
+            match pieces.last_mut() {
+                Some(Piece::Scratch(range)) if range.end == used => range.end += n,
+                _ => pieces.push(Piece::Scratch(used..used + n)),
+            }
+            used += n;
+            offset += n;
+        }
+    }
+    flush(socket, &mut pieces, scratch).await
+}
+
 /// The writer task. Small frames queued together go out in one write; data
-/// payloads are written straight from their buffer (vectored write, no copy).
+/// payloads are written straight from their buffer (vectored write, no
+/// copy), or made in a small buffer as they are written ([`write_data`]).
 async fn write_loop(
     socket: Arc<OwnedWriteHalf>,
     mut jobs: mpsc::UnboundedReceiver<WriteJob>,
@@ -1349,6 +1489,7 @@ async fn write_loop(
 ) {
     const BATCH: usize = 64 * 1024;
     let mut head = BytesMut::with_capacity(BATCH);
+    let mut scratch = vec![0; SCRATCH];
     let mut acks = Vec::new();
     while let Some(job) = jobs.recv().await {
         let mut next = Some(job);
@@ -1387,15 +1528,9 @@ async fn write_loop(
                         heads.push(start..head.len());
                     }
                     let before = heads.first().map_or(head.len(), |h| h.start);
-                    let mut slices: Vec<&[u8]> = Vec::with_capacity(1 + 2 * frames.len());
-                    if before > 0 {
-                        slices.push(&head[..before]);
-                    }
-                    for (frame, range) in frames.iter().zip(heads) {
-                        slices.push(&head[range]);
-                        slices.extend(frame.payload.runs());
-                    }
-                    result = write_all_shared(&socket, &mut slices).await;
+                    let heads = heads.into_iter().map(|range| &head[range]);
+                    let frames = frames.iter().zip(heads);
+                    result = write_data(&socket, &head[..before], frames, &mut scratch).await;
                     true
                 }
             };

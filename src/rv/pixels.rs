@@ -20,7 +20,7 @@
 //! - RV checks only the payload size (`w*h*channels*bytes`), never bounds, so
 //!   every tile is clipped to the image here (§7.2).
 
-use crate::rv::client::Payload;
+use crate::rv::client::{Payload, Rows};
 use std::fmt;
 
 /// Sample depth of a pushed image (§7.3: bits 8, 16 or 32-bit float).
@@ -402,17 +402,28 @@ impl Samples {
     /// bottom first; one run for a full-width tile. The tile must lie inside
     /// the image.
     pub fn tile_rows(&self, tile: Tile) -> Payload {
-        let pixel = CHANNELS * self.depth.bytes();
-        let start = tile.y as usize * self.row_bytes() + tile.x as usize * pixel;
-        let row_len = tile.w as usize * pixel;
+        let rows = self.rows_of(tile);
         if tile.x == 0 && tile.w == self.width {
-            let len = row_len * tile.h as usize;
-            return Payload::Whole(self.data.slice(start..start + len));
+            return Payload::Whole(rows.bytes.slice(rows.start..rows.start + rows.len()));
         }
-        Payload::Rows {
+        Payload::Rows(rows)
+    }
+
+    /// The stereo right eye of `tile` ([`invert_into`]), made from its rows
+    /// as it is written: it never lies in memory whole.
+    pub fn tile_inverse(&self, tile: Tile) -> Payload {
+        Payload::Mapped {
+            rows: self.rows_of(tile),
+            map: inverter(self.depth),
+        }
+    }
+
+    fn rows_of(&self, tile: Tile) -> Rows {
+        let pixel = CHANNELS * self.depth.bytes();
+        Rows {
             bytes: self.data.clone(),
-            start,
-            row_len,
+            start: tile.y as usize * self.row_bytes() + tile.x as usize * pixel,
+            row_len: tile.w as usize * pixel,
             stride: self.row_bytes(),
             rows: tile.h as usize,
         }
@@ -443,40 +454,42 @@ fn flip_rows(data: &mut [u8], row: usize) {
 /// does (§7.5): `255 - v`, `65535 - v`, or `1.0 - v`. Written into `out`.
 pub fn invert_into(depth: Depth, samples: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    invert_append(depth, samples, out);
+    out.resize(samples.len(), 0);
+    inverter(depth)(samples, out);
 }
 
-/// Appends the inverse of `samples` to `out` (see [`invert_into`]), in
-/// loops the compiler vectorises, without zero-filling `out` first.
-pub fn invert_append(depth: Depth, samples: &[u8], out: &mut Vec<u8>) {
+/// The function that writes the inverse of whole samples of `depth` into
+/// a slice of the same length (see [`invert_into`]).
+pub fn inverter(depth: Depth) -> fn(&[u8], &mut [u8]) {
     match depth {
-        Depth::U8 => out.extend(samples.iter().map(|v| 255 - v)),
-        Depth::U16 => invert_blocks(samples, out, |v: [u8; 2]| {
-            (u16::MAX - u16::from_ne_bytes(v)).to_ne_bytes()
-        }),
-        Depth::F32 => invert_blocks(samples, out, |v: [u8; 4]| {
-            (1.0 - f32::from_ne_bytes(v)).to_ne_bytes()
-        }),
+        Depth::U8 => |samples, out| {
+            for (o, v) in out.iter_mut().zip(samples) {
+                *o = 255 - v;
+            }
+        },
+        Depth::U16 => |samples, out| {
+            invert_samples(samples, out, |v: [u8; 2]| {
+                (u16::MAX - u16::from_ne_bytes(v)).to_ne_bytes()
+            })
+        },
+        Depth::F32 => |samples, out| {
+            invert_samples(samples, out, |v: [u8; 4]| {
+                (1.0 - f32::from_ne_bytes(v)).to_ne_bytes()
+            })
+        },
     }
 }
 
-/// Applies `invert` to each `N`-byte sample, through a small block on the
-/// stack that the compiler keeps in registers and vectorises.
-fn invert_blocks<const N: usize>(
+/// Applies `invert` to each `N`-byte sample, in a loop the compiler
+/// vectorises.
+fn invert_samples<const N: usize>(
     samples: &[u8],
-    out: &mut Vec<u8>,
+    out: &mut [u8],
     invert: impl Fn([u8; N]) -> [u8; N],
 ) {
-    const BLOCK: usize = 4096;
-    let mut block = [0u8; BLOCK];
-    out.reserve(samples.len());
-    for chunk in samples.chunks(BLOCK) {
-        let block = &mut block[..chunk.len()];
-        for (o, v) in block.chunks_exact_mut(N).zip(chunk.chunks_exact(N)) {
-            let v: [u8; N] = v.try_into().expect("chunks_exact gives N bytes");
-            o.copy_from_slice(&invert(v));
-        }
-        out.extend_from_slice(block);
+    for (o, v) in out.chunks_exact_mut(N).zip(samples.chunks_exact(N)) {
+        let v: [u8; N] = v.try_into().expect("chunks_exact gives N bytes");
+        o.copy_from_slice(&invert(v));
     }
 }
 
@@ -818,7 +831,9 @@ mod tests {
     }
 
     fn gathered(payload: &Payload) -> Vec<u8> {
-        payload.runs().flatten().copied().collect()
+        let mut out = vec![0; payload.len()];
+        payload.copy_to(0, &mut out);
+        out
     }
 
     #[test]
@@ -841,12 +856,12 @@ mod tests {
         assert_eq!(part.len(), 16);
         assert!(matches!(
             part,
-            Payload::Rows {
+            Payload::Rows(Rows {
                 rows: 2,
                 row_len: 8,
                 stride: 20,
                 ..
-            }
+            })
         ));
         assert!(Samples::from_raw(5, 3, Depth::U8, vec![0; 59]).is_none());
         // A full-width tile is one run: a slice of the samples.
@@ -867,26 +882,39 @@ mod tests {
     }
 
     #[test]
-    fn inverting_row_by_row_equals_inverting_at_once() {
+    fn a_tiles_inverse_made_in_aligned_pieces_equals_inverting_its_rows() {
+        use crate::rv::client::MAP_ALIGN;
         for depth in [Depth::U8, Depth::U16, Depth::F32] {
-            let len = 2 * 3 * CHANNELS * depth.bytes();
+            let (width, height) = (37, 9);
+            let len = width * height * CHANNELS * depth.bytes();
             let bytes: Vec<u8> = (0..len).map(|i| (i * 37 % 251) as u8).collect();
-            let samples = Samples::from_raw(2, 3, depth, bytes.clone()).unwrap();
-            let mut whole = Vec::new();
-            invert_into(depth, &bytes, &mut whole);
-            let mut rows = Vec::new();
-            for run in samples
-                .tile_rows(Tile {
+            let samples = Samples::from_raw(width as u32, height as u32, depth, bytes).unwrap();
+            for tile in [
+                Tile {
+                    x: 5,
+                    y: 2,
+                    w: 21,
+                    h: 6,
+                },
+                Tile {
                     x: 0,
                     y: 0,
-                    w: 2,
-                    h: 3,
-                })
-                .runs()
-            {
-                invert_append(depth, run, &mut rows);
+                    w: 37,
+                    h: 9,
+                },
+            ] {
+                let mut expected = Vec::new();
+                invert_into(depth, &gathered(&samples.tile_rows(tile)), &mut expected);
+                let inverse = samples.tile_inverse(tile);
+                assert_eq!(inverse.len(), expected.len());
+                for piece in [MAP_ALIGN, 3 * MAP_ALIGN, 64 * MAP_ALIGN] {
+                    let mut got = vec![0; inverse.len()];
+                    for (i, out) in got.chunks_mut(piece).enumerate() {
+                        inverse.copy_to(i * piece, out);
+                    }
+                    assert!(got == expected, "{depth:?} {tile:?} in pieces of {piece}");
+                }
             }
-            assert_eq!(rows, whole, "{depth:?}");
         }
     }
 

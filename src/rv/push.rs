@@ -9,23 +9,20 @@
 //! -> MESSAGE 26 EVENT remote-eval * redraw()                        RV redraws pixel blocks at most once a second (§7.2)
 //! ```
 //!
-//! Nothing is gathered: a left eye is written straight from the image's rows
-//! (one vectored write), and a right eye is inverted from them into a pooled
-//! buffer shared by a batch of tiles. Tiles go to the writer in batches of
-//! about 1 MiB (one command and one vectored write for many small
-//! tiles; a large tile's left eye goes alone, to be written while its inverse
-//! is computed), queued behind each other up to [`PushOptions::window_bytes`],
-//! so memory stays at the image plus the window. Cancelling stops gathering
-//! new tiles; the ones already gathered are written, and the error says how
-//! many tiles went out.
+//! Nothing is copied here: a left eye is written straight from the image's
+//! rows, and a right eye is made from them as it is written, a piece at a
+//! time ([`crate::rv::client::Payload::Mapped`]), so it never lies in memory
+//! whole. Tiles go to the writer in batches of about 1 MiB (one command for
+//! many small tiles), queued behind each other up to
+//! [`PushOptions::window_bytes`]; memory stays at the image. Cancelling
+//! stops gathering new tiles; the ones already gathered are written, and the
+//! error says how many tiles went out.
 
-use crate::rv::client::{DataFrame, Payload, RequestError, RvClient};
+use crate::rv::client::{DataFrame, RequestError, RvClient};
 use crate::rv::message::{Event, unquote_mu};
 use crate::rv::pixels::{
-    HeaderError, Samples, TileHeader, Tiling, TilingError, check_media, invert_append,
-    source_creation_mu,
+    HeaderError, Samples, TileHeader, Tiling, TilingError, check_media, source_creation_mu,
 };
-use bytes::Bytes;
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
@@ -46,7 +43,7 @@ pub struct PushOptions {
     pub update_only: bool,
     /// Tile bytes that may be queued for writing at once (0: one frame at a
     /// time). A window keeps small tiles flowing without a round trip to the
-    /// writer per frame; memory stays at the image plus the window.
+    /// writer per frame. Queued tiles are referenced, not copied.
     pub window_bytes: usize,
 }
 
@@ -240,24 +237,18 @@ pub async fn push(
     let mut sent = Sent {
         in_flight: VecDeque::new(),
         in_flight_bytes: 0,
-        pool: TilePool::take(),
         state,
         started: Instant::now(),
         progress,
     };
     let batch_target = options.window_bytes.min(BATCH_BYTES);
-    let largest_tile = tiles
-        .iter()
-        .map(|t| t.w as usize * t.h as usize * pixel_bytes as usize)
-        .max()
-        .unwrap_or(0);
-    let mut batch = Batch::new(&mut sent.pool, batch_target.max(largest_tile));
+    let mut batch = Batch::default();
     let mut queued = 0;
     for tile in &tiles {
         if cancel.is_cancelled() {
             break;
         }
-        // Batches already written give their buffers back at once.
+        // Batches already written are counted at once.
         while sent
             .settle(false)
             .await
@@ -278,22 +269,21 @@ pub async fn push(
             .to_header()
         };
         let (left_header, right_header) = (header("left")?, header("right")?);
-        let rows = samples.tile_rows(*tile);
-        batch.push_left(left_header, rows.clone());
-        // A large left eye goes out on its own, to be written while its
-        // inverse is computed.
-        if batch.bytes >= batch_target {
-            sent.queue(client, &mut batch)
-                .await
-                .map_err(|source| failed(&sent.state, source))?;
+        // The right eye completes the tile.
+        for (header, payload, completes) in [
+            (left_header, samples.tile_rows(*tile), 0),
+            (right_header, samples.tile_inverse(*tile), 1),
+        ] {
+            batch.bytes += payload.len();
+            batch.tiles += completes;
+            batch.frames.push(DataFrame { header, payload });
+            if batch.bytes >= batch_target {
+                sent.queue(client, &mut batch)
+                    .await
+                    .map_err(|source| failed(&sent.state, source))?;
+            }
         }
-        batch.push_right(right_header, depth, &rows);
         queued += 1;
-        if batch.bytes >= batch_target {
-            sent.queue(client, &mut batch)
-                .await
-                .map_err(|source| failed(&sent.state, source))?;
-        }
         while sent.in_flight_bytes > options.window_bytes {
             sent.settle(true)
                 .await
@@ -311,13 +301,10 @@ pub async fn push(
         .map_err(|source| failed(&sent.state, source))?
     {}
     let Sent {
-        mut pool,
         state,
         started: sending,
         ..
     } = sent;
-    TilePool::keep(&mut pool, batch.buffer);
-    TilePool::give_back(pool);
     if queued < tiles.len() {
         return Err(PushError::Cancelled {
             media,
@@ -340,128 +327,24 @@ pub async fn push(
     })
 }
 
-/// Tile buffers kept between pushes, so a renderer streaming frames, or a
-/// user pressing Send again, reuses memory instead of faulting in fresh
-/// pages for every tile. Bounded, so a shell kept open all day does not hold
-/// on to much after a large push.
-struct TilePool;
-
-/// At most this many bytes of buffers are kept between pushes: room for the
-/// inverse of a 4K float eye (3840x2160 RGBA f32 is 133 MB).
-const POOL_KEEP: usize = 256 << 20;
-
-static POOL: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
-
-impl TilePool {
-    /// An empty buffer that can hold `capacity` bytes: a kept one if one is
-    /// big enough, else a new one.
-    fn buffer(pool: &mut Vec<Vec<u8>>, capacity: usize) -> Vec<u8> {
-        match pool.iter().position(|b| b.capacity() >= capacity) {
-            Some(i) => {
-                let mut buffer = pool.swap_remove(i);
-                buffer.clear();
-                buffer
-            }
-            None => Vec::with_capacity(capacity),
-        }
-    }
-
-    /// Keeps a buffer for the rest of this push (a few at most).
-    fn keep(pool: &mut Vec<Vec<u8>>, buffer: Vec<u8>) {
-        if pool.len() < 4 {
-            pool.push(buffer);
-        }
-    }
-
-    /// The buffers left by earlier pushes (empty if another push holds them).
-    fn take() -> Vec<Vec<u8>> {
-        POOL.try_lock()
-            .map(|mut kept| std::mem::take(&mut *kept))
-            .unwrap_or_default()
-    }
-
-    /// Keeps the largest buffers up to [`POOL_KEEP`] for the next push.
-    fn give_back(mut buffers: Vec<Vec<u8>>) {
-        buffers.sort_by_key(|b| std::cmp::Reverse(b.capacity()));
-        let mut kept_bytes = 0;
-        buffers.retain(|b| {
-            kept_bytes += b.capacity();
-            kept_bytes <= POOL_KEEP
-        });
-        if let Ok(mut kept) = POOL.try_lock() {
-            *kept = buffers;
-        }
-    }
-}
-
 /// Frames are queued for writing in batches of about this many payload
 /// bytes (one command and one vectored write for many small tiles).
 const BATCH_BYTES: usize = 1 << 20;
 
-/// Rows shorter than this are copied into the batch's buffer rather than
-/// written as one slice each: below it, the kernel's cost per slice of a
-/// vectored write is more than the copy.
-const GATHER_ROWS_BELOW: usize = 4096;
-
-/// Tiles gathered for one [`RvClient::queue_data`]: left eyes as rows of
-/// the image (or copied, for narrow rows), right eyes inverted, both into
-/// one shared buffer.
+/// Tiles gathered for one [`RvClient::queue_data`].
+#[derive(Default)]
 struct Batch {
-    /// Each frame's header, and its payload: rows of the image, or a range
-    /// of `buffer`.
-    frames: Vec<(String, Option<Payload>, std::ops::Range<usize>)>,
-    buffer: Vec<u8>,
+    frames: Vec<DataFrame>,
     /// Payload bytes gathered.
     bytes: usize,
     /// Right eyes gathered: tiles this batch completes.
     tiles: usize,
-    /// What `buffer` is allocated for.
-    capacity: usize,
-}
-
-impl Batch {
-    fn new(pool: &mut Vec<Vec<u8>>, capacity: usize) -> Self {
-        Self {
-            frames: Vec::new(),
-            buffer: TilePool::buffer(pool, capacity),
-            bytes: 0,
-            tiles: 0,
-            capacity,
-        }
-    }
-
-    fn push_left(&mut self, header: String, rows: Payload) {
-        self.bytes += rows.len();
-        match rows {
-            Payload::Rows { row_len, .. } if row_len < GATHER_ROWS_BELOW => {
-                let start = self.buffer.len();
-                for run in rows.runs() {
-                    self.buffer.extend_from_slice(run);
-                }
-                self.frames.push((header, None, start..self.buffer.len()));
-            }
-            rows => self.frames.push((header, Some(rows), 0..0)),
-        }
-    }
-
-    /// Inverts the tile's rows into the batch's buffer.
-    fn push_right(&mut self, header: String, depth: crate::rv::pixels::Depth, rows: &Payload) {
-        let start = self.buffer.len();
-        for run in rows.runs() {
-            invert_append(depth, run, &mut self.buffer);
-        }
-        self.bytes += self.buffer.len() - start;
-        self.tiles += 1;
-        self.frames.push((header, None, start..self.buffer.len()));
-    }
 }
 
 /// What a push has queued and not yet seen written, and its progress.
 struct Sent<P> {
     in_flight: VecDeque<InFlight>,
     in_flight_bytes: usize,
-    /// Buffers to gather the next batches into.
-    pool: Vec<Vec<u8>>,
     state: Progress,
     /// When the first tile was queued.
     started: Instant,
@@ -474,34 +357,20 @@ impl<P: FnMut(&Progress)> Sent<P> {
         if batch.frames.is_empty() {
             return Ok(());
         }
-        let buffer = if batch.buffer.is_empty() {
-            Bytes::new()
-        } else {
-            let next = TilePool::buffer(&mut self.pool, batch.capacity);
-            Bytes::from(std::mem::replace(&mut batch.buffer, next))
-        };
-        let frames = batch
-            .frames
-            .drain(..)
-            .map(|(header, rows, range)| DataFrame {
-                header,
-                payload: rows.unwrap_or_else(|| Payload::Whole(buffer.slice(range))),
-            })
-            .collect();
+        let frames = std::mem::take(&mut batch.frames);
         let ack = client.queue_data(frames).await?;
         self.in_flight_bytes += batch.bytes;
         self.in_flight.push_back(InFlight {
             ack: Box::pin(ack),
             bytes: std::mem::take(&mut batch.bytes),
             tiles: std::mem::take(&mut batch.tiles),
-            buffer,
         });
         Ok(())
     }
 
     /// Settles the oldest batch: waits until it is written (with `wait`
-    /// false, only takes it if it already is), counts it, reports progress,
-    /// and takes its buffer back for the next batch. Whether one was settled.
+    /// false, only takes it if it already is), counts it and reports
+    /// progress. Whether one was settled.
     async fn settle(&mut self, wait: bool) -> Result<bool, RequestError> {
         let Some(front) = self.in_flight.front_mut() else {
             return Ok(false);
@@ -522,9 +391,6 @@ impl<P: FnMut(&Progress)> Sent<P> {
             self.state.elapsed = self.started.elapsed();
             (self.progress)(&self.state);
         }
-        if let Ok(buffer) = batch.buffer.try_into_mut() {
-            TilePool::keep(&mut self.pool, buffer.into());
-        }
         Ok(true)
     }
 }
@@ -536,6 +402,4 @@ struct InFlight {
     bytes: usize,
     /// Tiles it completes.
     tiles: usize,
-    /// The buffer its gathered rows and right eyes lie in.
-    buffer: Bytes,
 }

@@ -50,13 +50,29 @@
 //! 7. the tile lies inside the image. RV has no bounds check and writes out
 //!    of bounds; the simulator rejects the tile
 //!    ([`CanvasError::OutOfBounds`]);
-//! 8. the memory budget allows the new storage ([`CanvasError::OutOfMemory`]).
+//! 8. the memory budget allows the new storage ([`CanvasError::OutOfMemory`]);
+//! 9. no tile is being received straight into the image
+//!    ([`CanvasError::Busy`], below; RV takes tiles one at a time).
 //!
 //! A tile is written to every matching source only if it passes for all of
 //! them (RV writes the sources before the first failing one; all or nothing
 //! is easier to reason about). A rejected tile changes nothing; the server
 //! logs the error and, like RV, sends nothing back. Tile row `r` goes to
 //! image row `y + r`, one slice copy per row.
+//!
+//! # Tiles received in place
+//!
+//! A tile for a single source can be checked from its header and payload
+//! length alone, before its payload arrives: [`Canvas::check_out`] then
+//! takes the image's storage out of the canvas so that the payload is read
+//! straight into the tile's rows, with no lock held, and
+//! [`Canvas::check_in`] puts it back and records the tile. Meanwhile the
+//! image's pixels read as empty, it is not dumped, and other tiles for it
+//! are refused. A tile cut short (its connection lost) leaves the bytes
+//! that arrived in its rows, and the rest of the image untouched; RV would
+//! have dropped it whole (it takes the whole payload first, §7.2), so its
+//! pixels count as not received, and an image it had completed is not
+//! complete, nor dumped, until they are sent again.
 //!
 //! # Coverage
 //!
@@ -93,9 +109,9 @@
 //! half-written file.
 
 use crate::rv::pixels::TileHeader;
+use crate::rv::reader::RowsMut;
 use crate::sim::lock;
 use crate::sim::mu::{Effect, Session, SourceInfo};
-use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io::{BufWriter, Write};
@@ -179,8 +195,9 @@ impl fmt::Display for Edge {
 }
 
 /// Why a tile (or a `newImageSourcePixels` allocation) was refused. Nothing
-/// was written; RV sends nothing back for a bad tile and neither does the
-/// simulator, which logs the error.
+/// was written, but for a tile cut short ([`CanvasError::Truncated`]); RV
+/// sends nothing back for a bad tile and neither does the simulator, which
+/// logs the error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CanvasError {
     /// No source has this media name.
@@ -299,6 +316,29 @@ pub enum CanvasError {
         /// The budget.
         budget: u64,
     },
+    /// Another connection's tile is being received straight into the image
+    /// (see the module docs).
+    #[error(
+        "{image} is receiving a tile from another connection; send one image's tiles over one connection (tile dropped)"
+    )]
+    Busy {
+        /// The image.
+        image: ImageId,
+    },
+    /// The connection ended in the middle of a tile received straight into
+    /// its image: the bytes that arrived were written, the rest of the tile
+    /// is stale, and the tile's pixels count as not received.
+    #[error(
+        "connection closed after {got} of the {expected} bytes of a tile for {image}; its pixels must be sent again"
+    )]
+    Truncated {
+        /// The image.
+        image: ImageId,
+        /// Payload bytes received.
+        got: u64,
+        /// Payload bytes expected.
+        expected: u64,
+    },
     /// `newImageSourcePixels` named a node the canvas does not know.
     #[error("no image source node {node:?}")]
     UnknownNode {
@@ -350,6 +390,43 @@ pub struct InsertOutcome {
     pub newly_covered: u64,
     /// Images this tile completed.
     pub completed: Vec<ImageId>,
+}
+
+/// A tile's image storage, out of the canvas while the tile's payload is
+/// received straight into it ([`Canvas::check_out`], [`Canvas::check_in`]).
+#[derive(Debug)]
+pub struct Checkout {
+    slot: Slot,
+    x: usize,
+    y: usize,
+    w: usize,
+    h: usize,
+    pixel_bytes: usize,
+    row_bytes: usize,
+    pixels: Vec<u8>,
+}
+
+impl Checkout {
+    /// The tile's rows in the image: where its payload goes.
+    pub fn rows(&mut self) -> RowsMut<'_> {
+        RowsMut {
+            start: self.y * self.row_bytes + self.x * self.pixel_bytes,
+            row_len: self.w * self.pixel_bytes,
+            stride: self.row_bytes,
+            rows: self.h,
+            bytes: &mut self.pixels,
+        }
+    }
+
+    /// The tile's payload length.
+    pub fn len(&self) -> usize {
+        self.w * self.h * self.pixel_bytes
+    }
+
+    /// Whether the tile has no pixels (never: such a tile is refused).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Counters, for tests and diagnostics.
@@ -407,6 +484,9 @@ pub struct Image {
     coverage: Option<Vec<u8>>,
     covered: u64,
     writes: u64,
+    /// A tile is being received straight into `pixels`, which are out
+    /// ([`Canvas::check_out`]).
+    receiving: bool,
 }
 
 impl Image {
@@ -431,6 +511,7 @@ impl Image {
     }
 
     /// The samples as RV holds them: bottom row first, native byte order.
+    /// Empty while a tile is received straight into them.
     pub fn pixels(&self) -> &[u8] {
         &self.pixels
     }
@@ -489,13 +570,19 @@ impl Image {
         self.cover(x, y, w, h)
     }
 
-    /// Takes a validated tile that covers the whole image as its storage,
-    /// without a copy; returns the replaced storage when nothing else holds
-    /// it (a dump in progress may), for the caller to reuse.
-    fn adopt(&mut self, pixels: Vec<u8>) -> ((u64, bool), Option<Vec<u8>>) {
-        let old = std::mem::replace(&mut self.pixels, Arc::new(pixels));
-        let (w, h) = (self.width as usize, self.height as usize);
-        (self.cover(0, 0, w, h), Arc::try_unwrap(old).ok())
+    /// Records that the tile at (x, y) was cut short: its pixels count as
+    /// not received. Returns the bytes of the coverage map made again when
+    /// the image was complete.
+    fn uncover(&mut self, x: usize, y: usize, w: usize, h: usize) -> u64 {
+        let (width, count) = (self.width as usize, self.pixel_count());
+        let remade = if self.coverage.is_none() { count } else { 0 };
+        let map = self.coverage.get_or_insert_with(|| vec![1; count as usize]);
+        for row in map[y * width..].chunks_exact_mut(width).take(h) {
+            let span = &mut row[x..x + w];
+            self.covered -= span.iter().filter(|&&b| b != 0).count() as u64;
+            span.fill(0);
+        }
+        remade
     }
 
     /// Records a tile written at (x, y); see [`Image::write_tile`].
@@ -529,47 +616,6 @@ fn top_down(pixels: &[u8], row_bytes: usize) -> Vec<u8> {
         out.extend_from_slice(row);
     }
     out
-}
-
-/// A tile's samples as handed to the canvas.
-enum Payload<'a> {
-    Borrowed(&'a [u8]),
-    Owned(Bytes),
-}
-
-impl Payload<'_> {
-    fn as_slice(&self) -> &[u8] {
-        match self {
-            Payload::Borrowed(bytes) => bytes,
-            Payload::Owned(bytes) => bytes,
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.as_slice().len()
-    }
-
-    /// The payload's own buffer, when nothing else shares it.
-    fn take_vec(&mut self) -> Option<Vec<u8>> {
-        match std::mem::replace(self, Payload::Borrowed(&[])) {
-            Payload::Owned(bytes) => match bytes.try_into_mut() {
-                Ok(unique) => Some(unique.into()),
-                Err(shared) => {
-                    *self = Payload::Owned(shared);
-                    None
-                }
-            },
-            other => {
-                *self = other;
-                None
-            }
-        }
-    }
-
-    /// The buffer, for the caller to reuse.
-    fn into_vec(mut self) -> Option<Vec<u8>> {
-        self.take_vec()
-    }
 }
 
 /// A source as the canvas knows it.
@@ -731,61 +777,38 @@ impl Canvas {
         header: &TileHeader,
         payload: &[u8],
     ) -> Result<InsertOutcome, CanvasError> {
-        self.insert_at(header, Payload::Borrowed(payload), Instant::now())
-            .0
-    }
-
-    /// As [`Canvas::insert`], taking the payload: a tile that covers a whole
-    /// image becomes that image's storage without a copy (when nothing else
-    /// holds the payload). Also returns a buffer the caller may reuse for
-    /// the next payload: the storage the tile replaced, or the payload
-    /// itself once copied.
-    pub fn insert_owned(
-        &mut self,
-        header: &TileHeader,
-        payload: Bytes,
-    ) -> (Result<InsertOutcome, CanvasError>, Option<Vec<u8>>) {
-        self.insert_at(header, Payload::Owned(payload), Instant::now())
+        self.insert_at(header, payload, Instant::now())
     }
 
     fn insert_at(
         &mut self,
-        header: &TileHeader,
-        payload: Payload<'_>,
+        tile: &TileHeader,
+        payload: &[u8],
         now: Instant,
-    ) -> (Result<InsertOutcome, CanvasError>, Option<Vec<u8>>) {
-        let len = payload.len() as u64;
-        let (result, spare) = self.try_insert(header, payload, now);
-        match &result {
+    ) -> Result<InsertOutcome, CanvasError> {
+        let result = self
+            .check_insert(tile, payload.len())
+            .map(|slots| self.write(tile, slots, payload, now));
+        self.count(&result, payload.len());
+        result
+    }
+
+    fn count(&mut self, result: &Result<InsertOutcome, CanvasError>, len: usize) {
+        match result {
             Ok(_) => {
                 self.stats.tiles_accepted += 1;
-                self.stats.bytes_accepted += len;
+                self.stats.bytes_accepted += len as u64;
             }
             Err(err) => {
                 self.stats.tiles_rejected += 1;
                 self.stats.last_error = Some(err.clone());
             }
         }
-        (result, spare)
     }
 
-    fn try_insert(
-        &mut self,
-        tile: &TileHeader,
-        payload: Payload<'_>,
-        now: Instant,
-    ) -> (Result<InsertOutcome, CanvasError>, Option<Vec<u8>>) {
-        match self.check_insert(tile, payload.as_slice()) {
-            Ok(slots) => {
-                let (outcome, spare) = self.write(tile, slots, payload, now);
-                (Ok(outcome), spare)
-            }
-            Err(err) => (Err(err), payload.into_vec()),
-        }
-    }
-
-    /// The images a tile goes to, once it passed every check for all of them.
-    fn check_insert(&self, tile: &TileHeader, payload: &[u8]) -> Result<Vec<Slot>, CanvasError> {
+    /// The images a tile of `len` payload bytes goes to, once it passed
+    /// every check for all of them.
+    fn check_insert(&self, tile: &TileHeader, len: usize) -> Result<Vec<Slot>, CanvasError> {
         let targets = self
             .by_media
             .get(&tile.media)
@@ -797,9 +820,15 @@ impl Canvas {
         let mut needed = 0u64;
         for &index in targets {
             let source = &self.sources[index];
-            let slot = validate(index, source, tile, payload)?;
-            if !self.images.contains_key(&slot) {
-                needed += storage_bytes(source);
+            let slot = validate(index, source, tile, len)?;
+            match self.images.get(&slot) {
+                None => needed += storage_bytes(source),
+                Some(image) if image.receiving => {
+                    return Err(CanvasError::Busy {
+                        image: self.id(slot),
+                    });
+                }
+                Some(_) => {}
             }
             slots.push(slot);
         }
@@ -807,22 +836,19 @@ impl Canvas {
         Ok(slots)
     }
 
-    /// Writes a checked tile into its images; the last one may adopt an
-    /// owned whole-image payload.
+    /// Writes a checked tile into its images.
     fn write(
         &mut self,
         tile: &TileHeader,
         slots: Vec<Slot>,
-        mut payload: Payload<'_>,
+        payload: &[u8],
         now: Instant,
-    ) -> (InsertOutcome, Option<Vec<u8>>) {
+    ) -> InsertOutcome {
         // Checked: x, y >= 0, x + w <= width, y + h <= height, all fit usize.
         let (x, y) = (tile.x as usize, tile.y as usize);
         let (w, h) = (tile.w as usize, tile.h as usize);
         let mut outcome = InsertOutcome::default();
-        let mut spare = None;
-        let last = slots.len().saturating_sub(1);
-        for (i, slot) in slots.into_iter().enumerate() {
+        for slot in slots {
             if !self.images.contains_key(&slot) {
                 self.create(slot);
             }
@@ -830,39 +856,129 @@ impl Canvas {
                 continue;
             };
             let was_complete = image.is_complete();
-            let map_bytes = image.pixel_count();
-            let whole = w == image.width as usize && h == image.height as usize;
-            let adoptable = if i == last && whole {
-                payload.take_vec()
-            } else {
-                None
-            };
-            let (fresh, completed) = match adoptable {
-                // Only a buffer about the image's size: the memory budget
-                // counts the image's bytes, not a larger allocation.
-                Some(pixels) if pixels.capacity() <= pixels.len() + pixels.len() / 8 => {
-                    let (written, replaced) = image.adopt(pixels);
-                    spare = replaced;
-                    written
-                }
-                Some(pixels) => {
-                    let written = image.write_tile(x, y, w, h, &pixels);
-                    spare = Some(pixels);
-                    written
-                }
-                None => image.write_tile(x, y, w, h, payload.as_slice()),
-            };
-            outcome.images += 1;
-            outcome.newly_covered += fresh;
-            if completed {
-                self.memory = self.memory.saturating_sub(map_bytes);
-                outcome.completed.push(self.id(slot));
-                self.mark(slot, true, now);
-            } else if was_complete {
-                self.mark(slot, false, now);
-            }
+            let written = image.write_tile(x, y, w, h, payload);
+            self.written(slot, was_complete, written, now, &mut outcome);
         }
-        (outcome, spare.or_else(|| payload.into_vec()))
+        outcome
+    }
+
+    /// Records a tile written into an image: its newly covered pixels, and
+    /// whether it completed the image; marks the image for dumping.
+    fn written(
+        &mut self,
+        slot: Slot,
+        was_complete: bool,
+        (fresh, completed): (u64, bool),
+        now: Instant,
+        outcome: &mut InsertOutcome,
+    ) {
+        outcome.images += 1;
+        outcome.newly_covered += fresh;
+        if completed {
+            // The coverage map is gone.
+            let map_bytes = self.images.get(&slot).map_or(0, Image::pixel_count);
+            self.memory = self.memory.saturating_sub(map_bytes);
+            outcome.completed.push(self.id(slot));
+            self.mark(slot, true, now);
+        } else if was_complete {
+            self.mark(slot, false, now);
+        }
+    }
+
+    /// Checks a tile of `len` payload bytes as [`Canvas::insert`] does and
+    /// takes its image's storage out, for the payload to be received
+    /// straight into it; [`Canvas::check_in`] puts it back. Meanwhile the
+    /// image's pixels are empty, it is not dumped, and other tiles for it
+    /// are refused ([`CanvasError::Busy`]). `None` when the tile is refused
+    /// (insert it the ordinary way to have the error counted and reported),
+    /// when its media has several sources, or when the image is receiving
+    /// already.
+    pub fn check_out(&mut self, tile: &TileHeader, len: usize) -> Option<Checkout> {
+        let slots = self.check_insert(tile, len).ok()?;
+        let [slot] = slots[..] else {
+            return None;
+        };
+        if !self.images.contains_key(&slot) {
+            self.create(slot);
+        }
+        let image = self.images.get_mut(&slot)?;
+        image.receiving = true;
+        // A dump being encoded holds the pixels: they are copied first, as
+        // any write does.
+        let pixels = Arc::unwrap_or_clone(std::mem::take(&mut image.pixels));
+        // Checked: x, y >= 0, x + w <= width, y + h <= height, all fit usize.
+        Some(Checkout {
+            slot,
+            x: tile.x as usize,
+            y: tile.y as usize,
+            w: tile.w as usize,
+            h: tile.h as usize,
+            pixel_bytes: image.pixel_bytes(),
+            row_bytes: image.row_bytes(),
+            pixels,
+        })
+    }
+
+    /// Puts a checked-out image's storage back, with `received` bytes of
+    /// the tile written into it. A whole tile is counted and recorded as
+    /// [`Canvas::insert`] does; a short one is a [`CanvasError::Truncated`]:
+    /// its pixels count as not received, so an image it had completed is
+    /// incomplete again, and not dumped, until they are sent again.
+    pub fn check_in(
+        &mut self,
+        checkout: Checkout,
+        received: usize,
+    ) -> Result<InsertOutcome, CanvasError> {
+        self.check_in_at(checkout, received, Instant::now())
+    }
+
+    fn check_in_at(
+        &mut self,
+        checkout: Checkout,
+        received: usize,
+        now: Instant,
+    ) -> Result<InsertOutcome, CanvasError> {
+        let expected = checkout.len();
+        let Checkout {
+            slot,
+            x,
+            y,
+            w,
+            h,
+            pixels,
+            ..
+        } = checkout;
+        // Images are never removed while the canvas lives.
+        let Some(image) = self.images.get_mut(&slot) else {
+            return Err(CanvasError::UnknownNode {
+                node: self.sources[slot.source].info.node.clone(),
+            });
+        };
+        image.pixels = Arc::new(pixels);
+        image.receiving = false;
+        let was_complete = image.is_complete();
+        let result = if received == expected {
+            let written = image.cover(x, y, w, h);
+            let mut outcome = InsertOutcome::default();
+            self.written(slot, was_complete, written, now, &mut outcome);
+            Ok(outcome)
+        } else {
+            self.memory += image.uncover(x, y, w, h);
+            self.pending.remove(&slot);
+            Err(CanvasError::Truncated {
+                image: self.id(slot),
+                got: received as u64,
+                expected: expected as u64,
+            })
+        };
+        // A dump held back while the tile was received is due now.
+        if self.pending.contains_key(&slot)
+            && let Some(notify) = &self.wake
+        {
+            notify.notify_one();
+        }
+        self.count(&result, received);
+        result
     }
 
     fn check_budget(&self, media: &str, needed: u64) -> Result<(), CanvasError> {
@@ -894,6 +1010,7 @@ impl Canvas {
             coverage: Some(vec![0; pixels]),
             covered: 0,
             writes: 0,
+            receiving: false,
         };
         self.memory += storage_bytes(source);
         self.images.insert(slot, image);
@@ -944,12 +1061,22 @@ impl Canvas {
         let quiet = self.config.dump_quiet;
         let max_delay = self.config.dump_max_delay;
         let due_at = |p: &Pending| (p.last + quiet).min(p.first + max_delay);
+        // An image receiving a tile waits for it: checking it in wakes the
+        // writer again.
+        let images = &self.images;
+        let waiting = |slot: &Slot| images.get(slot).is_some_and(|i| i.receiving);
         let due: Vec<Slot> = self
             .pending
             .iter()
-            .filter(|(_, p)| everything || p.urgent || due_at(p) <= now)
+            .filter(|(slot, p)| !waiting(slot) && (everything || p.urgent || due_at(p) <= now))
             .map(|(slot, _)| *slot)
             .collect();
+        let next_due = self
+            .pending
+            .iter()
+            .filter(|(slot, _)| !waiting(slot) && !due.contains(slot))
+            .map(|(_, p)| due_at(p))
+            .min();
         let mut jobs = Vec::with_capacity(due.len());
         for slot in due {
             self.pending.remove(&slot);
@@ -957,12 +1084,11 @@ impl Canvas {
                 jobs.push(job);
             }
         }
-        let next_due = self.pending.values().map(due_at).min();
         DumpBatch { jobs, next_due }
     }
 
     fn job(&self, slot: Slot) -> Option<DumpJob> {
-        let image = self.images.get(&slot)?;
+        let image = self.images.get(&slot).filter(|i| i.is_complete())?;
         Some(DumpJob {
             file_name: self.file_name(slot),
             image: self.id(slot),
@@ -1129,7 +1255,7 @@ fn validate(
     index: usize,
     source: &Source,
     tile: &TileHeader,
-    payload: &[u8],
+    len: usize,
 ) -> Result<Slot, CanvasError> {
     let info = &source.info;
     let media = || info.media.clone();
@@ -1160,10 +1286,10 @@ fn validate(
     let bytes = source.sample.bytes() as u32;
     let expected =
         u128::from(tile.w) * u128::from(tile.h) * u128::from(info.channels) * u128::from(bytes);
-    if payload.len() as u128 != expected {
+    if len as u128 != expected {
         return Err(CanvasError::SizeMismatch {
             media: media(),
-            got: payload.len() as u64,
+            got: len as u64,
             expected,
             w: tile.w,
             h: tile.h,
@@ -1565,7 +1691,7 @@ mod tests {
         payload: &[u8],
         now: Instant,
     ) -> Result<InsertOutcome, CanvasError> {
-        canvas.insert_at(t, Payload::Borrowed(payload), now).0
+        canvas.insert_at(t, payload, now)
     }
 
     fn err(canvas: &mut Canvas, t: &TileHeader, payload: &[u8]) -> String {
@@ -1839,80 +1965,111 @@ mod tests {
         assert_eq!(exr.into_rgb32f().as_raw(), &[0.5, 0.5, 0.5, 1.0, 1.0, 1.0]);
     }
 
+    /// Writes `value` into every byte of a checkout's rows, `rows` of them.
+    fn land(checkout: &mut Checkout, value: u8, rows: usize) -> usize {
+        let target = checkout.rows();
+        for r in 0..rows {
+            target.bytes[target.start + r * target.stride..][..target.row_len].fill(value);
+        }
+        rows * target.row_len
+    }
+
     #[test]
-    fn a_whole_image_tile_becomes_the_storage_and_the_old_one_comes_back() {
-        let mut c = canvas_with(&source("A", 2, 2, 1, 8, false));
-        let first = Bytes::from(vec![1u8, 2, 3, 4]);
-        let first_ptr = first.as_ptr();
-        let (result, spare) = c.insert_owned(&tile("A", None, 0, 0, 2, 2), first);
-        assert_eq!(result.unwrap().completed.len(), 1);
+    fn a_checked_out_tile_lands_in_place_while_the_image_waits() {
+        let mut c = canvas_with(&source("A", 4, 3, 1, 8, false));
+        let whole: Vec<u8> = (1..=12).collect();
+        c.insert(&tile("A", None, 0, 0, 4, 3), &whole).unwrap();
+        // A dump snapshot holds the pixels while the tile comes in.
+        let snapshot = c.take_dumps(Instant::now(), true).jobs.remove(0);
+
+        let t = tile("A", None, 1, 1, 2, 2);
+        let mut checkout = c.check_out(&t, 4).unwrap();
+        assert_eq!(checkout.len(), 4);
+        assert!(c.image("A", 1, None, None).unwrap().pixels().is_empty());
+        assert!(c.check_out(&t, 4).is_none(), "one tile at a time");
+        assert_eq!(
+            err(&mut c, &t, &[0; 4]),
+            "media \"A\" (sourceGroup000000_source) frame 1 view \"left\" is receiving a tile from another connection; send one image's tiles over one connection (tile dropped)"
+        );
+        c.redraw();
+        let batch = c.take_dumps(Instant::now(), true);
+        assert!(batch.jobs.is_empty() && batch.next_due.is_none());
+
+        let received = land(&mut checkout, 9, 2);
+        let outcome = c.check_in(checkout, received).unwrap();
+        assert_eq!((outcome.images, outcome.newly_covered), (1, 0));
         let image = c.image("A", 1, None, None).unwrap();
-        assert_eq!(image.pixels(), &[1, 2, 3, 4]);
-        assert_eq!(image.pixels().as_ptr(), first_ptr, "adopted, not copied");
-        // The zeroed storage it replaced is handed back for reuse.
-        assert_eq!(spare.unwrap().len(), 4);
-
-        // A dump snapshot holds the adopted buffer: the next whole tile
-        // still goes in, and the snapshot keeps the old pixels.
-        let job = c.take_dumps(Instant::now(), true).jobs.remove(0);
-        let (result, spare) =
-            c.insert_owned(&tile("A", None, 0, 0, 2, 2), Bytes::from(vec![9u8; 4]));
-        result.unwrap();
-        assert!(spare.is_none(), "the snapshot still holds the old storage");
-        assert_eq!(c.image("A", 1, None, None).unwrap().pixels(), &[9; 4]);
-        assert_eq!(job.pixels.as_slice(), &[1, 2, 3, 4]);
+        assert_eq!(image.pixels(), &[1, 2, 3, 4, 5, 9, 9, 8, 9, 9, 9, 12][..]);
+        assert!(image.is_complete());
+        assert_eq!(
+            snapshot.pixels.as_slice(),
+            &whole[..],
+            "copied, not changed"
+        );
+        assert_eq!(c.take_dumps(Instant::now(), true).jobs.len(), 1);
+        assert_eq!(c.stats().tiles_accepted, 2);
+        assert_eq!(c.stats().tiles_rejected, 1, "the busy one");
     }
 
     #[test]
-    fn an_oversized_buffer_is_copied_not_adopted_so_the_budget_holds() {
-        let mut c = canvas_with(&source("O", 2, 2, 1, 8, false));
-        let mut big = Vec::with_capacity(4096);
-        big.extend_from_slice(&[1, 2, 3, 4]);
-        let (result, spare) = c.insert_owned(&tile("O", None, 0, 0, 2, 2), Bytes::from(big));
-        result.unwrap();
-        let image = c.image("O", 1, None, None).unwrap();
-        assert_eq!(image.pixels(), &[1, 2, 3, 4]);
-        assert_eq!(image.pixels().len(), 4);
-        assert_eq!(spare.unwrap().capacity(), 4096, "handed back, not kept");
+    fn a_tile_cut_short_leaves_the_rest_and_counts_as_not_received() {
+        let mut c = canvas_with(&source("A", 4, 3, 1, 8, false));
+        let whole: Vec<u8> = (1..=12).collect();
+        c.insert(&tile("A", None, 0, 0, 4, 3), &whole).unwrap();
+        let memory = c.memory_used();
+        let t = tile("A", None, 1, 1, 2, 2);
+        let mut checkout = c.check_out(&t, 4).unwrap();
+        let received = land(&mut checkout, 9, 1);
+        assert_eq!(
+            c.check_in(checkout, received).unwrap_err().to_string(),
+            "connection closed after 2 of the 4 bytes of a tile for media \"A\" (sourceGroup000000_source) frame 1 view \"left\"; its pixels must be sent again"
+        );
+        let image = c.image("A", 1, None, None).unwrap();
+        // Only the tile's own pixels changed.
+        assert_eq!(image.pixels(), &[1, 2, 3, 4, 5, 9, 9, 8, 9, 10, 11, 12][..]);
+        assert!(!image.is_complete(), "not dumped until sent again");
+        assert_eq!(image.covered_pixels(), 12 - 4);
+        assert_eq!(c.memory_used(), memory + 12, "the coverage map is back");
+        assert!(c.take_dumps(Instant::now(), true).jobs.is_empty());
+
+        let outcome = c.insert(&t, &[7; 4]).unwrap();
+        assert_eq!(outcome.newly_covered, 4);
+        assert_eq!(outcome.completed.len(), 1);
+        assert_eq!(c.memory_used(), memory);
+        assert_eq!(c.take_dumps(Instant::now(), true).jobs.len(), 1);
     }
 
     #[test]
-    fn a_partial_or_shared_payload_is_copied_and_handed_back_when_unique() {
-        let mut c = canvas_with(&source("P", 2, 2, 1, 8, false));
-        let (result, spare) =
-            c.insert_owned(&tile("P", None, 1, 0, 1, 2), Bytes::from(vec![7u8, 8]));
-        result.unwrap();
-        assert_eq!(spare.unwrap(), vec![7, 8]);
-        assert_eq!(c.image("P", 1, None, None).unwrap().pixels(), &[0, 7, 0, 8]);
-
-        let shared = Bytes::from(vec![5u8; 4]);
-        let (result, spare) = c.insert_owned(&tile("P", None, 0, 0, 2, 2), shared.clone());
-        result.unwrap();
-        assert!(spare.is_none());
-        let image = c.image("P", 1, None, None).unwrap();
-        assert_eq!(image.pixels(), &[5; 4]);
-        assert_ne!(image.pixels().as_ptr(), shared.as_ptr(), "copied");
-
-        // A refused tile changes nothing and its buffer comes back.
-        let (result, spare) =
-            c.insert_owned(&tile("P", None, 0, 0, 2, 2), Bytes::from(vec![1u8; 3]));
-        assert!(matches!(result, Err(CanvasError::SizeMismatch { .. })));
-        assert_eq!(spare.unwrap().len(), 3);
-        assert_eq!(c.image("P", 1, None, None).unwrap().pixels(), &[5; 4]);
-    }
-
-    #[test]
-    fn a_whole_tile_for_two_sources_is_copied_into_one_and_adopted_by_the_other() {
+    fn only_a_valid_tile_of_a_single_source_is_checked_out() {
         let first = source("M", 2, 1, 1, 8, false);
         let mut second = source("M", 2, 1, 1, 8, false);
         second.node = "sourceGroup000001_source".into();
+        let mut single = source("S", 2, 2, 1, 8, false);
+        single.node = "sourceGroup000002_source".into();
         let mut c = canvas_with(&first);
+        c.add_source(&single);
+        assert!(
+            c.check_out(&tile("S", None, 0, 0, 2, 2), 3).is_none(),
+            "size"
+        );
+        assert!(
+            c.check_out(&tile("S", None, 1, 0, 2, 2), 4).is_none(),
+            "bounds"
+        );
+        assert!(
+            c.check_out(&tile("T", None, 0, 0, 2, 2), 4).is_none(),
+            "media"
+        );
+        assert_eq!(c.stats().tiles_rejected, 0, "insert reports those");
         c.add_source(&second);
-        let (result, _) = c.insert_owned(&tile("M", None, 0, 0, 2, 1), Bytes::from(vec![3u8, 4]));
-        assert_eq!(result.unwrap().completed.len(), 2);
-        for (_, image) in c.images() {
-            assert_eq!(image.pixels(), &[3, 4]);
-        }
+        assert!(c.check_out(&tile("M", None, 0, 0, 2, 1), 2).is_none());
+        // A fresh image is made for the tile, zeroed.
+        let mut checkout = c.check_out(&tile("S", None, 0, 1, 2, 1), 2).unwrap();
+        let received = land(&mut checkout, 4, 1);
+        c.check_in(checkout, received).unwrap();
+        let image = c.image("S", 1, None, None).unwrap();
+        assert_eq!(image.pixels(), &[0, 0, 4, 4]);
+        assert_eq!(image.covered_pixels(), 2);
     }
 
     #[test]

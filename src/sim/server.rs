@@ -27,6 +27,11 @@
 //!   go to the image sources' pixel storage ([`crate::sim::canvas`]), which
 //!   validates them as RV does and also rejects tiles outside the image;
 //!   a rejected tile is logged and, as in RV, nothing is sent back (§7.2).
+//!   A tile of [`DIRECT_MIN`] bytes or more is checked from its header
+//!   alone and received straight into its image's rows
+//!   ([`crate::sim::canvas::Canvas::check_out`]); unlike RV, which takes
+//!   the whole payload first, a connection lost mid-tile leaves the bytes
+//!   that arrived in the image, and the tile counts as not received.
 //! - With a dump directory, completed images are written as files off the
 //!   async workers ([`Simulator::flush_dumps`] waits for them).
 //! - On shutdown every connection is signed off with DISCONNECT, as RV does
@@ -37,8 +42,11 @@
 use crate::rv::frame::{Frame, Limits};
 use crate::rv::message::Message;
 use crate::rv::pixels::TileHeader;
-use crate::rv::reader::{DIRECT_MIN, FrameReader};
-use crate::sim::canvas::{Canvas, CanvasConfig, DEFAULT_MEMORY_BUDGET, DumpError, DumpWriter};
+use crate::rv::reader::{DIRECT_MIN, FrameReader, Item, Landing, Router, RowsMut};
+use crate::sim::canvas::{
+    Canvas, CanvasConfig, CanvasError, Checkout, DEFAULT_MEMORY_BUDGET, DumpError, DumpWriter,
+    InsertOutcome,
+};
 use crate::sim::lock;
 use crate::sim::mu::Session;
 use bytes::BytesMut;
@@ -294,6 +302,7 @@ async fn serve(
         return;
     }
     tracing::info!(%contact, "connected");
+    frames.route(tile_router(&state, &contact));
 
     let mut last_heard = Instant::now();
     // The heartbeat's timer, while the heartbeat is on. Moved only when a
@@ -307,7 +316,7 @@ async fn serve(
             // Frames first: a busy client is served before anything else
             // is looked at (the runtime's budget still yields in between).
             biased;
-            frame = frames.next() => frame,
+            item = frames.next_item() => item,
             _ = &mut stopped => {
                 let _ = send(&mut write_half, &mut out, &Frame::Message("DISCONNECT".into())).await;
                 break;
@@ -336,9 +345,14 @@ async fn serve(
         // Everything already read is handled before the answers go out
         // together, so pipelined requests cost one write.
         let mut next = Some(first);
-        while let Some(frame) = next.take() {
-            let frame = match frame {
-                Ok(frame) => frame,
+        while let Some(item) = next.take() {
+            let frame = match item {
+                Ok(Item::Frame(frame)) => frame,
+                // The landing has written and logged the tile.
+                Ok(Item::Landed { .. }) => {
+                    next = frames.next_buffered_item();
+                    continue;
+                }
                 Err(err) => {
                     tracing::warn!(%contact, %err, "closing connection");
                     // The frames before it were handled: their answers go out.
@@ -367,7 +381,7 @@ async fn serve(
                     break 'session;
                 }
             }
-            next = frames.next_buffered();
+            next = frames.next_buffered_item();
         }
         if !out.is_empty() {
             if write_half.write_all(&out).await.is_err() {
@@ -420,35 +434,89 @@ fn handle(
                     tracing::info!(%contact, %header, "pixel tile for an event with no handler")
                 }
                 Some(tile) => {
-                    // A large payload owns its buffer (see FrameReader): it
-                    // may become the image's storage, and a buffer comes
-                    // back for the next one. A small one is a slice of the
-                    // read buffer: copied, nothing to give back.
-                    let result = if payload.len() >= DIRECT_MIN {
-                        let (result, spare) = lock(&state.canvas).insert_owned(&tile, payload);
-                        if let Some(buffer) = spare {
-                            frames.recycle(buffer);
-                        }
-                        result
-                    } else {
-                        lock(&state.canvas).insert(&tile, &payload)
-                    };
-                    match result {
-                        Ok(outcome) => {
-                            for image in &outcome.completed {
-                                tracing::info!(%contact, %image, "image complete");
-                            }
-                        }
-                        // RV prints the error and sends nothing back (§7.2).
-                        Err(err) => {
-                            tracing::error!(%contact, %header, %err, "bad pixel block received")
-                        }
+                    let result = lock(&state.canvas).insert(&tile, &payload);
+                    log_tile(contact, &header, result);
+                    // A large payload owns its buffer (see FrameReader):
+                    // it comes back for the next one.
+                    if payload.len() >= DIRECT_MIN
+                        && let Ok(buffer) = payload.try_into_mut()
+                    {
+                        frames.recycle(buffer.into());
                     }
                 }
                 None => tracing::info!(%contact, %header, bytes = payload.len(), "data event"),
             }
             Handled::Nothing
         }
+    }
+}
+
+/// Logs what became of a tile.
+fn log_tile(contact: &str, header: &str, result: Result<InsertOutcome, CanvasError>) {
+    match result {
+        Ok(outcome) => {
+            for image in &outcome.completed {
+                tracing::info!(%contact, %image, "image complete");
+            }
+        }
+        // RV prints the error and sends nothing back (§7.2).
+        Err(err) => tracing::error!(%contact, %header, %err, "bad pixel block received"),
+    }
+}
+
+/// Sends large PIXELTILE payloads straight into their image's rows when the
+/// canvas can take them so ([`Canvas::check_out`]); the others are read
+/// whole and inserted, which reports why a tile is refused.
+fn tile_router(state: &State, contact: &str) -> Router {
+    let (state, contact) = (state.clone(), contact.to_owned());
+    Box::new(move |header, len| {
+        let tile = TileHeader::parse(header)
+            .filter(|tile| tile.event.as_deref().is_none_or(|e| e == "pixel-block"))?;
+        let checkout = lock(&state.canvas).check_out(&tile, len)?;
+        Some(Box::new(TileLanding {
+            state: state.clone(),
+            contact: contact.clone(),
+            header: header.to_owned(),
+            checkout: Some(checkout),
+        }))
+    })
+}
+
+/// A tile received straight into its image's storage, which goes back to
+/// the canvas when the reading ends, however it ends.
+struct TileLanding {
+    state: State,
+    contact: String,
+    header: String,
+    checkout: Option<Checkout>,
+}
+
+impl TileLanding {
+    fn check_in(&mut self, received: usize) {
+        if let Some(checkout) = self.checkout.take() {
+            let result = lock(&self.state.canvas).check_in(checkout, received);
+            log_tile(&self.contact, &self.header, result);
+        }
+    }
+}
+
+impl Landing for TileLanding {
+    fn rows(&mut self) -> RowsMut<'_> {
+        self.checkout
+            .as_mut()
+            .map(Checkout::rows)
+            .unwrap_or_default()
+    }
+
+    fn finish(mut self: Box<Self>, received: usize) {
+        self.check_in(received);
+    }
+}
+
+impl Drop for TileLanding {
+    /// Never left out of the canvas, even if not finished.
+    fn drop(&mut self) {
+        self.check_in(0);
     }
 }
 
