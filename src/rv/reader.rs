@@ -8,8 +8,8 @@
 //! [`DIRECT_MIN`] bytes is read into a `Vec` that holds nothing but that
 //! payload, instead of into the shared read buffer. So:
 //!
-//! - a receiver can keep a whole-image tile as its pixel storage without
-//!   copying it ([`bytes::Bytes::try_into_mut`] gives the `Vec` back), and
+//! - a receiver can keep a large payload as its own without copying it
+//!   ([`bytes::Bytes::try_into_mut`] gives the `Vec` back), and
 //! - hands the buffer back with [`FrameReader::recycle`] when done, so the next
 //!   large frame lands in memory that is already mapped, instead of faulting in
 //!   fresh pages for every tile.
