@@ -45,8 +45,11 @@ pub const DIRECT_MIN: usize = 256 << 10;
 /// How far ahead of the bytes received a large payload's buffer is reserved.
 pub const RESERVE_AHEAD: usize = 64 << 20;
 
-/// How much the shared read buffer asks the socket for at a time.
-const READ_CHUNK: usize = 64 << 10;
+/// How much the shared read buffer asks the socket for at a time. Large
+/// enough that a stream of small tiles costs few reads (and acknowledgements
+/// on loopback: a 16 KiB tile stream took a fifth less CPU to receive than
+/// with 64 KiB), small enough to stay in cache.
+const READ_CHUNK: usize = 256 << 10;
 
 /// Payload buffers kept for reuse.
 const SPARES: usize = 2;
