@@ -574,6 +574,49 @@ async fn a_peer_vanishing_mid_tile_leaves_the_rest_and_others_are_served() {
     sim.shutdown().await;
 }
 
+/// A large tile whose peer vanishes right after its header changed no pixel:
+/// a complete image stays complete, and a dump it was due still happens.
+#[tokio::test]
+async fn a_peer_vanishing_after_a_tile_header_changes_nothing() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim(dir.path()).await;
+    let rv = client(&sim).await;
+    let (width, height) = (512u32, 256u32);
+    rv.eval(create_block("M", width, height, 8, false))
+        .await
+        .unwrap();
+    let image: Vec<u8> = (0..row_len(width) * height as usize)
+        .map(|i| (i * 3 % 253) as u8)
+        .collect();
+    let whole = |view| tile_frame("M", view, &image, width, 4, (0, 0, width, height));
+    rv.send_frame(whole("left")).await.unwrap();
+    rv.send_frame(whole("right")).await.unwrap();
+    rv.eval("frame()").await.unwrap();
+
+    let len = 256 * 256 * 4;
+    let mut peer = raw_peer(&sim, "vanishing").await;
+    let head = format!("PIXELTILE(media=M,view=left,w=256,h=256,x=0,y=0,f=1) {len} ");
+    peer.write_all(head.as_bytes()).await.unwrap();
+    drop(peer);
+    until(&sim, |c| c.stats().tiles_rejected == 1).await;
+
+    let (complete, covered, left) = sim.with_canvas(|c| {
+        let left = c.image("M", 1, Some("left"), None).unwrap();
+        (
+            left.is_complete(),
+            left.covered_pixels(),
+            left.pixels().to_vec(),
+        )
+    });
+    assert!(complete, "no pixel changed, so the image is still whole");
+    assert_eq!(covered, u64::from(width * height));
+    assert!(left == image);
+    sim.flush_dumps().await.unwrap();
+    assert!(dir.path().join("M.left.1.png").exists());
+    sim.shutdown().await;
+}
+
 /// While a large tile is received into an image, another connection's tile
 /// for it is refused (and said so), and the first tile still lands whole.
 #[tokio::test]

@@ -963,8 +963,13 @@ impl Canvas {
             self.written(slot, was_complete, written, now, &mut outcome);
             Ok(outcome)
         } else {
-            self.memory += image.uncover(x, y, w, h);
-            self.pending.remove(&slot);
+            // Some of the tile's pixels changed: it is no longer received.
+            // With none received nothing changed, and a dump that is due
+            // stays due.
+            if received > 0 {
+                self.memory += image.uncover(x, y, w, h);
+                self.pending.remove(&slot);
+            }
             Err(CanvasError::Truncated {
                 image: self.id(slot),
                 got: received as u64,
