@@ -51,9 +51,6 @@ pub const RESERVE_AHEAD: usize = 64 << 20;
 /// with 64 KiB), small enough to stay in cache.
 const READ_CHUNK: usize = 256 << 10;
 
-/// Payload buffers kept for reuse.
-const SPARES: usize = 2;
-
 /// Most rows of a landing handed to one vectored read.
 const MAX_READ_ROWS: usize = 64;
 
@@ -210,7 +207,8 @@ pub struct FrameReader<R> {
     limits: Limits,
     buf: BytesMut,
     direct: Option<Direct>,
-    spares: Vec<Vec<u8>>,
+    /// A payload buffer kept for the next large frame.
+    spare: Option<Vec<u8>>,
     router: Option<Router>,
     failed: bool,
 }
@@ -247,7 +245,7 @@ impl<R: ReadVectored> FrameReader<R> {
             limits,
             buf,
             direct: None,
-            spares: Vec::new(),
+            spare: None,
             router: None,
             failed: false,
         }
@@ -302,18 +300,14 @@ impl<R: ReadVectored> FrameReader<R> {
         Some(result)
     }
 
-    /// Gives a payload buffer back for the next large frame. Buffers smaller
-    /// than [`DIRECT_MIN`] and those beyond a couple are dropped.
+    /// Gives a payload buffer back for the next large frame. One is kept,
+    /// of [`DIRECT_MIN`] to [`RESERVE_AHEAD`] bytes, so an idle connection
+    /// holds at most that much; others are dropped.
     pub fn recycle(&mut self, mut buffer: Vec<u8>) {
-        if buffer.capacity() >= DIRECT_MIN && self.spares.len() < SPARES {
+        if (DIRECT_MIN..=RESERVE_AHEAD).contains(&buffer.capacity()) {
             buffer.clear();
-            self.spares.push(buffer);
+            self.spare = Some(buffer);
         }
-    }
-
-    /// Drops the kept payload buffers.
-    pub fn release_spares(&mut self) {
-        self.spares.clear();
     }
 
     /// Polls for the next frame or landed payload (see
@@ -372,7 +366,7 @@ impl<R: ReadVectored> FrameReader<R> {
                     }
                 }
                 None => {
-                    let mut payload = self.take_spare(len);
+                    let mut payload = self.spare.take().unwrap_or_default();
                     payload.reserve(have.max(len.min(RESERVE_AHEAD)));
                     payload.extend_from_slice(&self.buf.split_to(have));
                     To::Own(payload)
@@ -400,17 +394,6 @@ impl<R: ReadVectored> FrameReader<R> {
                 }
             }
         })
-    }
-
-    /// The smallest kept buffer that can hold `len` bytes, else the largest
-    /// kept one (it grows as the bytes arrive).
-    fn take_spare(&mut self, len: usize) -> Vec<u8> {
-        let fits = (0..self.spares.len())
-            .filter(|&i| self.spares[i].capacity() >= len)
-            .min_by_key(|&i| self.spares[i].capacity());
-        let pick =
-            fits.or_else(|| (0..self.spares.len()).max_by_key(|&i| self.spares[i].capacity()));
-        pick.map(|i| self.spares.swap_remove(i)).unwrap_or_default()
     }
 
     fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Item, CodecError>>> {
@@ -596,20 +579,21 @@ mod tests {
     }
 
     #[test]
-    fn the_smallest_spare_that_fits_is_taken() {
+    fn one_spare_is_kept_and_only_of_a_bounded_size() {
         let (_tx, rx) = tokio::io::duplex(16);
         let mut reader = FrameReader::new(rx, Limits::default());
-        for cap in [DIRECT_MIN * 4, DIRECT_MIN * 2, DIRECT_MIN * 3] {
-            reader.recycle(Vec::with_capacity(cap));
-        }
-        // SPARES is 2: the third was dropped.
-        assert_eq!(reader.take_spare(DIRECT_MIN).capacity(), DIRECT_MIN * 2);
+        reader.recycle(Vec::with_capacity(DIRECT_MIN * 2));
+        reader.recycle(Vec::with_capacity(DIRECT_MIN * 3));
         assert_eq!(
-            reader.take_spare(DIRECT_MIN * 8).capacity(),
-            DIRECT_MIN * 4,
-            "else the largest"
+            reader.spare.as_ref().map(Vec::capacity),
+            Some(DIRECT_MIN * 3),
+            "the latest is kept"
         );
-        assert_eq!(reader.take_spare(1).capacity(), 0, "none left");
+        for dropped in [DIRECT_MIN - 1, RESERVE_AHEAD + 1] {
+            reader.spare = None;
+            reader.recycle(Vec::with_capacity(dropped));
+            assert!(reader.spare.is_none(), "{dropped} bytes kept");
+        }
     }
 
     #[tokio::test]
