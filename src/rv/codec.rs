@@ -43,6 +43,16 @@ pub enum CodecError {
     Io(#[from] std::io::Error),
 }
 
+/// The error for a stream that ends inside a frame; `detail` says how far
+/// the frame got.
+pub(crate) fn mid_frame_eof(detail: String) -> CodecError {
+    std::io::Error::new(
+        std::io::ErrorKind::UnexpectedEof,
+        format!("connection closed in the middle of a frame ({detail})"),
+    )
+    .into()
+}
+
 impl RvCodec {
     /// A codec with the given limits.
     pub fn new(limits: Limits) -> Self {
@@ -67,15 +77,11 @@ impl Decoder for RvCodec {
         match self.decode(src)? {
             Some(frame) => Ok(Some(frame)),
             None if src.is_empty() => Ok(None),
-            None => Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                format!(
-                    "connection closed in the middle of a frame ({} bytes of it received: {})",
-                    src.len(),
-                    crate::rv::frame::Snippet::of(src)
-                ),
-            )
-            .into()),
+            None => Err(mid_frame_eof(format!(
+                "{} bytes of it received: {}",
+                src.len(),
+                crate::rv::frame::Snippet::of(src)
+            ))),
         }
     }
 }

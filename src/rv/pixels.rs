@@ -129,6 +129,13 @@ pub fn check_value(key: &'static str, value: &str) -> Result<(), HeaderError> {
 }
 
 impl TileHeader {
+    /// Whether RV inserts this tile's pixels: only the `pixel-block` event
+    /// (the default) is bound to the handler that does; RV emits any other
+    /// name to whatever is bound to it (§7.1, §7.2).
+    pub fn inserts_pixels(&self) -> bool {
+        self.event.as_deref().is_none_or(|e| e == "pixel-block")
+    }
+
     /// Parses a header the way RV's `Session::pixelBlockEvent` does (§7.1):
     /// unknown keys and malformed pairs are ignored, numbers parse like
     /// `atoi` (garbage is 0), absent keys take RV's defaults. `None` if this

@@ -31,7 +31,7 @@
 //! `select!` may drop [`FrameReader::next`] and call it again without losing
 //! bytes.
 
-use crate::rv::codec::CodecError;
+use crate::rv::codec::{CodecError, mid_frame_eof};
 use crate::rv::frame::{Frame, Limits, split_data_head};
 use bytes::{Buf, Bytes, BytesMut};
 use std::io::IoSliceMut;
@@ -464,14 +464,6 @@ impl<R: ReadVectored> FrameReader<R> {
             }
         }
     }
-}
-
-fn mid_frame_eof(detail: String) -> CodecError {
-    std::io::Error::new(
-        std::io::ErrorKind::UnexpectedEof,
-        format!("connection closed in the middle of a frame ({detail})"),
-    )
-    .into()
 }
 
 #[cfg(test)]

@@ -419,13 +419,8 @@ impl Checkout {
     }
 
     /// The tile's payload length.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.w * self.h * self.pixel_bytes
-    }
-
-    /// Whether the tile has no pixels (never: such a tile is refused).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -1068,20 +1063,17 @@ impl Canvas {
         let due_at = |p: &Pending| (p.last + quiet).min(p.first + max_delay);
         // An image receiving a tile waits for it: checking it in wakes the
         // writer again.
-        let images = &self.images;
-        let waiting = |slot: &Slot| images.get(slot).is_some_and(|i| i.receiving);
+        let waiting = |images: &HashMap<Slot, Image>, slot: &Slot| {
+            images.get(slot).is_some_and(|i| i.receiving)
+        };
         let due: Vec<Slot> = self
             .pending
             .iter()
-            .filter(|(slot, p)| !waiting(slot) && (everything || p.urgent || due_at(p) <= now))
+            .filter(|(slot, p)| {
+                !waiting(&self.images, slot) && (everything || p.urgent || due_at(p) <= now)
+            })
             .map(|(slot, _)| *slot)
             .collect();
-        let next_due = self
-            .pending
-            .iter()
-            .filter(|(slot, _)| !waiting(slot) && !due.contains(slot))
-            .map(|(_, p)| due_at(p))
-            .min();
         let mut jobs = Vec::with_capacity(due.len());
         for slot in due {
             self.pending.remove(&slot);
@@ -1089,6 +1081,12 @@ impl Canvas {
                 jobs.push(job);
             }
         }
+        let next_due = self
+            .pending
+            .iter()
+            .filter(|(slot, _)| !waiting(&self.images, slot))
+            .map(|(_, p)| due_at(p))
+            .min();
         DumpBatch { jobs, next_due }
     }
 

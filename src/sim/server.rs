@@ -305,12 +305,10 @@ async fn serve(
     frames.route(tile_router(&state, &contact));
 
     let mut last_heard = Instant::now();
-    // The heartbeat's timer, while the heartbeat is on. Moved only when a
-    // PING is due sooner than it is set for, not per frame; dropped while
-    // the heartbeat is off, so the runtime has no timer to keep.
-    let mut ping = Some(Box::pin(tokio::time::sleep_until(
-        last_heard + config.ping_interval,
-    )));
+    let mut heartbeat = true;
+    // Moved only when a PING is due sooner than it is set for, not per frame.
+    let ping = tokio::time::sleep_until(last_heard + config.ping_interval);
+    tokio::pin!(ping);
     'session: loop {
         let first = tokio::select! {
             // Frames first: a busy client is served before anything else
@@ -321,18 +319,17 @@ async fn serve(
                 let _ = send(&mut write_half, &mut out, &Frame::Message("DISCONNECT".into())).await;
                 break;
             }
-            _ = async { ping.as_mut().expect("polled only while on").await }, if ping.is_some() => {
-                let timer = ping.as_mut().expect("polled only while on");
+            _ = &mut ping, if heartbeat => {
                 let due = last_heard + config.ping_interval;
                 if Instant::now() < due {
-                    timer.as_mut().reset(due);
+                    ping.as_mut().reset(due);
                     continue;
                 }
                 if last_heard.elapsed() > config.pong_timeout {
                     tracing::warn!(%contact, "connection aborted because response was too slow");
                     break;
                 }
-                timer.as_mut().reset(Instant::now() + config.ping_interval);
+                ping.as_mut().reset(Instant::now() + config.ping_interval);
                 if send(&mut write_half, &mut out, &Frame::Ping).await.is_err() { break; }
                 continue;
             }
@@ -367,13 +364,10 @@ async fn serve(
                     }
                 }
                 Handled::Nothing => {}
-                Handled::HeartbeatOff => ping = None,
+                Handled::HeartbeatOff => heartbeat = false,
                 Handled::HeartbeatOn => {
-                    if ping.is_none() {
-                        ping = Some(Box::pin(tokio::time::sleep_until(
-                            last_heard + config.ping_interval,
-                        )));
-                    }
+                    heartbeat = true;
+                    ping.as_mut().reset(last_heard + config.ping_interval);
                 }
                 Handled::SignedOff => {
                     tracing::info!(%contact, "signed off");
@@ -427,10 +421,8 @@ fn handle(
         },
         Frame::Data { header, payload } => {
             match TileHeader::parse(&header) {
-                // Only `pixel-block` (the default) is bound to the handler
-                // that inserts pixels; RV emits any other event name to
-                // whatever is bound to it, here nothing (§7.1, §7.2).
-                Some(tile) if tile.event.as_deref().is_some_and(|e| e != "pixel-block") => {
+                // Bound to nothing here (§7.1, §7.2).
+                Some(tile) if !tile.inserts_pixels() => {
                     tracing::info!(%contact, %header, "pixel tile for an event with no handler")
                 }
                 Some(tile) => {
@@ -470,8 +462,7 @@ fn log_tile(contact: &str, header: &str, result: Result<InsertOutcome, CanvasErr
 fn tile_router(state: &State, contact: &str) -> Router {
     let (state, contact) = (state.clone(), contact.to_owned());
     Box::new(move |header, len| {
-        let tile = TileHeader::parse(header)
-            .filter(|tile| tile.event.as_deref().is_none_or(|e| e == "pixel-block"))?;
+        let tile = TileHeader::parse(header).filter(TileHeader::inserts_pixels)?;
         let checkout = lock(&state.canvas).check_out(&tile, len)?;
         Some(Box::new(TileLanding {
             state: state.clone(),
