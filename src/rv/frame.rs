@@ -325,37 +325,60 @@ pub fn frame_len(buf: &[u8], limits: &Limits) -> Option<usize> {
     locate(buf, limits).ok().flatten().map(|at| at.end)
 }
 
-/// Consumes the head of a data frame of at least `min_payload` bytes from
-/// the front of `buf` and returns its header and payload length, so that the
-/// payload can be read straight into a buffer of its own. `Ok(None)`, with
-/// nothing consumed, for any other frame or while the head is incomplete;
-/// the same errors as [`Frame::parse`].
-pub fn split_data_head(
+/// What [`parse_or_split`] found at the front of a buffer.
+#[derive(Debug, PartialEq)]
+pub enum Split {
+    /// A whole frame, consumed.
+    Frame(Frame),
+    /// The head of a data frame of at least the asked payload size,
+    /// consumed; its payload follows (some of it may be in the buffer).
+    DataHead {
+        /// The data frame's header token.
+        header: String,
+        /// Its payload length.
+        len: usize,
+    },
+}
+
+/// As [`Frame::parse`], except that a data frame of at least `min_payload`
+/// bytes has only its head consumed, so that the payload can be read
+/// straight into a buffer of its own. The head is located once either way.
+/// `Ok(None)`, with nothing consumed, while the frame (or that head) is
+/// incomplete; the same errors as [`Frame::parse`].
+pub fn parse_or_split(
     buf: &mut BytesMut,
     limits: &Limits,
     min_payload: usize,
-) -> Result<Option<(String, usize)>, ParseError> {
-    match locate(buf, limits)? {
-        Some(
-            at @ Located {
-                kind: Kind::Data, ..
-            },
-        ) if at.end - at.payload_start >= min_payload => {
-            let header = text(&buf[..at.token_len], &buf[..at.token_len])?;
-            buf.advance(at.payload_start);
-            Ok(Some((header, at.end - at.payload_start)))
-        }
-        _ => Ok(None),
+) -> Result<Option<Split>, ParseError> {
+    let Some(at) = locate(buf, limits)? else {
+        return Ok(None);
+    };
+    if matches!(at.kind, Kind::Data) && at.end - at.payload_start >= min_payload {
+        let header = text(&buf[..at.token_len], &buf[..at.token_len])?;
+        buf.advance(at.payload_start);
+        return Ok(Some(Split::DataHead {
+            header,
+            len: at.end - at.payload_start,
+        }));
     }
+    Ok(Frame::take(buf, at)?.map(Split::Frame))
 }
 
 impl Frame {
     /// Parses one frame from the front of `buf`, consuming it. Returns
     /// `Ok(None)` and consumes nothing while the frame is incomplete.
     pub fn parse(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Frame>, ParseError> {
-        let Some(at) = locate(buf, limits)?.filter(|at| buf.len() >= at.end) else {
+        match locate(buf, limits)? {
+            Some(at) => Frame::take(buf, at),
+            None => Ok(None),
+        }
+    }
+
+    /// The located frame, consumed once all of it is in `buf`.
+    fn take(buf: &mut BytesMut, at: Located) -> Result<Option<Frame>, ParseError> {
+        if buf.len() < at.end {
             return Ok(None);
-        };
+        }
         let mut raw = buf.split_to(at.end);
         let token = &raw[..at.token_len];
         let frame = match at.kind {
@@ -686,6 +709,39 @@ mod tests {
                 EncodeError::BadDataHeader(_)
             ));
         }
+    }
+
+    #[test]
+    fn large_data_frames_split_at_their_head_and_others_parse_whole() {
+        let limits = Limits::default();
+        let mut buf = BytesMut::from(&b"DATAEVENT(e,t,x) 6 abc"[..]);
+        // Big enough to split: only the head goes, as soon as it is in.
+        assert_eq!(
+            parse_or_split(&mut buf, &limits, 6).unwrap(),
+            Some(Split::DataHead {
+                header: "DATAEVENT(e,t,x)".into(),
+                len: 6
+            })
+        );
+        assert_eq!(&buf[..], b"abc");
+        // Smaller payloads and other frames parse whole, once complete.
+        let mut buf = BytesMut::from(&b"DATAEVENT(e,t,x) 6 abc"[..]);
+        assert_eq!(parse_or_split(&mut buf, &limits, 7).unwrap(), None);
+        buf.extend_from_slice(b"defPING 1 p");
+        assert_eq!(
+            parse_or_split(&mut buf, &limits, 7).unwrap(),
+            Some(Split::Frame(Frame::Data {
+                header: "DATAEVENT(e,t,x)".into(),
+                payload: Bytes::from_static(b"abcdef")
+            }))
+        );
+        assert_eq!(
+            parse_or_split(&mut buf, &limits, 0).unwrap(),
+            Some(Split::Frame(Frame::Ping))
+        );
+        assert!(buf.is_empty());
+        let mut bad = BytesMut::from(&b"NOSUCH 1 x"[..]);
+        assert!(parse_or_split(&mut bad, &limits, 0).is_err());
     }
 
     #[test]

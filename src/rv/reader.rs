@@ -32,7 +32,7 @@
 //! bytes.
 
 use crate::rv::codec::{CodecError, mid_frame_eof};
-use crate::rv::frame::{Frame, Limits, split_data_head};
+use crate::rv::frame::{Frame, Limits, Split, parse_or_split};
 use bytes::{Buf, Bytes, BytesMut};
 use std::io::IoSliceMut;
 use std::pin::Pin;
@@ -336,46 +336,48 @@ impl<R: ReadVectored> FrameReader<R> {
     /// Parses a frame from the read buffer, starting a direct read when a
     /// large data frame's head is in.
     fn parse(&mut self) -> Result<Option<Item>, CodecError> {
-        if let Some((header, len)) = split_data_head(&mut self.buf, &self.limits, DIRECT_MIN)? {
-            let have = self.buf.len().min(len);
-            let landing = self.router.as_mut().and_then(|route| route(&header, len));
-            let to = match landing {
-                Some(mut landing) => {
-                    let rows = landing.rows();
-                    if rows.len() != len || !rows.fits() {
-                        let holds = rows.len();
-                        landing.finish(0);
-                        return Err(std::io::Error::other(format!(
-                            "{header}: the memory given for its {len} payload bytes holds {holds}"
-                        ))
-                        .into());
-                    }
-                    let mut left = have;
-                    for row in rows.from(0, usize::MAX) {
-                        if left == 0 {
-                            break;
-                        }
-                        let n = row.len().min(left);
-                        row[..n].copy_from_slice(&self.buf[..n]);
-                        self.buf.advance(n);
-                        left -= n;
-                    }
-                    To::Landing {
-                        landing,
-                        filled: have,
-                    }
+        let (header, len) = match parse_or_split(&mut self.buf, &self.limits, DIRECT_MIN)? {
+            None => return Ok(None),
+            Some(Split::Frame(frame)) => return Ok(Some(Item::Frame(frame))),
+            Some(Split::DataHead { header, len }) => (header, len),
+        };
+        let have = self.buf.len().min(len);
+        let landing = self.router.as_mut().and_then(|route| route(&header, len));
+        let to = match landing {
+            Some(mut landing) => {
+                let rows = landing.rows();
+                if rows.len() != len || !rows.fits() {
+                    let holds = rows.len();
+                    landing.finish(0);
+                    return Err(std::io::Error::other(format!(
+                        "{header}: the memory given for its {len} payload bytes holds {holds}"
+                    ))
+                    .into());
                 }
-                None => {
-                    let mut payload = self.spare.take().unwrap_or_default();
-                    payload.reserve(have.max(len.min(RESERVE_AHEAD)));
-                    payload.extend_from_slice(&self.buf.split_to(have));
-                    To::Own(payload)
+                let mut left = have;
+                for row in rows.from(0, usize::MAX) {
+                    if left == 0 {
+                        break;
+                    }
+                    let n = row.len().min(left);
+                    row[..n].copy_from_slice(&self.buf[..n]);
+                    self.buf.advance(n);
+                    left -= n;
                 }
-            };
-            self.direct = Some(Direct { header, len, to });
-            return Ok(self.finish_direct());
-        }
-        Ok(Frame::parse(&mut self.buf, &self.limits)?.map(Item::Frame))
+                To::Landing {
+                    landing,
+                    filled: have,
+                }
+            }
+            None => {
+                let mut payload = self.spare.take().unwrap_or_default();
+                payload.reserve(have.max(len.min(RESERVE_AHEAD)));
+                payload.extend_from_slice(&self.buf.split_to(have));
+                To::Own(payload)
+            }
+        };
+        self.direct = Some(Direct { header, len, to });
+        Ok(self.finish_direct())
     }
 
     /// The direct read's frame, once all of its payload is in.
