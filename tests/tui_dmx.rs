@@ -642,3 +642,70 @@ fn the_picker_goes_to_a_typed_universe_number() {
         Some("999999999")
     );
 }
+
+/// Opens the universe picker listing 1 and 7 and picks 7.
+fn pick_universe_7(app: &mut App) -> Vec<Command> {
+    app.update(ch('U'));
+    app.update(dmx(DmxEvent::Universes(Ok(vec![
+        UniverseEntry {
+            universe: 1,
+            name: "Dummy".into(),
+        },
+        UniverseEntry {
+            universe: 7,
+            name: "Stage left".into(),
+        },
+    ]))));
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Enter))
+}
+
+#[test]
+fn a_change_held_behind_a_send_still_reaches_its_universe_after_a_switch() {
+    let mut app = app();
+    let first = frame(&app.update(ch('+')));
+    // In flight: the next change waits.
+    assert!(app.update(ch('+')).is_empty());
+    let commands = pick_universe_7(&mut app);
+    assert_eq!(
+        commands,
+        vec![
+            Command::Dmx(DmxCommand::Load(7)),
+            Command::Dmx(DmxCommand::Register(7)),
+        ]
+    );
+    let held = frame(&app.update(sent(first.generation, Ok(()))));
+    assert_eq!((held.universe, held.data), (1, slots(&[(0, 2)])));
+}
+
+#[test]
+fn a_failed_change_is_sent_to_its_universe_on_a_switch_not_dropped() {
+    let mut app = app();
+    let first = frame(&app.update(ch('+')));
+    app.update(sent(first.generation, Err("Universe doesn't exist")));
+    let commands = pick_universe_7(&mut app);
+    assert_eq!(
+        commands[..2],
+        [
+            Command::Dmx(DmxCommand::Load(7)),
+            Command::Dmx(DmxCommand::Register(7)),
+        ]
+    );
+    let again = frame(&commands[2..]);
+    assert_eq!((again.universe, again.data), (1, slots(&[(0, 1)])));
+}
+
+#[test]
+fn a_change_made_without_olad_is_said_to_be_dropped_on_a_switch() {
+    let mut app = app();
+    app.update(state(OladState::Retrying {
+        reason: "connection reset by peer".into(),
+    }));
+    app.update(ch('+'));
+    assert!(pick_universe_7(&mut app).is_empty());
+    assert!(
+        feedback(&app).contains("The last change to universe 1 never reached olad"),
+        "{}",
+        feedback(&app)
+    );
+}

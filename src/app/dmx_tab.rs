@@ -716,8 +716,26 @@ impl DmxTab {
     /// Points the console at `universe`: olad's values are loaded and the
     /// readback follows the new universe.
     pub fn switch_universe(&mut self, universe: u32) -> Vec<DmxCommand> {
+        let old = self.console.universe();
+        if universe != old && self.queued.is_none() && self.console.needs_send() {
+            // A change the old universe has not had (a failed send waiting
+            // for its retry) still goes there: a queued frame carries its
+            // universe. Without olad it cannot, and that is said.
+            if self.is_connected() {
+                self.queued = self.console.take_frame();
+            } else {
+                self.log(
+                    LineKind::Error,
+                    format!(
+                        "The last change to universe {old} never reached olad (it is away) \
+                         and is dropped with the switch"
+                    ),
+                );
+            }
+        }
         self.console.set_universe(universe);
-        self.queued = None;
+        // A change held for the old universe (behind a send in flight, or
+        // taken above) goes out as soon as the wire is free.
         self.want_resend = false;
         self.retry_at = None;
         self.touched = false;
@@ -730,7 +748,9 @@ impl DmxTab {
             format!("DMX console on universe {universe}{name}"),
         );
         if self.is_connected() {
-            vec![DmxCommand::Load(universe), DmxCommand::Register(universe)]
+            let mut commands = vec![DmxCommand::Load(universe), DmxCommand::Register(universe)];
+            commands.extend(self.pump(false));
+            commands
         } else {
             Vec::new()
         }
