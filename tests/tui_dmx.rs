@@ -286,14 +286,23 @@ fn a_client_that_restored_itself_is_not_registered_again() {
     app.update(state(OladState::Retrying {
         reason: "connection reset by peer".into(),
     }));
-    // The client re-registered and re-sent on its own: no second
-    // registration (that would unregister and register again), but our
-    // values still go out in case they changed meanwhile.
+    // The client re-registered and re-sent its last frame on its own: no
+    // second registration (that would unregister and register again), and
+    // no second copy of that frame.
     let commands = app.update(dmx(DmxEvent::Reconnected { failed: vec![] }));
-    assert_eq!(frame(&commands[0..1]).data, slots(&[(0, 1)]));
-    assert_eq!(commands[1..], [Command::Dmx(DmxCommand::ListUniverses)]);
+    assert_eq!(commands, [Command::Dmx(DmxCommand::ListUniverses)]);
     assert!(feedback(&app).contains("connected again to olad at 127.0.0.1:9010"));
     assert_eq!(app.dmx.offline_text(), None);
+
+    // A change made while olad was away never reached the client: it goes.
+    app.update(state(OladState::Retrying {
+        reason: "connection reset by peer".into(),
+    }));
+    assert!(app.update(ch('+')).is_empty());
+    let commands = app.update(dmx(DmxEvent::Reconnected { failed: vec![] }));
+    assert_eq!(frame(&commands[0..1]).data, slots(&[(0, 2)]));
+    assert_eq!(commands[1..], [Command::Dmx(DmxCommand::ListUniverses)]);
+    app.update(sent(frame(&commands[0..1]).generation, Ok(())));
 
     // What it could not restore is said, and the tab restores it.
     app.update(state(OladState::Retrying {

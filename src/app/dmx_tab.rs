@@ -1025,8 +1025,8 @@ impl DmxTab {
     }
 
     /// A new connection state. On `Connected`, `restore` registers the
-    /// universe again (a fresh client has no subscription); our values are
-    /// re-sent either way, in case they changed while olad was away.
+    /// universe again and re-sends our values (a fresh client has neither);
+    /// without it, only changes the client never had are sent.
     fn on_state(&mut self, state: OladState, restore: bool) -> Vec<DmxCommand> {
         if state == self.state {
             return Vec::new();
@@ -1046,10 +1046,15 @@ impl DmxTab {
                 if restore {
                     commands.push(DmxCommand::Register(universe));
                 }
-                if self.touched {
+                if self.touched && restore {
                     // Our values win: olad forgot them, or never had them.
                     self.want_resend = true;
                     commands.extend(self.pump(false));
+                } else if self.touched {
+                    // The client re-sent the last frame it had; only what
+                    // never reached it (changes made while olad was away, a
+                    // send cut off) goes now.
+                    commands.extend(self.pump(true));
                 } else {
                     commands.push(DmxCommand::Load(universe));
                 }
