@@ -718,3 +718,62 @@ fn a_change_made_without_olad_is_said_to_be_dropped_on_a_switch() {
         feedback(&app)
     );
 }
+
+#[test]
+fn every_command_has_a_failure_answer_that_names_what_failed() {
+    let port = PortEntry {
+        device_alias: 2,
+        device: "Dummy Device".into(),
+        port_id: 0,
+        is_output: true,
+        description: "Dummy Port".into(),
+    };
+    let frame = Frame {
+        universe: 4,
+        priority: 100,
+        generation: 9,
+        data: [0; SLOTS],
+    };
+    let err = || Err("down".to_owned());
+    for (command, answer) in [
+        (
+            DmxCommand::Send(Box::new(frame)),
+            DmxEvent::Sent {
+                generation: 9,
+                result: err(),
+            },
+        ),
+        (
+            DmxCommand::Load(4),
+            DmxEvent::Loaded {
+                universe: 4,
+                result: Err("down".into()),
+            },
+        ),
+        (
+            DmxCommand::Register(4),
+            DmxEvent::Registered {
+                universe: 4,
+                result: err(),
+            },
+        ),
+        (
+            DmxCommand::ListUniverses,
+            DmxEvent::Universes(Err("down".into())),
+        ),
+        (DmxCommand::ListPorts, DmxEvent::Ports(Err("down".into()))),
+        (
+            DmxCommand::Patch {
+                port,
+                universe: 4,
+                name: None,
+            },
+            DmxEvent::Patched {
+                universe: 4,
+                result: err(),
+            },
+        ),
+    ] {
+        assert_eq!(command.failed("down".into()), answer);
+    }
+}

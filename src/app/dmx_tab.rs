@@ -117,6 +117,32 @@ pub enum DmxCommand {
     },
 }
 
+impl DmxCommand {
+    /// The answer that says this command failed with `err`.
+    pub fn failed(&self, err: String) -> DmxEvent {
+        match self {
+            DmxCommand::Send(frame) => DmxEvent::Sent {
+                generation: frame.generation,
+                result: Err(err),
+            },
+            DmxCommand::Load(universe) => DmxEvent::Loaded {
+                universe: *universe,
+                result: Err(err),
+            },
+            DmxCommand::Register(universe) => DmxEvent::Registered {
+                universe: *universe,
+                result: Err(err),
+            },
+            DmxCommand::ListUniverses => DmxEvent::Universes(Err(err)),
+            DmxCommand::ListPorts => DmxEvent::Ports(Err(err)),
+            DmxCommand::Patch { universe, .. } => DmxEvent::Patched {
+                universe: *universe,
+                result: Err(err),
+            },
+        }
+    }
+}
+
 /// What the runner reports back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DmxEvent {

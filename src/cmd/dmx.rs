@@ -164,7 +164,7 @@ impl Failure {
 /// Turns a client error into a one-line failure with a hint.
 fn explain(err: OlaError, addr: &str, universe: Option<u32>) -> Failure {
     match &err {
-        OlaError::Failed { message, .. } if message == "Universe doesn't exist" => {
+        err if err.is_unknown_universe() => {
             let u = universe
                 .map(|u| u.to_string())
                 .unwrap_or_else(|| "?".into());

@@ -83,27 +83,7 @@ impl DmxRunner {
         let post = self.post.clone();
         let Some(client) = client else {
             // The app sends only while connected; a race with a loss lands here.
-            let err = "olad is not connected".to_owned();
-            match command {
-                DmxCommand::Send(frame) => post(DmxEvent::Sent {
-                    generation: frame.generation,
-                    result: Err(err),
-                }),
-                DmxCommand::Load(universe) => post(DmxEvent::Loaded {
-                    universe,
-                    result: Err(err),
-                }),
-                DmxCommand::Register(universe) => post(DmxEvent::Registered {
-                    universe,
-                    result: Err(err),
-                }),
-                DmxCommand::ListUniverses => post(DmxEvent::Universes(Err(err))),
-                DmxCommand::ListPorts => post(DmxEvent::Ports(Err(err))),
-                DmxCommand::Patch { universe, .. } => post(DmxEvent::Patched {
-                    universe,
-                    result: Err(err),
-                }),
-            }
+            post(command.failed("olad is not connected".to_owned()));
             return;
         };
         match command {
@@ -275,7 +255,7 @@ impl DmxRunner {
 /// A failure in words, with what to do about an unknown universe.
 fn explain(err: &OlaError, universe: u32) -> String {
     match err {
-        OlaError::Failed { message, .. } if message == "Universe doesn't exist" => {
+        err if err.is_unknown_universe() => {
             format!("universe {universe} does not exist on olad; patch a port to it (U, then p)")
         }
         _ => err.to_string(),

@@ -199,6 +199,14 @@ pub enum OlaError {
 }
 
 impl OlaError {
+    /// Whether olad refused the call because the universe does not exist
+    /// (its exact words, ola-rpc.md §6).
+    pub fn is_unknown_universe(&self) -> bool {
+        matches!(self, OlaError::Failed { message, .. } if message == "Universe doesn't exist")
+    }
+}
+
+impl OlaError {
     /// Whether olad itself refused the request (as opposed to the request
     /// never being answered, or never being sent).
     pub fn is_refusal(&self) -> bool {
