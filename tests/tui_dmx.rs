@@ -407,17 +407,20 @@ fn the_universe_picker_lists_switches_and_patches() {
         assert!(app.update(ch(c)).is_empty(), "q types into the field");
     }
     assert!(!app.quitting);
+    let patch = DmxCommand::Patch {
+        port: port.clone(),
+        universe: 3,
+        name: Some("Wash q".into()),
+    };
+    assert_eq!(app.update(key(KeyCode::Enter)), vec![Command::Dmx(patch)]);
+    // Typing on while olad is asked changes nothing that was sent.
+    app.update(ch('!'));
+    app.update(key(KeyCode::Esc));
     assert_eq!(
-        app.update(key(KeyCode::Enter)),
-        vec![Command::Dmx(DmxCommand::Patch {
+        app.update(dmx(DmxEvent::Patched {
             port,
             universe: 3,
             name: Some("Wash q".into()),
-        })]
-    );
-    assert_eq!(
-        app.update(dmx(DmxEvent::Patched {
-            universe: 3,
             result: Ok(()),
         })),
         vec![
@@ -428,6 +431,7 @@ fn the_universe_picker_lists_switches_and_patches() {
     assert!(app.dmx.patch.is_none());
     assert_eq!(app.dmx.console.universe(), 3);
     assert!(feedback(&app).contains("patched 2 Dummy Device, output 0 (Dummy Port) to universe 3"));
+    assert_eq!(app.dmx.universe_name(), Some("Wash q"));
 }
 
 #[test]
@@ -447,11 +451,12 @@ fn a_refused_patch_keeps_the_form_and_what_was_typed() {
     app.update(key(KeyCode::Tab));
     app.update(ch('X'));
     let commands = app.update(key(KeyCode::Enter));
-    assert_eq!(commands.len(), 1);
-    app.update(dmx(DmxEvent::Patched {
-        universe: 1,
-        result: Err("olad refused PatchPort: Port doesn't exist".into()),
-    }));
+    let [Command::Dmx(patch)] = &commands[..] else {
+        panic!("{commands:?}")
+    };
+    app.update(dmx(
+        patch.failed("olad refused PatchPort: Port doesn't exist".into())
+    ));
     let form = app.dmx.patch.as_ref().expect("still open");
     assert_eq!(form.name.text(), "X");
     assert!(!form.busy);
@@ -764,12 +769,14 @@ fn every_command_has_a_failure_answer_that_names_what_failed() {
         (DmxCommand::ListPorts, DmxEvent::Ports(Err("down".into()))),
         (
             DmxCommand::Patch {
-                port,
+                port: port.clone(),
                 universe: 4,
                 name: None,
             },
             DmxEvent::Patched {
+                port: port.clone(),
                 universe: 4,
+                name: None,
                 result: err(),
             },
         ),

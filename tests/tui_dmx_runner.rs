@@ -72,7 +72,9 @@ async fn commands_reach_olad_and_come_back_as_events() {
         name: Some("Stage left".into()),
     });
     let patched = next(&mut rx, |e| match e {
-        DmxEvent::Patched { universe, result } => Some((universe, result)),
+        DmxEvent::Patched {
+            universe, result, ..
+        } => Some((universe, result)),
         _ => None,
     })
     .await;

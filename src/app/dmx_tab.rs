@@ -135,8 +135,14 @@ impl DmxCommand {
             },
             DmxCommand::ListUniverses => DmxEvent::Universes(Err(err)),
             DmxCommand::ListPorts => DmxEvent::Ports(Err(err)),
-            DmxCommand::Patch { universe, .. } => DmxEvent::Patched {
+            DmxCommand::Patch {
+                port,
+                universe,
+                name,
+            } => DmxEvent::Patched {
+                port: port.clone(),
                 universe: *universe,
+                name: name.clone(),
                 result: Err(err),
             },
         }
@@ -171,8 +177,11 @@ pub enum DmxEvent {
     },
     Universes(Result<Vec<UniverseEntry>, String>),
     Ports(Result<Vec<PortEntry>, String>),
+    /// The answer to [`DmxCommand::Patch`], with what it asked for.
     Patched {
+        port: PortEntry,
         universe: u32,
+        name: Option<String>,
         result: Result<(), String>,
     },
 }
@@ -1013,22 +1022,20 @@ impl DmxTab {
                 }
                 Vec::new()
             }
-            DmxEvent::Patched { universe, result } => match result {
+            DmxEvent::Patched {
+                port,
+                universe,
+                name,
+                result,
+            } => match result {
                 Ok(()) => {
-                    let port = self
-                        .patch
-                        .as_ref()
-                        .and_then(|f| f.ports.as_ref()?.get(f.selected).map(PortEntry::label))
-                        .unwrap_or_default();
-                    let name = self
-                        .patch
-                        .as_ref()
-                        .map(|f| f.name.text().trim().to_owned())
-                        .unwrap_or_default();
+                    // What was asked for, not the form (it may have changed
+                    // or closed meanwhile).
+                    let name = name.unwrap_or_default();
                     self.patch = None;
                     self.log(
                         LineKind::Info,
-                        format!("patched {port} to universe {universe}"),
+                        format!("patched {} to universe {universe}", port.label()),
                     );
                     if !self.names.iter().any(|e| e.universe == universe) {
                         self.names.push(UniverseEntry { universe, name });

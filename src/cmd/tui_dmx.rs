@@ -204,14 +204,19 @@ impl DmxRunner {
                         .await
                         .map_err(|e| e.to_string());
                     if result.is_ok()
-                        && let Some(name) = name
+                        && let Some(name) = &name
                     {
                         result = client
-                            .set_universe_name(universe, &name)
+                            .set_universe_name(universe, name)
                             .await
                             .map_err(|e| format!("patched, but naming it failed: {e}"));
                     }
-                    post(DmxEvent::Patched { universe, result });
+                    post(DmxEvent::Patched {
+                        port,
+                        universe,
+                        name,
+                        result,
+                    });
                 });
             }
         }
