@@ -784,3 +784,34 @@ fn every_command_has_a_failure_answer_that_names_what_failed() {
         assert_eq!(command.failed("down".into()), answer);
     }
 }
+
+#[test]
+fn olad_pushes_redraw_only_when_they_show_and_change() {
+    let mut app = app();
+    let push = |value| {
+        dmx(DmxEvent::Readback {
+            universe: 1,
+            data: slots(&[(0, value)]).to_vec(),
+        })
+    };
+    app.take_dirty();
+    app.update(push(10));
+    assert!(app.take_dirty(), "a new readback on the DMX tab");
+    app.update(push(10));
+    assert!(!app.take_dirty(), "the same values again");
+    app.update(dmx(DmxEvent::Readback {
+        universe: 2,
+        data: vec![1],
+    }));
+    assert!(!app.take_dirty(), "another universe");
+    app.update(key(KeyCode::Tab)); // from the last tab to the first
+    assert_eq!(app.tab, Tab::Playback);
+    app.take_dirty();
+    app.update(push(20));
+    assert!(!app.take_dirty(), "not shown on another tab");
+    assert_eq!(
+        app.dmx.console.readback().map(|r| r[0]),
+        Some(20),
+        "but kept"
+    );
+}

@@ -967,7 +967,17 @@ impl App {
             NetEvent::Client { contact, event } => self.on_client(contact, event),
             NetEvent::Reply { request, result } => self.on_reply(request, result),
             NetEvent::Dmx(event) => {
-                self.dirty = true;
+                // olad's pushes come as often as its sources send: one is
+                // drawn only if it shows (on the DMX tab) and changed.
+                self.dirty |= match &event {
+                    dmx_tab::DmxEvent::Readback { universe, data } => {
+                        self.tab == Tab::Dmx
+                            && *universe == self.dmx.console.universe()
+                            && self.dmx.console.readback()
+                                != Some(&data[..data.len().min(dmx_console::SLOTS)])
+                    }
+                    _ => true,
+                };
                 let commands = self.dmx.on_event(event, self.now);
                 return self.dmx_out(commands);
             }

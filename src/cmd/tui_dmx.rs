@@ -132,7 +132,8 @@ impl DmxRunner {
                             return;
                         }
                     };
-                    // Latest value wins: a burst of pushes becomes one event.
+                    // The subscription keeps only the latest frame: pushes
+                    // that arrive while this task is behind become one event.
                     while let Some(frame) = sub.next().await {
                         post(DmxEvent::Readback {
                             universe,
