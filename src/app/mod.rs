@@ -399,11 +399,9 @@ impl App {
     /// Reacts to one event.
     pub fn update(&mut self, event: AppEvent) -> Vec<Command> {
         match event {
-            // A key always redraws; ticks and the network only on change.
-            AppEvent::Key(key) => {
-                self.dirty = true;
-                self.on_key(key)
-            }
+            // A key always redraws (`on_key`); ticks and the network only
+            // on change.
+            AppEvent::Key(key) => self.on_key(key),
             AppEvent::Mouse(mouse) => self.on_mouse(mouse),
             AppEvent::Resize(w, h) => {
                 self.size = Rect::new(0, 0, w, h);
@@ -761,12 +759,14 @@ impl App {
 
     /// Wraps the DMX tab's commands and moves its log lines to the feedback pane.
     fn dmx_out(&mut self, commands: Vec<dmx_tab::DmxCommand>) -> Vec<Command> {
-        let from = format!("olad@{}", self.dmx.address);
         let logs = std::mem::take(&mut self.dmx.logs);
         // A tick with nothing to send or say changed nothing on screen.
         self.dirty |= !logs.is_empty() || !commands.is_empty();
-        for (kind, text) in logs {
-            self.log(kind, from.clone(), text);
+        if !logs.is_empty() {
+            let from = format!("olad@{}", self.dmx.address);
+            for (kind, text) in logs {
+                self.log(kind, from.clone(), text);
+            }
         }
         commands.into_iter().map(Command::Dmx).collect()
     }
