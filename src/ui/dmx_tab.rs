@@ -2,16 +2,22 @@
 //! the universe picker / patch form drawn over it.
 
 use super::dmx_grid::DmxGrid;
+use super::field::field_spans;
 use super::theme;
 use crate::app::App;
 use crate::app::dmx_tab::{DmxTab, FieldKind, OladState, PatchField, PatchForm, Picker};
-use crate::app::input::LineInput;
 use crate::app::layout::Areas;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+/// Columns of the priority and fade-time fields (short numbers).
+const FIELD_WIDTH: usize = 6;
+
+/// Width of the patch form's box.
+const FORM_WIDTH: u16 = 64;
 
 pub fn draw(app: &App, frame: &mut Frame, areas: &Areas) {
     let dmx = &app.dmx;
@@ -67,7 +73,7 @@ fn top_line(dmx: &DmxTab) -> Line<'static> {
             FieldKind::FadeTime => "fade time in seconds: ",
         };
         let mut spans = vec![Span::styled(label, theme::TITLE)];
-        spans.extend(input_spans(&field.input, true));
+        spans.extend(field_spans(&field.input, true, FIELD_WIDTH));
         match &field.error {
             Some(err) => spans.push(Span::styled(format!("  {err}"), theme::ERROR)),
             None => spans.push(Span::styled("  Enter sets, Esc cancels", theme::DIM)),
@@ -90,35 +96,6 @@ fn top_line(dmx: &DmxTab) -> Line<'static> {
         spans.push(Span::styled("  sending", theme::WARN));
     }
     Line::from(spans)
-}
-
-/// A one-line text field with its cursor.
-fn input_spans(input: &LineInput, focused: bool) -> Vec<Span<'static>> {
-    let style = if focused {
-        theme::FIELD_FOCUS
-    } else {
-        theme::FIELD
-    };
-    let text = input.text();
-    // The cursor counts characters; split on the byte where that one starts.
-    let at = text
-        .char_indices()
-        .nth(input.cursor())
-        .map_or(text.len(), |(byte, _)| byte);
-    let (before, after) = text.split_at(at);
-    let mut spans = vec![Span::styled(before.to_owned(), style)];
-    if focused {
-        let mut rest = after.chars();
-        let under = rest.next().map_or(" ".to_owned(), String::from);
-        spans.push(Span::styled(
-            under,
-            style.add_modifier(ratatui::style::Modifier::REVERSED),
-        ));
-        spans.push(Span::styled(rest.as_str().to_owned(), style));
-    } else {
-        spans.push(Span::styled(after.to_owned(), style));
-    }
-    spans
 }
 
 /// A box centred in `area`, at most `width` x `height`.
@@ -221,15 +198,17 @@ fn patch_form(form: &PatchForm, frame: &mut Frame, area: Rect) {
             }
         }
     }
-    let mut universe = vec![Span::styled("Universe: ", theme::TITLE)];
-    universe.extend(input_spans(
-        &form.universe,
-        form.field == PatchField::Universe,
-    ));
-    lines.push(Line::from(universe));
-    let mut name = vec![Span::styled("Name (optional): ", theme::TITLE)];
-    name.extend(input_spans(&form.name, form.field == PatchField::Name));
-    lines.push(Line::from(name));
+    for (label, input, field) in [
+        ("Universe: ", &form.universe, PatchField::Universe),
+        ("Name (optional): ", &form.name, PatchField::Name),
+    ] {
+        // The rest of the form's inner width (the box shrinks to the area).
+        let inner = usize::from(FORM_WIDTH.min(area.width)).saturating_sub(2);
+        let width = inner.saturating_sub(label.len());
+        let mut spans = vec![Span::styled(label, theme::TITLE)];
+        spans.extend(field_spans(input, form.field == field, width));
+        lines.push(Line::from(spans));
+    }
     if form.busy {
         lines.push(Line::from(Span::styled("patching...", theme::WARN)));
     }
@@ -237,7 +216,7 @@ fn patch_form(form: &PatchForm, frame: &mut Frame, area: Rect) {
         lines.push(Line::from(Span::styled(err.clone(), theme::ERROR)));
     }
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
-    let rect = centered(area, 64, height);
+    let rect = centered(area, FORM_WIDTH, height);
     let block = Block::bordered()
         .border_style(theme::BORDER_FOCUS)
         .title(Span::styled(" Patch a port to a universe ", theme::TITLE))

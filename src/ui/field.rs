@@ -11,6 +11,15 @@ use ratatui::widgets::Paragraph;
 /// Draws `label` and `input` into `rect`.
 pub(super) fn field(frame: &mut Frame, rect: Rect, label: &str, input: &LineInput, focused: bool) {
     let width = usize::from(rect.width).saturating_sub(label.chars().count());
+    let mut spans = vec![Span::styled(label.to_owned(), theme::DIM)];
+    spans.extend(field_spans(input, focused, width));
+    frame.render_widget(Paragraph::new(Line::from(spans)), rect);
+}
+
+/// `input` as spans `width` columns wide (for a field inside a line of
+/// other text): scrolled so the cursor stays visible, with a thin cursor bar
+/// when focused.
+pub(super) fn field_spans(input: &LineInput, focused: bool, width: usize) -> Vec<Span<'static>> {
     let text = input.text();
     // Keep the cursor visible in a narrow field.
     let cursor = input.cursor();
@@ -21,19 +30,18 @@ pub(super) fn field(frame: &mut Frame, rect: Rect, label: &str, input: &LineInpu
     } else {
         theme::FIELD
     };
-    let mut spans = vec![Span::styled(label.to_owned(), theme::DIM)];
-    if focused {
-        let at = cursor - skip;
-        let before: String = visible.chars().take(at).collect();
-        let after: String = visible.chars().skip(at).collect();
-        spans.push(Span::styled(before, style));
-        spans.push(Span::styled("▏", style));
-        spans.push(Span::styled(
+    if !focused {
+        return vec![Span::styled(format!("{visible:<width$}"), style)];
+    }
+    let at = cursor - skip;
+    let before: String = visible.chars().take(at).collect();
+    let after: String = visible.chars().skip(at).collect();
+    vec![
+        Span::styled(before, style),
+        Span::styled("▏", style),
+        Span::styled(
             format!("{after:<w$}", w = width.saturating_sub(at + 1)),
             style,
-        ));
-    } else {
-        spans.push(Span::styled(format!("{visible:<width$}"), style));
-    }
-    frame.render_widget(Paragraph::new(Line::from(spans)), rect);
+        ),
+    ]
 }
