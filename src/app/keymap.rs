@@ -840,11 +840,10 @@ pub const KEYMAP: &[Binding] = &[
         None,
         true,
     ),
-    // OLA-DMX is the last tab (the 4th once Pixels is in).
     bind(
         G,
         &[ch('4')],
-        A::GoTab(super::Tab::ALL.len() - 1),
+        A::GoTab(3),
         "OLA-DMX tab",
         None,
         false,
@@ -852,7 +851,7 @@ pub const KEYMAP: &[Binding] = &[
     bind(
         G,
         &[alt(KeyCode::Char('4'))],
-        A::GoTab(super::Tab::ALL.len() - 1),
+        A::GoTab(3),
         "OLA-DMX tab, also from a text field",
         None,
         true,
