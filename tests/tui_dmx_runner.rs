@@ -21,6 +21,20 @@ fn runner(addr: String) -> (DmxRunner, mpsc::UnboundedReceiver<DmxEvent>) {
     )
 }
 
+/// A private olad and a runner connected to it.
+async fn connected_to_a_private_olad() -> (OladProcess, DmxRunner, mpsc::UnboundedReceiver<DmxEvent>)
+{
+    let olad = OladProcess::start(OladOptions::default())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let (dmx, mut rx) = runner(olad.addr().to_string());
+    next(&mut rx, |e| {
+        (e == DmxEvent::State(OladState::Connected)).then_some(())
+    })
+    .await;
+    (olad, dmx, rx)
+}
+
 /// The next event that `pick` accepts (others, such as readback pushes, are
 /// skipped); the limit only bounds a hang.
 async fn next<T>(
@@ -44,14 +58,7 @@ async fn next<T>(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_reach_olad_and_come_back_as_events() {
-    let olad = OladProcess::start(OladOptions::default())
-        .await
-        .unwrap_or_else(|err| panic!("{err}"));
-    let (mut dmx, mut rx) = runner(olad.addr().to_string());
-    next(&mut rx, |e| {
-        (e == DmxEvent::State(OladState::Connected)).then_some(())
-    })
-    .await;
+    let (_olad, mut dmx, mut rx) = connected_to_a_private_olad().await;
 
     // The Dummy device's free output port.
     dmx.execute(DmxCommand::ListPorts);
@@ -167,14 +174,7 @@ async fn commands_reach_olad_and_come_back_as_events() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewing_another_universe_unregisters_the_old_one() {
-    let olad = OladProcess::start(OladOptions::default())
-        .await
-        .unwrap_or_else(|err| panic!("{err}"));
-    let (mut dmx, mut rx) = runner(olad.addr().to_string());
-    next(&mut rx, |e| {
-        (e == DmxEvent::State(OladState::Connected)).then_some(())
-    })
-    .await;
+    let (_olad, mut dmx, mut rx) = connected_to_a_private_olad().await;
     // Registering creates a universe (ola-rpc.md §6); olad's housekeeping
     // deletes it once no client is registered for it any more.
     for universe in [4242, 4243] {

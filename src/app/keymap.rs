@@ -840,14 +840,7 @@ pub const KEYMAP: &[Binding] = &[
         None,
         true,
     ),
-    bind(
-        G,
-        &[ch('4')],
-        A::GoTab(3),
-        "OLA-DMX tab",
-        None,
-        false,
-    ),
+    bind(G, &[ch('4')], A::GoTab(3), "OLA-DMX tab", None, false),
     bind(
         G,
         &[alt(KeyCode::Char('4'))],
