@@ -4,11 +4,14 @@
 //!   against a plain `memchr`-free copy of the same bytes (the memory floor).
 //! - RETURNEVENT -> RETURN round trip against the in-process simulator on
 //!   loopback, against a raw blocking TCP echo of the same request bytes (the
-//!   socket floor), plus a blocking hand-framed client to the same simulator to
-//!   show where the time goes. The engine's round trip is timed as the TUI
+//!   socket floor). Two rows show where the time goes: a blocking hand-framed
+//!   client to the same simulator (the server's share), and a bare tokio socket
+//!   writing and reading the same frames with no engine (what any async client
+//!   pays). The engine's round trip is timed as the TUI
 //!   makes it, awaited in a task on the engine's runtime, and again with one
 //!   `block_on` per request, as a one-shot script does. All are timed in
-//!   interleaved blocks so that all of them see the same machine state.
+//!   interleaved blocks so that all of them see the same machine state, with
+//!   client and server pinned to one CPU, to two, and left to the scheduler.
 //!
 //! Run: `cargo bench --bench rv` (add `-- --quick` for a short run).
 
@@ -19,6 +22,7 @@ use std::hint::black_box;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod common;
 use common::{Stats, stats};
@@ -36,15 +40,18 @@ fn main() {
     // inter-processor interrupt (several microseconds on this VM). The
     // baseline and rvshell are pinned the same way, both ways.
     println!("client and server on the same CPU:");
-    let same = round_trips(rounds, 0, 0);
+    let same = round_trips(rounds, Some(0), Some(0));
     let apart = (cpus > 1).then(|| {
         println!("\nclient on CPU 0, server on CPU 1:");
-        round_trips(rounds, 0, 1)
+        round_trips(rounds, Some(0), Some(1))
     });
+    println!("\nno pinning, placed by the scheduler as separate processes would be:");
+    let free = round_trips(rounds, None, None);
     println!(
-        "\ntarget: engine median within 1.5x of the raw echo floor: same CPU {}{}",
+        "\ntarget: engine median within 1.5x of the raw echo floor: same CPU {}{}, unpinned {}",
         verdict(same),
-        apart.map_or(String::new(), |r| format!(", separate CPUs {}", verdict(r)))
+        apart.map_or(String::new(), |r| format!(", separate CPUs {}", verdict(r))),
+        verdict(free)
     );
 }
 
@@ -176,9 +183,11 @@ fn interleaved<const N: usize>(rounds: usize, mut kinds: [Block<'_>; N]) -> [Sta
 }
 
 /// Round trips with the client thread on `client_cpu` and the servers'
-/// threads on `server_cpu`; returns the engine's ratio to the floor.
-fn round_trips(rounds: usize, client_cpu: usize, server_cpu: usize) -> f64 {
-    common::pin_to(client_cpu);
+/// threads on `server_cpu` (`None`: wherever the scheduler puts them);
+/// returns the engine's ratio to the floor.
+fn round_trips(rounds: usize, client_cpu: Option<usize>, server_cpu: Option<usize>) -> f64 {
+    // Threads inherit their creator's CPUs: set the client's first.
+    common::pin(client_cpu);
     let request = encode(&[Frame::Message(format!("RETURNEVENT remote-eval * {PLAY}"))]).to_vec();
 
     // The simulator's evaluator alone, without any network.
@@ -192,7 +201,7 @@ fn round_trips(rounds: usize, client_cpu: usize, server_cpu: usize) -> f64 {
     let echo = TcpListener::bind("127.0.0.1:0").unwrap();
     let echo_addr = echo.local_addr().unwrap();
     std::thread::spawn(move || {
-        common::pin_to(server_cpu);
+        common::pin(server_cpu);
         let (mut s, _) = echo.accept().unwrap();
         s.set_nodelay(true).unwrap();
         let mut buf = [0u8; 4096];
@@ -211,7 +220,7 @@ fn round_trips(rounds: usize, client_cpu: usize, server_cpu: usize) -> f64 {
     });
 
     // The simulator on its own runtime thread, as `rvshell sim` runs it.
-    let (_sim_rt, sim) = common::simulator_on(Some(server_cpu));
+    let (_sim_rt, sim) = common::simulator_on(server_cpu);
     let port = sim.local_addr().port();
 
     // Hand-framed blocking client to the simulator: the server's share of the time.
@@ -271,6 +280,53 @@ fn round_trips(rounds: usize, client_cpu: usize, server_cpu: usize) -> f64 {
             .unwrap()
         }));
     };
+    // The least any async client pays: a bare tokio socket on the same
+    // runtime, write the request and read until a frame is in, no engine.
+    let bare_socket = rt.block_on(async {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        s.set_nodelay(true).unwrap();
+        s.write_all(&encode(&[
+            Frame::NewGreeting {
+                contact: "bare".into(),
+                app: "raw".into(),
+            },
+            Frame::PingPongControl(false),
+        ]))
+        .await
+        .unwrap();
+        s.read_exact(&mut [0u8; 16]).await.unwrap();
+        s
+    });
+    let bare_socket = std::sync::Arc::new(tokio::sync::Mutex::new(bare_socket));
+    let mut bare = |samples: &mut Vec<Duration>| {
+        let (socket, request) = (bare_socket.clone(), request.clone());
+        samples.extend(rt.block_on(async move {
+            tokio::spawn(async move {
+                let mut s = socket.lock().await;
+                let mut buf = [0u8; 256];
+                let mut times = Vec::with_capacity(BLOCK);
+                for _ in 0..BLOCK {
+                    let t = Instant::now();
+                    s.write_all(&request).await.unwrap();
+                    let mut have = 0;
+                    loop {
+                        have += s.read(&mut buf[have..]).await.unwrap();
+                        if rvshell::rv::frame::frame_len(&buf[..have], &Limits::default())
+                            .is_some_and(|len| len <= have)
+                        {
+                            break;
+                        }
+                    }
+                    times.push(t.elapsed());
+                }
+                times
+            })
+            .await
+            .unwrap()
+        }));
+    };
     // One `block_on` per request, as a one-shot script does: adds the
     // runtime's own entry and exit to every round trip.
     let mut per_call = timed_block(|| {
@@ -278,14 +334,25 @@ fn round_trips(rounds: usize, client_cpu: usize, server_cpu: usize) -> f64 {
             black_box(client.eval(PLAY).await.unwrap());
         })
     });
-    let [floor, raw_sim, engine, per_call] = interleaved(
+    let [floor, raw_sim, bare, engine, per_call] = interleaved(
         rounds,
-        [&mut floor, &mut raw_sim, &mut engine, &mut per_call],
+        [
+            &mut floor,
+            &mut raw_sim,
+            &mut bare,
+            &mut engine,
+            &mut per_call,
+        ],
     );
     row("raw blocking TCP echo (floor)", &floor, None);
     row(
         "blocking hand-framed client -> simulator",
         &raw_sim,
+        Some(&floor),
+    );
+    row(
+        "bare tokio socket -> simulator (no engine)",
+        &bare,
         Some(&floor),
     );
     row(

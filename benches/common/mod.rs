@@ -20,14 +20,15 @@ impl Drop for SimThread {
 
 /// The simulator as `rvshell sim` runs it: on a single-threaded runtime of
 /// its own thread, bound to a free loopback port. Keep the thread alive
-/// with it. With `cpu`, the thread runs only on that CPU.
+/// with it. With `cpu`, the thread runs only on that CPU; without, on the
+/// CPUs of the calling thread.
 #[allow(dead_code)] // each bench uses what it needs
 pub fn simulator_on(cpu: Option<usize>) -> (SimThread, Simulator) {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let (started, sim) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
-        if let Some(cpu) = cpu {
-            pin_to(cpu);
+        if cpu.is_some() {
+            pin(cpu);
         }
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -58,15 +59,22 @@ pub fn simulator() -> (SimThread, Simulator) {
     simulator_on(None)
 }
 
-/// Restricts the calling thread to one CPU (best effort: ignored where the
-/// CPU does not exist).
+/// Restricts the calling thread to one CPU, or with `None` lets it run on
+/// every CPU again (best effort: ignored where the CPU does not exist).
+/// Threads it creates afterwards start with the same CPUs.
 #[allow(dead_code)]
-pub fn pin_to(cpu: usize) {
+pub fn pin(cpu: Option<usize>) {
+    let cpus = match cpu {
+        Some(cpu) => cpu..cpu + 1,
+        None => 0..std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
     // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET and
     // sched_setaffinity only read and write that local set.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
+        for cpu in cpus {
+            libc::CPU_SET(cpu, &mut set);
+        }
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
     }
 }
