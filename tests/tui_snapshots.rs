@@ -129,14 +129,17 @@ fn raw_event_tab() {
 
 #[test]
 fn help_scrolls_exactly_to_its_last_line() {
-    use rvshell::app::keymap::{Context, KEYMAP, help_line_count};
+    use rvshell::app::keymap::{Context, KEYMAP, help_lines};
     let mut app = session(1);
     app.update(AppEvent::Resize(100, 30));
     app.update(ch('?'));
     for _ in 0..30 {
         app.update(key(KeyCode::PageDown));
     }
-    assert_eq!(usize::from(app.help_scroll), help_line_count() - (30 - 4));
+    assert_eq!(
+        usize::from(app.help_scroll),
+        help_lines(Context::Playback).len() - (30 - 4)
+    );
     // The DMX tab's bindings come last on the Playback tab's help.
     let last = KEYMAP
         .iter()

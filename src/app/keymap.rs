@@ -20,6 +20,15 @@ pub enum Context {
 }
 
 impl Context {
+    /// Every context, in the help overlay's order.
+    pub const ALL: [Context; 5] = [
+        Context::Global,
+        Context::Playback,
+        Context::RawEvent,
+        Context::Pixels,
+        Context::Dmx,
+    ];
+
     /// The heading used in the help overlay.
     pub fn title(self) -> &'static str {
         match self {
@@ -983,17 +992,35 @@ pub fn keys_label(binding: &Binding) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
-/// Lines of the `?` overlay: a heading per context, a blank line between
-/// contexts, and a line per binding with a description (the rest continue
-/// the row above).
-pub fn help_line_count() -> usize {
-    let contexts = [
-        Context::Global,
-        Context::Playback,
-        Context::RawEvent,
-        Context::Pixels,
-        Context::Dmx,
-    ];
-    let bindings = KEYMAP.iter().filter(|b| !b.desc.is_empty()).count();
-    2 * contexts.len() - 1 + bindings
+/// A line of the `?` overlay.
+#[derive(Debug, Clone, Copy)]
+pub enum HelpLine {
+    /// A context's heading.
+    Heading(Context),
+    /// A binding and its description (bindings without one continue the
+    /// row above, like F2..F12, and get no line).
+    Binding(&'static Binding),
+    /// Between contexts.
+    Blank,
+}
+
+/// The lines of the `?` overlay: the active tab's context first, then the
+/// rest, each a heading and a line per described binding, a blank line
+/// between them.
+pub fn help_lines(active: Context) -> Vec<HelpLine> {
+    let contexts = std::iter::once(active).chain(Context::ALL.into_iter().filter(|&c| c != active));
+    let mut lines = Vec::new();
+    for context in contexts {
+        if !lines.is_empty() {
+            lines.push(HelpLine::Blank);
+        }
+        lines.push(HelpLine::Heading(context));
+        lines.extend(
+            KEYMAP
+                .iter()
+                .filter(|b| b.context == context && !b.desc.is_empty())
+                .map(HelpLine::Binding),
+        );
+    }
+    lines
 }

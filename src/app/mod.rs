@@ -358,7 +358,7 @@ impl App {
     /// How far the help overlay scrolls: until its last line is at the
     /// bottom of the overlay (its border and a line of margin each way).
     fn help_scroll_max(&self) -> u16 {
-        let lines = u16::try_from(keymap::help_line_count()).unwrap_or(u16::MAX);
+        let lines = u16::try_from(keymap::help_lines(self.tab.context()).len()).unwrap_or(u16::MAX);
         lines.saturating_sub(self.size.height.saturating_sub(4))
     }
 

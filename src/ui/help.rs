@@ -2,26 +2,13 @@
 
 use super::theme;
 use crate::app::App;
-use crate::app::keymap::{self, Context, KEYMAP};
+use crate::app::keymap::{self, HelpLine, KEYMAP};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
-    let mut lines = Vec::new();
-    // The active tab first, then the rest.
-    let mut contexts = vec![app.tab.context(), Context::Global];
-    for c in [
-        Context::Playback,
-        Context::RawEvent,
-        Context::Pixels,
-        Context::Dmx,
-    ] {
-        if !contexts.contains(&c) {
-            contexts.push(c);
-        }
-    }
     let width = area.width.saturating_sub(4).min(84);
     let key_col = KEYMAP
         .iter()
@@ -29,25 +16,20 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         .max()
         .unwrap_or(0)
         .min(usize::from(width / 3));
-    for context in contexts {
-        if !lines.is_empty() {
-            lines.push(Line::raw(""));
-        }
-        lines.push(Line::from(Span::styled(context.title(), theme::TITLE)));
-        // Rows without a description continue the row above (F2..F12).
-        for binding in KEYMAP
-            .iter()
-            .filter(|b| b.context == context && !b.desc.is_empty())
-        {
-            lines.push(Line::from(vec![
+    let lines: Vec<Line> = keymap::help_lines(app.tab.context())
+        .into_iter()
+        .map(|line| match line {
+            HelpLine::Heading(context) => Line::from(Span::styled(context.title(), theme::TITLE)),
+            HelpLine::Binding(binding) => Line::from(vec![
                 Span::styled(
                     format!(" {:<key_col$} ", keymap::keys_label(binding)),
                     theme::KEY,
                 ),
                 Span::raw(binding.desc),
-            ]));
-        }
-    }
+            ]),
+            HelpLine::Blank => Line::raw(""),
+        })
+        .collect();
     let height = area
         .height
         .saturating_sub(2)
