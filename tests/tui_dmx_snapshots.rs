@@ -174,6 +174,39 @@ fn patch_form() {
     });
 }
 
+/// olad's reasons can be longer than the box: they wrap inside it, whole.
+#[test]
+fn long_errors_wrap_in_the_picker_and_the_patch_form() {
+    const REASON: &str = "olad refused PatchPort: Port 0 of device 1 (Dummy Device) is already \
+                          patched to universe 7 and cannot be patched twice; end of reason";
+    snapshot_all("dmx_patch_refused", || {
+        let mut app = connected();
+        app.update(ch('U'));
+        app.update(dmx(DmxEvent::Universes(Ok(Vec::new()))));
+        app.update(ch('p'));
+        app.update(dmx(DmxEvent::Ports(Ok(vec![PortEntry {
+            device_alias: 1,
+            device: "Dummy Device".into(),
+            port_id: 0,
+            is_output: true,
+            description: String::new(),
+        }]))));
+        app.update(key(KeyCode::Tab));
+        let commands = app.update(key(KeyCode::Enter));
+        let [Command::Dmx(patch)] = &commands[..] else {
+            panic!("{commands:?}")
+        };
+        app.update(dmx(patch.failed(REASON.into())));
+        app
+    });
+    snapshot_all("dmx_picker_refused", || {
+        let mut app = connected();
+        app.update(ch('U'));
+        app.update(dmx(DmxEvent::Universes(Err(REASON.into()))));
+        app
+    });
+}
+
 #[test]
 fn fade_time_field() {
     snapshot_all("dmx_fade_field", || {

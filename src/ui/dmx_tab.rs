@@ -4,6 +4,7 @@
 use super::dmx_grid::DmxGrid;
 use super::field::field_spans;
 use super::theme;
+use super::wrap::wrap;
 use crate::app::App;
 use crate::app::dmx_tab::{DmxTab, FieldKind, OladState, PatchField, PatchForm, Picker};
 use crate::app::layout::Areas;
@@ -18,6 +19,9 @@ const FIELD_WIDTH: usize = 6;
 
 /// Width of the patch form's box.
 const FORM_WIDTH: u16 = 64;
+
+/// Width of the universe picker's box.
+const PICKER_WIDTH: u16 = 60;
 
 pub fn draw(app: &App, frame: &mut Frame, areas: &Areas) {
     let dmx = &app.dmx;
@@ -112,8 +116,11 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 fn picker_box(dmx: &DmxTab, picker: &Picker, frame: &mut Frame, area: Rect) {
     let mut lines = Vec::new();
     if let Some(err) = &picker.error {
-        lines.push(Line::from(Span::styled(err.clone(), theme::ERROR)));
+        // Wrapped to the box, which shrinks to the area.
+        let inner = usize::from(PICKER_WIDTH.min(area.width)).saturating_sub(2);
+        lines.extend(wrap(Line::styled(err.clone(), theme::ERROR), inner));
     }
+    let error_rows = lines.len();
     match &picker.entries {
         None => lines.push(Line::from(Span::styled(
             "asking olad for its universes...",
@@ -150,7 +157,7 @@ fn picker_box(dmx: &DmxTab, picker: &Picker, frame: &mut Frame, area: Rect) {
     }
     lines.push(Line::from(go));
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
-    let rect = centered(area, 60, height);
+    let rect = centered(area, PICKER_WIDTH, height);
     let block = Block::bordered()
         .border_style(theme::BORDER_FOCUS)
         .title(Span::styled(" Universes ", theme::TITLE))
@@ -160,8 +167,7 @@ fn picker_box(dmx: &DmxTab, picker: &Picker, frame: &mut Frame, area: Rect) {
         )));
     // Keep the selected row in view on a short screen.
     let visible = usize::from(rect.height.saturating_sub(2)).max(1);
-    let scroll =
-        (picker.selected + 1 + usize::from(picker.error.is_some())).saturating_sub(visible);
+    let scroll = (picker.selected + 1 + error_rows).saturating_sub(visible);
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
@@ -213,7 +219,8 @@ fn patch_form(form: &PatchForm, frame: &mut Frame, area: Rect) {
         lines.push(Line::from(Span::styled("patching...", theme::WARN)));
     }
     if let Some(err) = &form.error {
-        lines.push(Line::from(Span::styled(err.clone(), theme::ERROR)));
+        let inner = usize::from(FORM_WIDTH.min(area.width)).saturating_sub(2);
+        lines.extend(wrap(Line::styled(err.clone(), theme::ERROR), inner));
     }
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     let rect = centered(area, FORM_WIDTH, height);
@@ -225,12 +232,7 @@ fn patch_form(form: &PatchForm, frame: &mut Frame, area: Rect) {
             theme::DIM,
         )));
     frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        rect,
-    );
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
 }
 
 /// `olad ADDR state` for the status line.

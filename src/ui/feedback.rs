@@ -2,6 +2,7 @@
 //! search prompt and the current match highlighted.
 
 use super::theme;
+use super::wrap::wrap;
 use crate::app::App;
 use crate::app::feedback::LineKind;
 use ratatui::Frame;
@@ -9,7 +10,6 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
-use unicode_width::UnicodeWidthChar;
 
 pub fn draw(app: &App, frame: &mut Frame, rect: Rect) {
     let fb = &app.feedback;
@@ -115,37 +115,4 @@ fn styled(l: &crate::app::feedback::Line, show_from: bool) -> Line<'static> {
         spans.push(Span::styled(format!("  ← {request}"), theme::DIM));
     }
     Line::from(spans)
-}
-
-/// Splits a line into rows of at most `width` cells (by character, so the
-/// row count is exact and the newest line is never cut off).
-fn wrap(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
-    if width == 0 {
-        return Vec::new();
-    }
-    let mut rows = vec![Vec::new()];
-    let mut used = 0;
-    for span in line.spans {
-        let mut piece = String::new();
-        for c in span.content.chars() {
-            let w = UnicodeWidthChar::width(c).unwrap_or(0);
-            if used + w > width {
-                if !piece.is_empty()
-                    && let Some(row) = rows.last_mut()
-                {
-                    row.push(Span::styled(std::mem::take(&mut piece), span.style));
-                }
-                rows.push(Vec::new());
-                used = 0;
-            }
-            piece.push(c);
-            used += w;
-        }
-        if !piece.is_empty()
-            && let Some(row) = rows.last_mut()
-        {
-            row.push(Span::styled(piece, span.style));
-        }
-    }
-    rows.into_iter().map(Line::from).collect()
 }

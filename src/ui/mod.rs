@@ -13,6 +13,7 @@ mod playback;
 mod raw_event;
 mod status;
 mod theme;
+mod wrap;
 
 use crate::app::layout::{self, Areas};
 use crate::app::{App, Tab};
