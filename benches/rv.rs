@@ -45,7 +45,7 @@ fn main() {
         println!("\nclient on CPU 0, server on CPU 1:");
         round_trips(rounds, Some(0), Some(1))
     });
-    println!("\nno pinning, placed by the scheduler as separate processes would be:");
+    println!("\nno pinning, client and server placed by the scheduler:");
     let free = round_trips(rounds, None, None);
     println!(
         "\ntarget: engine median within 1.5x of the raw echo floor: same CPU {}{}, unpinned {}",
