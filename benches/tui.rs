@@ -19,6 +19,7 @@ use rvshell::app::dmx_tab::{DmxEvent, OladState};
 use rvshell::app::history::History;
 use rvshell::app::pixels::{ImageInfo, PixelsCommand, PixelsEvent, Thumbnail};
 use rvshell::app::{App, AppEvent, Command, NetEvent};
+use rvshell::cmd::tui::execute_send;
 use rvshell::rv::client::{ClientEvent, Config, ConnState, RvClient};
 use rvshell::sim::server::{SimConfig, Simulator};
 use std::hint::black_box;
@@ -307,16 +308,25 @@ fn key_to_return(rounds: usize) {
         for _ in 0..rounds {
             let start = Instant::now();
             for command in app.update(space()) {
-                if let Command::Send { request, event, .. } = command {
-                    let client = client.clone();
+                if let Command::Send {
+                    request,
+                    contact,
+                    event,
+                    rsvp,
+                } = command
+                {
                     let tx = tx.clone();
-                    tokio::spawn(async move {
-                        let result = client
-                            .send_return_event(event)
-                            .await
-                            .map_err(|e| e.to_string());
-                        let _ = tx.send(AppEvent::Net(NetEvent::Reply { request, result }));
-                    });
+                    let post = move |net| {
+                        let _ = tx.send(AppEvent::Net(net));
+                    };
+                    execute_send(
+                        std::slice::from_ref(&client),
+                        post,
+                        request,
+                        contact,
+                        event,
+                        rsvp,
+                    );
                 }
             }
             let reply = rx.recv().await.unwrap();

@@ -434,7 +434,13 @@ async fn shell(
                         contact,
                         event,
                         rsvp,
-                    } => execute_send(&clients, &tx, request, contact, event, rsvp),
+                    } => {
+                        let tx = tx.clone();
+                        let post = move |net| {
+                            let _ = tx.send(Incoming::App(AppEvent::Net(net)));
+                        };
+                        execute_send(&clients, post, request, contact, event, rsvp);
+                    }
                     Command::SaveHistory(text) => {
                         let _ = history_tx.send(text);
                     }
@@ -475,23 +481,24 @@ async fn shell(
     Ok(())
 }
 
-/// Sends in a task and posts the outcome back: the main loop never waits on RV.
-fn execute_send(
+/// Carries out a [`Command::Send`] in a task and hands its outcome to
+/// `post` (a `Reply` or `Sent` for the request): the main loop never waits
+/// on RV.
+pub fn execute_send(
     clients: &[RvClient],
-    tx: &mpsc::UnboundedSender<Incoming>,
+    post: impl FnOnce(NetEvent) + Send + 'static,
     request: u64,
     contact: usize,
     event: Event,
     rsvp: bool,
 ) {
     let Some(client) = clients.get(contact).cloned() else {
-        let _ = tx.send(Incoming::App(AppEvent::Net(NetEvent::Reply {
+        post(NetEvent::Reply {
             request,
             result: Err(format!("no RV connection number {}", contact + 1)),
-        })));
+        });
         return;
     };
-    let tx = tx.clone();
     tokio::spawn(async move {
         let net = if rsvp {
             let result = client
@@ -503,6 +510,6 @@ fn execute_send(
             let result = client.send_event(event).await.map_err(|e| e.to_string());
             NetEvent::Sent { request, result }
         };
-        let _ = tx.send(Incoming::App(AppEvent::Net(net)));
+        post(net);
     });
 }
