@@ -415,6 +415,8 @@ async fn shell(
             None => rx.recv().await,
         };
         let Some(first) = first else { break };
+        // The feedback lines' time of day, once per wake-up.
+        app.clock = local_clock();
         // Handle everything already queued before drawing again.
         let mut next = Some(first);
         while let Some(incoming) = next {
@@ -425,7 +427,6 @@ async fn shell(
                     break 'run;
                 }
             };
-            app.clock = local_clock();
             app.now = started.elapsed();
             for command in app.update(event) {
                 match command {
