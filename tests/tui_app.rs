@@ -640,6 +640,12 @@ fn paste_goes_to_the_focused_field() {
     clear_editor(&mut app);
     app.update(AppEvent::Paste("let x = 1;\nx".into()));
     assert_eq!(app.code(), "let x = 1;\nx");
+    // Terminals paste line breaks as CR (or CRLF): lines all the same.
+    clear_editor(&mut app);
+    app.update(AppEvent::Paste(
+        "setFrame(42);\r\"FRAME = \" + frame();\r\n1".into(),
+    ));
+    assert_eq!(app.code(), "setFrame(42);\n\"FRAME = \" + frame();\n1");
     app.update(key(KeyCode::Tab));
     app.update(AppEvent::Paste("-pyexec\n".into()));
     assert_eq!(app.name.text(), "remote-eval-pyexec ", "one line");

@@ -485,6 +485,46 @@ fn priority_field_sends_and_refuses_out_of_range() {
     assert!(app.dmx.field.is_none());
 }
 
+/// The prompts open with the current value, which what is typed replaces:
+/// `p 3 0 Enter` is priority 30, not 10030; from a 1.5 s fade, `t 3 Enter`
+/// is 3 s, not 1.53.
+#[test]
+fn priority_and_fade_prompts_replace_the_current_value_and_refuse_letters() {
+    let mut app = app();
+    app.update(ch('p'));
+    assert_eq!(app.dmx.field.as_ref().unwrap().input.text(), "100");
+    app.update(ch('3'));
+    app.update(ch('0'));
+    let f = frame(&app.update(key(KeyCode::Enter)));
+    assert_eq!(f.priority, 30);
+    app.update(sent(f.generation, Ok(())));
+
+    for (keys, fade) in [("1.5", 1.5), ("3", 3.0)] {
+        app.update(ch('t'));
+        for c in keys.chars() {
+            app.update(ch(c));
+        }
+        app.update(key(KeyCode::Enter));
+        assert!(app.dmx.field.is_none(), "{keys}: {}", feedback(&app));
+        assert_eq!(app.dmx.console.fade_time().as_secs_f64(), fade);
+    }
+
+    // Console keys typed by habit do not become part of the number.
+    app.update(ch('p'));
+    for c in "2f0b".chars() {
+        app.update(ch(c));
+    }
+    let field = app.dmx.field.as_ref().unwrap();
+    assert_eq!(field.input.text(), "20");
+    assert_eq!(
+        field.error.as_deref(),
+        Some("priority takes digits (0..=200), then Enter; Esc cancels")
+    );
+    let f = frame(&app.update(key(KeyCode::Enter)));
+    assert_eq!(f.priority, 20);
+    assert_eq!(f.data, [0; SLOTS], "neither full nor blackout happened");
+}
+
 #[test]
 fn scenes_fade_with_ticks_only_while_fading() {
     let mut app = app();

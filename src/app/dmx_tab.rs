@@ -256,6 +256,30 @@ pub enum FieldKind {
     FadeTime,
 }
 
+impl FieldKind {
+    /// Whether `c` can be part of the number.
+    fn accepts(self, c: char) -> bool {
+        match self {
+            FieldKind::Priority => c.is_ascii_digit(),
+            FieldKind::FadeTime => c.is_ascii_digit() || c == '.',
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            FieldKind::Priority => "priority",
+            FieldKind::FadeTime => "fade time",
+        }
+    }
+
+    fn takes(self) -> &'static str {
+        match self {
+            FieldKind::Priority => "digits (0..=200), then Enter; Esc cancels",
+            FieldKind::FadeTime => "seconds like 2.5, then Enter; Esc cancels",
+        }
+    }
+}
+
 /// A priority or fade-time entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldEdit {
@@ -601,7 +625,7 @@ impl DmxTab {
         };
         self.field = Some(FieldEdit {
             kind,
-            input: LineInput::new(text),
+            input: LineInput::prefilled(text),
             error: None,
         });
     }
@@ -620,8 +644,19 @@ impl DmxTab {
                 let text = field.input.text().trim().to_owned();
                 self.apply_field(kind, &text)
             }
+            KeyCode::Char(c) if !field.kind.accepts(c) => {
+                // Console keys (f, b, t...) typed by habit must not end up
+                // in the number, silently.
+                let err = format!("{} takes {}", field.kind.name(), field.kind.takes());
+                field.error = Some(err);
+                Vec::new()
+            }
             _ => {
+                let before = field.input.text().to_owned();
                 field.input.handle_key(key);
+                if field.input.text() != before {
+                    field.error = None;
+                }
                 Vec::new()
             }
         }

@@ -8,13 +8,36 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 pub struct LineInput {
     text: String,
     cursor: usize,
+    /// The text is a current value shown for reference: typing or pasting
+    /// replaces it, Backspace or Delete clears it, and moving the cursor
+    /// keeps it to edit.
+    prefilled: bool,
 }
 
 impl LineInput {
     pub fn new(text: impl Into<String>) -> Self {
         let text = text.into();
         let cursor = text.chars().count();
-        Self { text, cursor }
+        Self {
+            text,
+            cursor,
+            prefilled: false,
+        }
+    }
+
+    /// A field showing a current value that the first key typed replaces
+    /// (as a selected text would be).
+    pub fn prefilled(text: impl Into<String>) -> Self {
+        Self {
+            prefilled: true,
+            ..Self::new(text)
+        }
+    }
+
+    /// Whether the text is still the value it was opened with, to be
+    /// replaced by what is typed.
+    pub fn is_prefilled(&self) -> bool {
+        self.prefilled
     }
 
     pub fn text(&self) -> &str {
@@ -38,6 +61,9 @@ impl LineInput {
 
     /// Inserts text at the cursor; line breaks become spaces (the field is one line).
     pub fn insert_str(&mut self, s: &str) {
+        if std::mem::take(&mut self.prefilled) {
+            self.set("");
+        }
         let clean: String = s
             .chars()
             .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
@@ -51,6 +77,16 @@ impl LineInput {
     /// Applies an editing key; returns false when the key is not an editing key.
     pub fn handle_key(&mut self, key: &KeyEvent) -> bool {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let typing = matches!(key.code, KeyCode::Char(_))
+            && !ctrl
+            && !key.modifiers.contains(KeyModifiers::ALT);
+        if self.prefilled && (typing || matches!(key.code, KeyCode::Backspace | KeyCode::Delete)) {
+            self.set("");
+            if !typing {
+                return true;
+            }
+        }
+        self.prefilled = false;
         match key.code {
             KeyCode::Char('u') if ctrl => {
                 let at = self.byte_at(self.cursor);
@@ -81,5 +117,37 @@ impl LineInput {
             _ => return false,
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn a_prefilled_value_is_replaced_by_typing_and_kept_by_moving() {
+        let mut typed = LineInput::prefilled("100");
+        assert!(typed.handle_key(&key(KeyCode::Char('7'))));
+        assert_eq!(
+            (typed.text(), typed.cursor(), typed.is_prefilled()),
+            ("7", 1, false)
+        );
+
+        let mut cleared = LineInput::prefilled("100");
+        assert!(cleared.handle_key(&key(KeyCode::Backspace)));
+        assert_eq!((cleared.text(), cleared.is_prefilled()), ("", false));
+
+        let mut pasted = LineInput::prefilled("100");
+        pasted.insert_str("42");
+        assert_eq!(pasted.text(), "42");
+
+        let mut edited = LineInput::prefilled("100");
+        edited.handle_key(&key(KeyCode::Left));
+        edited.handle_key(&key(KeyCode::Char('5')));
+        assert_eq!(edited.text(), "1050");
     }
 }

@@ -1290,11 +1290,11 @@ impl App {
             Focus::Target => self.target.insert_str(text),
             Focus::GoTo => self.goto.insert_str(text.trim()),
             Focus::Editor => {
-                self.editor.insert_str(text);
+                self.editor.insert_str(unix_newlines(text));
             }
             Focus::None if self.tab == Tab::RawEvent => {
                 self.set_focus(Focus::Editor);
-                self.editor.insert_str(text);
+                self.editor.insert_str(unix_newlines(text));
             }
             Focus::None => self.dirty = false,
         }
@@ -1308,6 +1308,12 @@ fn new_editor(code: &str) -> TextArea<'static> {
     editor.move_cursor(ratatui_textarea::CursorMove::Bottom);
     editor.move_cursor(ratatui_textarea::CursorMove::End);
     editor
+}
+
+/// Pasted text with its line breaks as `\n`: terminals send a paste's
+/// newlines as CR, which the editor would keep inside one line.
+fn unix_newlines(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
 /// Multi-line text shown on one feedback line.

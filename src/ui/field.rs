@@ -33,6 +33,20 @@ pub(super) fn field_spans(input: &LineInput, focused: bool, width: usize) -> Vec
     if !focused {
         return vec![Span::styled(format!("{visible:<width$}"), style)];
     }
+    if input.is_prefilled() {
+        // Shown selected: the first key typed replaces it.
+        return vec![
+            Span::styled(visible.clone(), theme::FIELD_SELECTED),
+            Span::styled(
+                format!(
+                    "{:<w$}",
+                    "",
+                    w = width.saturating_sub(visible.chars().count())
+                ),
+                style,
+            ),
+        ];
+    }
     let at = cursor - skip;
     let before: String = visible.chars().take(at).collect();
     let after: String = visible.chars().skip(at).collect();

@@ -23,5 +23,10 @@ pub const BUTTON: Style = Style::new().fg(Color::White);
 pub const TOGGLE_ON: Style = Style::new().fg(Color::Black).bg(Color::Green);
 pub const FIELD: Style = Style::new().bg(Color::Rgb(40, 40, 40));
 pub const FIELD_FOCUS: Style = Style::new().fg(Color::Black).bg(Color::Cyan);
+/// A focused field's text that typing replaces.
+pub const FIELD_SELECTED: Style = Style::new()
+    .fg(Color::Cyan)
+    .bg(Color::Black)
+    .add_modifier(Modifier::REVERSED);
 pub const HIT: Style = Style::new().fg(Color::Black).bg(Color::Yellow);
 pub const FRAME: Style = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
