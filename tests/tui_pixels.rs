@@ -124,6 +124,10 @@ fn enter_in_the_path_field_loads_with_a_thumbnail_sized_for_the_preview() {
         result: Ok(info(640, 360)),
     }));
     assert!(app.pixels.loading.is_none());
+    assert_eq!(
+        app.pixels.focus, None,
+        "loaded: the keys are shortcuts again"
+    );
     let image = app.pixels.image.as_ref().unwrap();
     assert_eq!((image.id, image.info.width), (1, 640));
     assert_eq!(
@@ -380,6 +384,7 @@ fn bad_input_of_every_kind_says_what_to_do_and_sends_nothing() {
         )
     );
     assert_eq!(app.pixels.path.text(), "/img/b.png");
+    assert_eq!(app.pixels.focus, Some(PixelsField::Path), "to correct it");
     assert_eq!(app.pixels.image.as_ref().unwrap().id, 1);
     // Send still pushes a.png.
     let commands = app.update(ctrl('s'));

@@ -375,7 +375,7 @@ pub const KEYMAP: &[Binding] = &[
         X,
         &[key(KeyCode::Enter)],
         A::Pixels(PA::Enter),
-        "image path: load the image; other fields: done",
+        "image path: load it (the field is left once loaded); other fields: done",
         Some("load"),
         true,
     ),

@@ -744,6 +744,10 @@ impl App {
                             info,
                             preview: self.pixels.load_preview,
                         });
+                        // Done with the path: keys are shortcuts again (s sends).
+                        if self.pixels.focus == Some(PixelsField::Path) {
+                            self.pixels_focus(None);
+                        }
                         // Resized while it loaded: a thumbnail for the new size.
                         self.pixels.thumb_pending = false;
                         return self.pixels_resized();
