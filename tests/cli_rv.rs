@@ -129,6 +129,30 @@ fn an_error_return_exits_1_and_is_printed() {
 }
 
 #[test]
+fn a_python_exception_exits_1_and_is_printed() {
+    let sim = Sim::start("");
+    let out = sim.run(&[
+        "eval",
+        "--py",
+        "--port",
+        &sim.port_arg(),
+        "rv.commands.nosuch()",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("<class '"), "{}", stdout(&out));
+    // A value that merely looks like a class is a value.
+    let out = sim.run(&[
+        "eval",
+        "--py",
+        "--port",
+        &sim.port_arg(),
+        "\"<class 'int'>\"",
+    ]);
+    assert_eq!(stdout(&out), "<class 'int'>\n");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
 fn event_sends_fire_and_forget_and_return_prints() {
     let sim = Sim::start("");
     let port = sim.port_arg();

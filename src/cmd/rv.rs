@@ -13,7 +13,8 @@ use std::time::Duration;
 /// Arguments of `rvshell eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// Evaluate Python (`remote-pyeval`) instead of Mu (`remote-eval`).
+    /// Evaluate Python (`remote-pyeval`) instead of Mu (`remote-eval`). A
+    /// Python exception (`<class 'X'>: message`) exits 1, as a Mu `ERROR:` does.
     #[arg(long)]
     pub py: bool,
     /// Print a quoted Mu string result unquoted and unescaped.
@@ -101,7 +102,8 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 /// Prints a RETURN payload verbatim (plus a newline if it lacks one); exit 1
-/// for an `ERROR:` RETURN.
+/// for a failure: Mu's `ERROR:` lines, or the `<class 'X'>: message` that
+/// `remote-pyeval` returns for a Python exception (rv-protocol.md §4).
 fn print_return(value: &str, unquote: bool) -> ExitCode {
     let text = if unquote {
         unquote_mu(value)
@@ -114,11 +116,25 @@ fn print_return(value: &str, unquote: bool) -> ExitCode {
         let _ = stdout.write_all(b"\n");
     }
     let _ = stdout.flush();
-    if value.starts_with("ERROR:") {
+    if value.starts_with("ERROR:") || is_python_exception(value) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `<class 'ZeroDivisionError'>: division by zero`, as RV's `remotePyEval`
+/// answers an exception.
+fn is_python_exception(value: &str) -> bool {
+    value
+        .strip_prefix("<class '")
+        .and_then(|rest| rest.split_once("'>: "))
+        .is_some_and(|(class, _)| {
+            !class.is_empty()
+                && class
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        })
 }
 
 /// Sends one event and prints the RETURN when `rsvp`.
