@@ -794,7 +794,7 @@ pub const KEYMAP: &[Binding] = &[
         G,
         &[key(KeyCode::F(1))],
         A::Help,
-        "this help, also from a text field (not on OLA-DMX: scene F1)",
+        "this help, also in a text field (OLA-DMX: scene F1)",
         None,
         true,
     ),
