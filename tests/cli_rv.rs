@@ -65,6 +65,21 @@ fn stderr(output: &std::process::Output) -> String {
 }
 
 #[test]
+fn sim_help_describes_its_port_as_the_one_it_listens_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = rvshell(tmp.path())
+        .args(["sim", "--help"])
+        .output()
+        .unwrap();
+    let help = stdout(&out);
+    assert!(
+        help.contains("Port to listen on, 0 for any free one"),
+        "{help}"
+    );
+    assert!(!help.contains("RV's port"), "{help}");
+}
+
+#[test]
 fn eval_prints_the_frame_line_of_rvshells_play_button() {
     let sim = Sim::start("");
     let out = sim.run(&[
@@ -388,7 +403,13 @@ fn push_prints_media_and_source_and_the_simulator_dumps_both_eyes() {
         stdout(&out),
         "media chart\nsource sourceGroup000000_source\n"
     );
-    assert!(stderr(&out).contains("pushed 6 tiles"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("pushed 6 tiles ("),
+        "{}",
+        stderr(&out)
+    );
+    let one = sim.run(&["push", "--port", &sim.port_arg(), "--media", "one", chart]);
+    assert!(stderr(&one).contains("pushed 1 tile ("), "{}", stderr(&one));
     // Shutdown writes whatever is pending.
     assert!(sim.terminate().success());
     let left = image::open(dump.path().join("chart.left.1.png"))

@@ -147,8 +147,9 @@ pub fn run(args: PushArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCode {
                 }
                 let secs = report.send_time.as_secs_f64();
                 eprintln!(
-                    "pushed {} tiles ({:.1} MB, both eyes) in {:.3} s, {:.0} MB/s; decode+convert {:.3} s, source creation {:.3} s",
+                    "pushed {} tile{} ({:.1} MB, both eyes) in {:.3} s, {:.0} MB/s; decode+convert {:.3} s, source creation {:.3} s",
                     report.tiles,
+                    if report.tiles == 1 { "" } else { "s" },
                     report.bytes as f64 / 1e6,
                     secs,
                     report.bytes as f64 / 1e6 / secs.max(1e-9),

@@ -12,6 +12,10 @@ use std::time::Duration;
 
 /// Arguments of `rvshell sim` (`--port 0` picks a free port).
 #[derive(Debug, Args)]
+#[command(mut_arg("port", |arg| arg.help(
+    "Port to listen on, 0 for any free one (printed first: `listening on ADDR:PORT`) \
+     [default: the first free of 45124..=45134, as RV does]"
+)))]
 pub struct SimArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
