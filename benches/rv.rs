@@ -11,7 +11,8 @@
 //!   makes it, awaited in a task on the engine's runtime, and again with one
 //!   `block_on` per request, as a one-shot script does. All are timed in
 //!   interleaved blocks so that all of them see the same machine state, with
-//!   client and server pinned to one CPU, to two, and left to the scheduler.
+//!   client and server pinned to one CPU and to two; and left to the
+//!   scheduler, which places each pair as it likes (times only).
 //!
 //! Run: `cargo bench --bench rv` (add `-- --quick` for a short run).
 
@@ -45,13 +46,18 @@ fn main() {
         println!("\nclient on CPU 0, server on CPU 1:");
         round_trips(rounds, Some(0), Some(1))
     });
-    println!("\nno pinning, client and server placed by the scheduler:");
-    let free = round_trips(rounds, None, None);
+    // Left to the scheduler, each pair is placed on its own: on this VM the
+    // blocking echo pair shares a CPU and the simulator and engine do not,
+    // so only the times, not the ratios, say anything here.
     println!(
-        "\ntarget: engine median within 1.5x of the raw echo floor: same CPU {}{}, unpinned {}",
+        "\nno pinning, each pair placed by the scheduler (compare times with the rows above; \
+         ratios mix placements):"
+    );
+    round_trips(rounds, None, None);
+    println!(
+        "\ntarget: engine median within 1.5x of the raw echo floor: same CPU {}{}",
         verdict(same),
-        apart.map_or(String::new(), |r| format!(", separate CPUs {}", verdict(r))),
-        verdict(free)
+        apart.map_or(String::new(), |r| format!(", separate CPUs {}", verdict(r)))
     );
 }
 
@@ -224,16 +230,19 @@ fn round_trips(rounds: usize, client_cpu: Option<usize>, server_cpu: Option<usiz
     let port = sim.local_addr().port();
 
     // Hand-framed blocking client to the simulator: the server's share of the time.
+    // A hand-made client's greeting, heartbeat off, as the engine's.
+    let hello = |contact: &str| {
+        encode(&[
+            Frame::NewGreeting {
+                contact: contact.into(),
+                app: "raw".into(),
+            },
+            Frame::PingPongControl(false),
+        ])
+    };
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_nodelay(true).unwrap();
-    s.write_all(&encode(&[
-        Frame::NewGreeting {
-            contact: "bench".into(),
-            app: "raw".into(),
-        },
-        Frame::PingPongControl(false),
-    ]))
-    .unwrap();
+    s.write_all(&hello("bench")).unwrap();
     let mut greeting = [0u8; 16]; // "GREETING 5 rvsim"
     s.read_exact(&mut greeting).unwrap();
     let mut buf = [0u8; 256];
@@ -287,15 +296,7 @@ fn round_trips(rounds: usize, client_cpu: Option<usize>, server_cpu: Option<usiz
             .await
             .unwrap();
         s.set_nodelay(true).unwrap();
-        s.write_all(&encode(&[
-            Frame::NewGreeting {
-                contact: "bare".into(),
-                app: "raw".into(),
-            },
-            Frame::PingPongControl(false),
-        ]))
-        .await
-        .unwrap();
+        s.write_all(&hello("bare")).await.unwrap();
         s.read_exact(&mut [0u8; 16]).await.unwrap();
         s
     });

@@ -64,9 +64,13 @@ pub fn simulator() -> (SimThread, Simulator) {
 /// Threads it creates afterwards start with the same CPUs.
 #[allow(dead_code)]
 pub fn pin(cpu: Option<usize>) {
+    // Not `available_parallelism`: it counts only the CPUs this thread may
+    // use, which after a pin is one.
+    // SAFETY: sysconf only reads a system setting.
+    let online = usize::try_from(unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }).unwrap_or(1);
     let cpus = match cpu {
         Some(cpu) => cpu..cpu + 1,
-        None => 0..std::thread::available_parallelism().map_or(1, |n| n.get()),
+        None => 0..online.max(1),
     };
     // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET and
     // sched_setaffinity only read and write that local set.
