@@ -124,6 +124,11 @@ fn playback_keys_send_exactly_the_mu_of_rvshell() {
     // Go to frame: g, digits, Enter.
     assert!(app.update(ch('g')).is_empty());
     assert_eq!(app.focus, Focus::GoTo);
+    // Letters are refused; Ctrl+U edits as in every field.
+    assert!(type_text(&mut app, "7x").is_empty());
+    assert_eq!(app.goto.text(), "7");
+    app.update(ctrl('u'));
+    assert_eq!(app.goto.text(), "");
     assert!(type_text(&mut app, "42").is_empty());
     assert_eq!(
         app.update(key(KeyCode::Enter)),

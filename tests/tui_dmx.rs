@@ -520,6 +520,13 @@ fn priority_and_fade_prompts_replace_the_current_value_and_refuse_letters() {
         field.error.as_deref(),
         Some("priority takes digits (0..=200), then Enter; Esc cancels")
     );
+    // Editing goes on, and the note goes once the text changes.
+    app.update(key(KeyCode::Backspace));
+    app.update(key(KeyCode::Backspace));
+    let field = app.dmx.field.as_ref().unwrap();
+    assert_eq!((field.input.text(), field.error.as_deref()), ("", None));
+    app.update(ch('2'));
+    app.update(ch('0'));
     let f = frame(&app.update(key(KeyCode::Enter)));
     assert_eq!(f.priority, 20);
     assert_eq!(f.data, [0; SLOTS], "neither full nor blackout happened");

@@ -74,12 +74,25 @@ impl LineInput {
         self.cursor += clean.chars().count();
     }
 
+    /// The character `key` types into a field: a plain or shifted key,
+    /// not a Ctrl or Alt one (those edit, or are bindings).
+    pub fn typed_char(key: &KeyEvent) -> Option<char> {
+        match key.code {
+            KeyCode::Char(c)
+                if !key
+                    .modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+            {
+                Some(c)
+            }
+            _ => None,
+        }
+    }
+
     /// Applies an editing key; returns false when the key is not an editing key.
     pub fn handle_key(&mut self, key: &KeyEvent) -> bool {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        let typing = matches!(key.code, KeyCode::Char(_))
-            && !ctrl
-            && !key.modifiers.contains(KeyModifiers::ALT);
+        let typing = Self::typed_char(key).is_some();
         if self.prefilled && (typing || matches!(key.code, KeyCode::Backspace | KeyCode::Delete)) {
             self.set("");
             if !typing {
@@ -95,7 +108,7 @@ impl LineInput {
             }
             KeyCode::Char('a') if ctrl => self.cursor = 0,
             KeyCode::Char('e') if ctrl => self.cursor = self.text.chars().count(),
-            KeyCode::Char(c) if !ctrl && !key.modifiers.contains(KeyModifiers::ALT) => {
+            KeyCode::Char(c) if typing => {
                 let at = self.byte_at(self.cursor);
                 self.text.insert(at, c);
                 self.cursor += 1;

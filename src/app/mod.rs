@@ -567,7 +567,7 @@ impl App {
                 Vec::new()
             }
             KeyCode::Enter => self.send_goto(),
-            KeyCode::Char(c) if !(c.is_ascii_digit() || c == '-') => {
+            _ if LineInput::typed_char(key).is_some_and(|c| !(c.is_ascii_digit() || c == '-')) => {
                 if let Some(action) = keymap::lookup(Context::Global, key, true) {
                     return self.act(action);
                 }

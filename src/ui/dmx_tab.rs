@@ -204,12 +204,12 @@ fn patch_form(form: &PatchForm, frame: &mut Frame, area: Rect) {
             }
         }
     }
+    // The form's inner width (the box shrinks to the area).
+    let inner = usize::from(FORM_WIDTH.min(area.width)).saturating_sub(2);
     for (label, input, field) in [
         ("Universe: ", &form.universe, PatchField::Universe),
         ("Name (optional): ", &form.name, PatchField::Name),
     ] {
-        // The rest of the form's inner width (the box shrinks to the area).
-        let inner = usize::from(FORM_WIDTH.min(area.width)).saturating_sub(2);
         let width = inner.saturating_sub(label.len());
         let mut spans = vec![Span::styled(label, theme::TITLE)];
         spans.extend(field_spans(input, form.field == field, width));
@@ -219,7 +219,6 @@ fn patch_form(form: &PatchForm, frame: &mut Frame, area: Rect) {
         lines.push(Line::from(Span::styled("patching...", theme::WARN)));
     }
     if let Some(err) = &form.error {
-        let inner = usize::from(FORM_WIDTH.min(area.width)).saturating_sub(2);
         lines.extend(wrap(Line::styled(err.clone(), theme::ERROR), inner));
     }
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);

@@ -35,16 +35,10 @@ pub(super) fn field_spans(input: &LineInput, focused: bool, width: usize) -> Vec
     }
     if input.is_prefilled() {
         // Shown selected: the first key typed replaces it.
+        let rest = width.saturating_sub(visible.chars().count());
         return vec![
-            Span::styled(visible.clone(), theme::FIELD_SELECTED),
-            Span::styled(
-                format!(
-                    "{:<w$}",
-                    "",
-                    w = width.saturating_sub(visible.chars().count())
-                ),
-                style,
-            ),
+            Span::styled(visible, theme::FIELD_SELECTED),
+            Span::styled(" ".repeat(rest), style),
         ];
     }
     let at = cursor - skip;
