@@ -184,6 +184,19 @@ fn syntax_error(e: &ParseError, code: &str) -> PyError {
     }
 }
 
+/// A list built by a literal or `+`, bounded like strings: its printed form
+/// is the RETURN, so no program can make it grow without limit.
+fn list(items: Vec<Py>) -> Result<Py, PyError> {
+    let list = Py::List(items);
+    if list.size() > MAX_STRING_BYTES {
+        return raise(
+            "MemoryError",
+            format!("a list would grow past {MAX_STRING_BYTES} bytes"),
+        );
+    }
+    Ok(list)
+}
+
 struct Eval<'a> {
     session: &'a mut Session,
     now: Instant,
@@ -197,12 +210,12 @@ impl Eval<'_> {
             Expr::Str(s) => Py::Str(s.clone()),
             Expr::Bool(b) => Py::Bool(*b),
             Expr::Nil => Py::None,
-            Expr::Array(items) => Py::List(
+            Expr::Array(items) => list(
                 items
                     .iter()
                     .map(|i| self.expr(i))
                     .collect::<Result<_, _>>()?,
-            ),
+            )?,
             Expr::Name(name) if name == "rv" => Py::Module(PyModule::Rv),
             Expr::Name(name) => return raise("NameError", format!("name '{name}' is not defined")),
             Expr::Attr(inner, name) => attr(self.expr(inner)?, name)?,
@@ -419,16 +432,8 @@ fn arith(op: BinOp, a: Py, b: Py) -> Result<Py, PyError> {
             Ok(Py::Str(x + &y))
         }
         (BinOp::Add, Py::List(mut x), Py::List(y)) => {
-            // Bounded like strings: a list's printed form is its RETURN.
-            let size = |items: &[Py]| items.iter().map(Py::size).sum::<usize>();
-            if size(&x) + size(&y) > MAX_STRING_BYTES {
-                return raise(
-                    "MemoryError",
-                    format!("a list would grow past {MAX_STRING_BYTES} bytes"),
-                );
-            }
             x.extend(y);
-            Ok(Py::List(x))
+            list(x)
         }
         (BinOp::Add, Py::Str(_), other) => raise(
             "TypeError",

@@ -1333,8 +1333,10 @@ fn python_lists_are_bounded_like_strings() {
     let sum = |n: usize| vec!["rv.commands.sources()"; n].join(" + ");
     let grown = s.eval_py(&sum(10), now);
     assert!(grown.starts_with("['00m"), "ten copies fit");
-    assert_eq!(
-        s.eval_py(&sum(20), now),
-        format!("<class 'MemoryError'>: a list would grow past {MAX_STRING_BYTES} bytes")
-    );
+    let refused = format!("<class 'MemoryError'>: a list would grow past {MAX_STRING_BYTES} bytes");
+    assert_eq!(s.eval_py(&sum(20), now), refused);
+    // A list literal is bounded the same way.
+    let nested = |n: usize| format!("[{}]", vec!["rv.commands.sources()"; n].join(", "));
+    assert!(s.eval_py(&nested(10), now).starts_with("[['00m"), "ten fit");
+    assert_eq!(s.eval_py(&nested(20), now), refused);
 }
