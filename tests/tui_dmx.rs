@@ -559,7 +559,9 @@ fn scenes_fade_with_ticks_only_while_fading() {
     let mid = frame(&app.update(AppEvent::Tick));
     assert_eq!(mid.data, [128; SLOTS]);
     app.now += Duration::from_secs(1);
+    app.take_dirty();
     assert!(app.update(AppEvent::Tick).is_empty(), "held: one in flight");
+    assert!(app.take_dirty(), "a held step still shows");
     let end = frame(&app.update(sent(mid.generation, Ok(()))));
     assert_eq!(end.data, [255; SLOTS]);
     app.update(sent(end.generation, Ok(())));

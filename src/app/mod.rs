@@ -947,6 +947,9 @@ impl App {
     }
 
     fn on_tick(&mut self) -> Vec<Command> {
+        // A fade step changes the values shown, whether or not it can be
+        // sent now (olad away, a send in flight).
+        self.dirty |= self.dmx.console.fade().is_some();
         let dmx = self.dmx.on_tick(self.now);
         let mut commands = self.dmx_out(dmx);
         if self.counting_down() {
