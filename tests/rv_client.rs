@@ -659,3 +659,67 @@ fn requests_fail_as_closed_when_the_engine_s_runtime_goes_away() {
     );
     drop(peer);
 }
+
+/// A peer that stops reading leaves our writer waiting for room forever;
+/// neither a lost session (heartbeat) nor `close()` may wait for it.
+#[tokio::test]
+async fn a_peer_that_stops_reading_neither_hangs_close_nor_the_reconnect() {
+    for closing in [true, false] {
+        let (listener, mut config) = listener().await;
+        config.heartbeat = Some(Heartbeat {
+            interval: Duration::from_millis(100),
+            timeout: Duration::from_millis(300),
+        });
+        config.reconnect = (!closing).then_some(Reconnect {
+            initial: Duration::from_millis(50),
+            max: Duration::from_millis(50),
+        });
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut peer = Framed::new(stream, RvCodec::default());
+            next(&mut peer).await;
+            peer.send(Frame::Greeting("stuck".into())).await.unwrap();
+            // From here on nothing is read: the socket's buffers fill up.
+            (peer, listener)
+        });
+        let (client, mut events) = RvClient::connect(config).await.unwrap();
+        let (_peer, listener) = server.await.unwrap();
+        // Far more than loopback buffers hold.
+        let sender = client.clone();
+        let write = tokio::spawn(async move {
+            sender
+                .send_frame(Frame::Data {
+                    header: "PIXELTILE(media=m,view=left,w=1,h=1,x=0,y=0,f=1)".into(),
+                    payload: vec![0u8; 64 << 20].into(),
+                })
+                .await
+        });
+        if closing {
+            tokio::time::timeout(Duration::from_secs(5), client.close())
+                .await
+                .expect("close() hung: the peer stopped reading");
+        } else {
+            // The heartbeat gives up on the peer; the engine goes back to
+            // connecting instead of waiting on its writer.
+            let retried = tokio::time::timeout(Duration::from_secs(5), async {
+                while let Some(event) = events.recv().await {
+                    if let ClientEvent::Disconnected { retry_in, .. } = event {
+                        return retry_in;
+                    }
+                }
+                None
+            })
+            .await;
+            assert!(
+                matches!(retried, Ok(Some(_))),
+                "no retry after the heartbeat gave up: {retried:?}"
+            );
+            drop(listener);
+        }
+        let result = tokio::time::timeout(Duration::from_secs(5), write)
+            .await
+            .expect("the stuck write was never answered")
+            .unwrap();
+        assert!(result.is_err(), "{result:?}");
+    }
+}

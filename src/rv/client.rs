@@ -1099,7 +1099,8 @@ impl Actor {
         // The actor reads the socket itself and never blocks on a write
         // (those go through the outbox), so the socket is always drained.
         let (write_failed_tx, mut write_failed) = oneshot::channel::<String>();
-        let (outbox, writer) = Outbox::start(write_half, write_failed_tx, self.config.address());
+        let (outbox, mut writer) =
+            Outbox::start(write_half, write_failed_tx, self.config.address());
         let mut live = Live {
             outbox,
             pending: VecDeque::new(),
@@ -1227,7 +1228,16 @@ impl Actor {
             }
             live.fail_all(&RequestError::Lost { addr, reason });
         }
-        let _ = writer.await;
+        // The writer ends once its queue is gone (with the route above),
+        // unless the peer stopped reading: it would wait for room forever.
+        // A lost session's bytes are lost anyway; a closing one had its grace.
+        if matches!(end, SessionEnd::Lost(_)) {
+            writer.abort();
+        }
+        if timeout(CLOSE_GRACE, &mut writer).await.is_err() {
+            writer.abort();
+            let _ = writer.await;
+        }
         end
     }
 
