@@ -31,8 +31,14 @@ fn state(state: OladState) -> AppEvent {
     dmx(DmxEvent::State(state))
 }
 
+/// The answer to a send to universe 1, where [`app`] starts.
 fn sent(generation: u64, result: Result<(), &str>) -> AppEvent {
+    sent_to(1, generation, result)
+}
+
+fn sent_to(universe: u32, generation: u64, result: Result<(), &str>) -> AppEvent {
     dmx(DmxEvent::Sent {
+        universe,
         generation,
         result: result.map_err(str::to_owned),
     })
@@ -756,6 +762,22 @@ fn a_failed_change_is_sent_to_its_universe_on_a_switch_not_dropped() {
     );
     let again = frame(&commands[2..]);
     assert_eq!((again.universe, again.data), (1, slots(&[(0, 1)])));
+    // Failing there again, it is said to be dropped, for universe 1; no
+    // retry is promised or made.
+    assert!(
+        app.update(sent_to(1, again.generation, Err("Universe doesn't exist")))
+            .is_empty()
+    );
+    assert!(
+        feedback(&app).contains(
+            "DMX send to universe 1 failed: Universe doesn't exist; that change is dropped \
+             (the console is on universe 7 now)"
+        ),
+        "{}",
+        feedback(&app)
+    );
+    app.now += Duration::from_secs(10);
+    assert!(app.update(AppEvent::Tick).is_empty(), "no retry");
 }
 
 #[test]
@@ -793,6 +815,7 @@ fn every_command_has_a_failure_answer_that_names_what_failed() {
         (
             DmxCommand::Send(Box::new(frame)),
             DmxEvent::Sent {
+                universe: 4,
                 generation: 9,
                 result: err(),
             },

@@ -122,7 +122,9 @@ async fn commands_reach_olad_and_come_back_as_events() {
     let (mut sent, mut pushed) = (None, None);
     while sent.is_none() || pushed.is_none() {
         next(&mut rx, |e| match e {
-            DmxEvent::Sent { generation, result } => {
+            DmxEvent::Sent {
+                generation, result, ..
+            } => {
                 sent = Some((generation, result));
                 Some(())
             }
@@ -161,6 +163,7 @@ async fn commands_reach_olad_and_come_back_as_events() {
         DmxEvent::Sent {
             generation: 8,
             result,
+            ..
         } => Some(result),
         _ => None,
     })

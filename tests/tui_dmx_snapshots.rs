@@ -59,6 +59,7 @@ fn run(app: &mut App, event: AppEvent) {
     while let Some(command) = pending.pop() {
         if let Command::Dmx(DmxCommand::Send(frame)) = command {
             pending.extend(app.update(dmx(DmxEvent::Sent {
+                universe: frame.universe,
                 generation: frame.generation,
                 result: Ok(()),
             })));
@@ -119,6 +120,7 @@ fn hex_mode_with_a_failed_send() {
             panic!("expected a send, got {commands:?}");
         };
         app.update(dmx(DmxEvent::Sent {
+            universe: frame.universe,
             generation: frame.generation,
             result: Err("universe 1 does not exist on olad; patch a port to it (U, then p)".into()),
         }));

@@ -122,6 +122,7 @@ impl DmxCommand {
     pub fn failed(&self, err: String) -> DmxEvent {
         match self {
             DmxCommand::Send(frame) => DmxEvent::Sent {
+                universe: frame.universe,
                 generation: frame.generation,
                 result: Err(err),
             },
@@ -160,6 +161,8 @@ pub enum DmxEvent {
         failed: Vec<String>,
     },
     Sent {
+        /// The universe the frame went to (the console may have moved on).
+        universe: u32,
         generation: u64,
         result: Result<(), String>,
     },
@@ -949,11 +952,28 @@ impl DmxTab {
                 // could not restore something.
                 self.on_state(OladState::Connected, !failed.is_empty())
             }
-            DmxEvent::Sent { generation, result } => {
+            DmxEvent::Sent {
+                universe,
+                generation,
+                result,
+            } => {
                 if self.in_flight == Some(generation) {
                     self.in_flight = None;
                 }
                 match result {
+                    // A change carried over from the universe the console
+                    // has left: nothing keeps it for a retry any more.
+                    Err(err) if universe != self.console.universe() => {
+                        self.log(
+                            LineKind::Error,
+                            format!(
+                                "DMX send to universe {universe} failed: {err}; that change \
+                                 is dropped (the console is on universe {} now)",
+                                self.console.universe()
+                            ),
+                        );
+                        self.pump(false)
+                    }
                     Ok(()) => {
                         self.console.send_ok(generation);
                         self.last_error = None;
@@ -969,9 +989,8 @@ impl DmxTab {
                             self.log(
                                 LineKind::Error,
                                 format!(
-                                    "DMX send to universe {} failed: {err}; values kept, \
+                                    "DMX send to universe {universe} failed: {err}; values kept, \
                                      re-sent on the next change or in {} s",
-                                    self.console.universe(),
                                     RETRY_INTERVAL.as_secs()
                                 ),
                             );

@@ -94,6 +94,7 @@ impl DmxRunner {
                         .await
                         .map_err(|e| explain(&e, frame.universe));
                     post(DmxEvent::Sent {
+                        universe: frame.universe,
                         generation: frame.generation,
                         result,
                     });
