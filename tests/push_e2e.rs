@@ -22,8 +22,8 @@ fn source_image(width: u32, height: u32) -> image::DynamicImage {
 async fn dumped_views_equal_the_image_and_its_inverse() {
     // Odd sizes; wide enough that float tiles of the 3x2 grid have rows of
     // more than 4 KiB (written as slices of the image, not gathered), and
-    // whole-image tiles big enough for the simulator to read them into
-    // buffers of their own and adopt them as storage.
+    // tiles big enough for the simulator to read them straight into the
+    // image's rows.
     let (width, height) = (1111, 201);
     let dir = tempfile::tempdir().unwrap();
     let sim = Simulator::start(SimConfig {

@@ -60,7 +60,6 @@ impl PixelsRunner {
         }
     }
 
-    /// Starts one command; returns at once.
     /// Cancels every push in progress (on quit): each stops between tiles,
     /// after the tiles already queued, and reports that it was cancelled.
     pub fn cancel_all(&self) {
@@ -71,6 +70,7 @@ impl PixelsRunner {
         }
     }
 
+    /// Starts one command; returns at once.
     pub fn execute(&self, command: PixelsCommand, clients: &[RvClient]) {
         match command {
             PixelsCommand::Load {

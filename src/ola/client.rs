@@ -204,9 +204,7 @@ impl OlaError {
     pub fn is_unknown_universe(&self) -> bool {
         matches!(self, OlaError::Failed { message, .. } if message == "Universe doesn't exist")
     }
-}
 
-impl OlaError {
     /// Whether olad itself refused the request (as opposed to the request
     /// never being answered, or never being sent).
     pub fn is_refusal(&self) -> bool {
@@ -439,8 +437,9 @@ impl State {
     }
 
     /// A `RegisterForDmx` UNREGISTER for `universe` with a fresh id, whose
-    /// reply nobody waits for (its entry only keeps the id from being reused
-    /// while it is in flight).
+    /// reply nobody waits for. Its entry stays until olad answers, so that
+    /// [`OlaClient::close`] sees it unconfirmed and waits for olad to have
+    /// applied it.
     fn unregister_request(&mut self, universe: u32) -> (u32, Bytes) {
         let id = self.alloc_id();
         let mut buf = BytesMut::with_capacity(48);
