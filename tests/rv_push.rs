@@ -536,6 +536,18 @@ async fn bad_data_frames_are_refused_before_anything_is_queued() {
             payload: Payload::Whole(bytes::Bytes::new()),
             ..good.clone()
         },
+        // Rows past the end of their buffer: refused here, not a panic in
+        // the writer that would lose the connection.
+        DataFrame {
+            payload: Payload::Rows(Rows {
+                bytes: bytes::Bytes::from(vec![0u8; 100]),
+                start: 10,
+                row_len: 20,
+                stride: 40,
+                rows: 3,
+            }),
+            ..good.clone()
+        },
     ] {
         assert!(client.queue_data(vec![good.clone(), bad]).await.is_err());
     }

@@ -694,6 +694,11 @@ impl RvClient {
     ) -> Result<impl Future<Output = Result<(), RequestError>> + use<>, RequestError> {
         for frame in &frames {
             crate::rv::frame::check_data_frame(&frame.header, frame.payload.len())?;
+            if let Payload::Rows(rows) | Payload::Mapped { rows, .. } = &frame.payload
+                && !rows.fits()
+            {
+                return Err(EncodeError::RowsOutside(frame.header.clone()).into());
+            }
         }
         let (done, rx) = oneshot::channel();
         self.link.submit(Request::SendData { frames, done })?;
@@ -797,6 +802,17 @@ impl Rows {
     /// Whether there are no bytes.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Whether the rows lie inside `bytes`, none overlapping the next.
+    pub fn fits(&self) -> bool {
+        crate::rv::reader::rows_fit(
+            self.start,
+            self.row_len,
+            self.stride,
+            self.rows,
+            self.bytes.len(),
+        )
     }
 
     /// The rows, in order.

@@ -148,6 +148,9 @@ pub enum EncodeError {
     /// A data header that RV would not recognise as one.
     #[error("data header {0:?} must look like NAME(...) with no spaces")]
     BadDataHeader(String),
+    /// A payload's rows reach past the buffer they are said to lie in.
+    #[error("the payload of {0} has rows outside its buffer")]
+    RowsOutside(String),
 }
 
 /// A short, escaped excerpt of bytes for error messages.

@@ -107,13 +107,32 @@ impl<'a> RowsMut<'a> {
 
     /// Whether the rows lie inside `bytes`, none overlapping the next.
     fn fits(&self) -> bool {
-        self.rows == 0
-            || self.row_len <= self.stride
-                && (self.rows - 1)
-                    .checked_mul(self.stride)
-                    .and_then(|last| last.checked_add(self.start)?.checked_add(self.row_len))
-                    .is_some_and(|end| end <= self.bytes.len())
+        rows_fit(
+            self.start,
+            self.row_len,
+            self.stride,
+            self.rows,
+            self.bytes.len(),
+        )
     }
+}
+
+/// Whether `rows` runs of `row_len` bytes, `stride` apart from `start`, lie
+/// inside `len` bytes, none overlapping the next (for [`RowsMut`] and the
+/// client's rows to write).
+pub(crate) fn rows_fit(
+    start: usize,
+    row_len: usize,
+    stride: usize,
+    rows: usize,
+    len: usize,
+) -> bool {
+    rows == 0
+        || row_len <= stride
+            && (rows - 1)
+                .checked_mul(stride)
+                .and_then(|last| last.checked_add(start)?.checked_add(row_len))
+                .is_some_and(|end| end <= len)
 }
 
 /// A byte source that can read into several buffers in one call. The
