@@ -53,6 +53,16 @@ pub(crate) fn mid_frame_eof(detail: String) -> CodecError {
     .into()
 }
 
+/// [`mid_frame_eof`] for a stream that ended with `buffered` bytes of a
+/// frame's head read.
+pub(crate) fn mid_head_eof(buffered: &[u8]) -> CodecError {
+    mid_frame_eof(format!(
+        "{} bytes of it received: {}",
+        buffered.len(),
+        crate::rv::frame::Snippet::of(buffered)
+    ))
+}
+
 impl RvCodec {
     /// A codec with the given limits.
     pub fn new(limits: Limits) -> Self {
@@ -77,11 +87,7 @@ impl Decoder for RvCodec {
         match self.decode(src)? {
             Some(frame) => Ok(Some(frame)),
             None if src.is_empty() => Ok(None),
-            None => Err(mid_frame_eof(format!(
-                "{} bytes of it received: {}",
-                src.len(),
-                crate::rv::frame::Snippet::of(src)
-            ))),
+            None => Err(mid_head_eof(src)),
         }
     }
 }

@@ -31,7 +31,7 @@
 //! `select!` may drop [`FrameReader::next`] and call it again without losing
 //! bytes.
 
-use crate::rv::codec::{CodecError, mid_frame_eof};
+use crate::rv::codec::{CodecError, mid_frame_eof, mid_head_eof};
 use crate::rv::frame::{Frame, Limits, Split, parse_or_split};
 use bytes::{Buf, Bytes, BytesMut};
 use std::io::IoSliceMut;
@@ -477,11 +477,7 @@ impl<R: ReadVectored> FrameReader<R> {
                 if self.buf.is_empty() {
                     return Poll::Ready(None);
                 }
-                return Poll::Ready(Some(Err(mid_frame_eof(format!(
-                    "{} bytes of it received: {}",
-                    self.buf.len(),
-                    crate::rv::frame::Snippet::of(&self.buf)
-                )))));
+                return Poll::Ready(Some(Err(mid_head_eof(&self.buf))));
             }
         }
     }

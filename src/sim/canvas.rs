@@ -317,7 +317,9 @@ pub enum CanvasError {
         budget: u64,
     },
     /// Another connection's tile is being received straight into the image
-    /// (see the module docs).
+    /// (see the module docs). That lasts until the tile is in or its
+    /// connection ends: a peer that stalls mid-tile with the heartbeat off
+    /// keeps the image busy until it goes.
     #[error(
         "{image} is receiving a tile from another connection; send one image's tiles over one connection (tile dropped)"
     )]
@@ -943,12 +945,10 @@ impl Canvas {
             pixels,
             ..
         } = checkout;
-        // Images are never removed while the canvas lives.
-        let Some(image) = self.images.get_mut(&slot) else {
-            return Err(CanvasError::UnknownNode {
-                node: self.sources[slot.source].info.node.clone(),
-            });
-        };
+        let image = self
+            .images
+            .get_mut(&slot)
+            .expect("images are never removed while the canvas lives");
         image.pixels = Arc::new(pixels);
         image.receiving = false;
         let was_complete = image.is_complete();
