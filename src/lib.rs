@@ -23,6 +23,6 @@ pub mod config;
 pub mod logging;
 pub mod ola;
 pub mod rv;
+pub mod shell;
 pub mod sim;
-pub mod tui;
 pub mod ui;

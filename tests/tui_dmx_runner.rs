@@ -4,8 +4,8 @@
 
 use rvshell::app::dmx_console::{Frame, SLOTS};
 use rvshell::app::dmx_tab::{DmxCommand, DmxEvent, OladState, PortEntry, UniverseEntry};
-use rvshell::cmd::tui_dmx::{DmxRunner, OladTarget, Post};
 use rvshell::ola::daemon::{OladOptions, OladProcess};
+use rvshell::shell::dmx::{DmxRunner, OladTarget, Post};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;

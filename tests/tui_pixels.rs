@@ -632,8 +632,8 @@ fn the_demo_starts_with_the_built_in_chart_and_typing_replaces_its_label() {
 
 mod runner {
     use super::*;
-    use rvshell::cmd::tui_pixels::{PixelsRunner, complete};
     use rvshell::rv::client::RvClient;
+    use rvshell::shell::pixels::{PixelsRunner, complete};
     use rvshell::sim::server::{SimConfig, Simulator};
     use tokio::sync::mpsc;
 
@@ -647,7 +647,7 @@ mod runner {
 
     #[test]
     fn progress_is_throttled_but_the_first_and_last_reports_pass() {
-        use rvshell::cmd::tui_pixels::{PROGRESS_INTERVAL, Throttle};
+        use rvshell::shell::pixels::{PROGRESS_INTERVAL, Throttle};
         let mut throttle = Throttle::new(PROGRESS_INTERVAL);
         let t0 = std::time::Instant::now();
         let ms = |n| t0 + Duration::from_millis(n);

@@ -1,7 +1,7 @@
 //! The OLA-DMX tab: the [`DmxConsole`] wired to olad through commands and
 //! events, a universe picker, a patch form, and the priority and fade-time
 //! fields. Pure state like the rest of `app/`: keys and [`DmxEvent`]s in,
-//! [`DmxCommand`]s out; the runner (`cmd::tui_dmx`) does the I/O.
+//! [`DmxCommand`]s out; the runner (`shell::dmx`) does the I/O.
 //!
 //! # Sending (the console's send contract)
 //!

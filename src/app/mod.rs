@@ -1,6 +1,6 @@
 //! Application state and its one entry point, [`App::update`]: an event in
 //! (a key, a click, a network report), commands out. No I/O, no terminal, no
-//! awaiting: the runner (`cmd::tui`) executes the [`Command`]s in tasks and
+//! awaiting: the runner (`shell::runner`) executes the [`Command`]s in tasks and
 //! posts their outcome back as [`AppEvent::Net`], so a slow or hung RV can
 //! never freeze the screen.
 //!

@@ -1,7 +1,7 @@
 //! The Pixels tab: load an image, preview it, push it to RV tile by tile
 //! (rv-protocol.md §7.5, §8). Pure state, like the rest of `app/`: decoding,
 //! directory listing, conversion and the push itself are [`PixelsCommand`]s
-//! the runner (`cmd::tui_pixels`) executes in tasks, posting back
+//! the runner (`shell::pixels`) executes in tasks, posting back
 //! [`PixelsEvent`]s. The app never holds the decoded image, only what it
 //! shows: the size, the format and a small RGB thumbnail for the preview.
 //!

@@ -8,9 +8,6 @@ pub mod dmx;
 pub mod push;
 pub mod rv;
 pub mod sim;
-pub mod tui;
-pub mod tui_dmx;
-pub mod tui_pixels;
 
 use crate::cli::{Cli, Command};
 use clap::CommandFactory;
@@ -35,7 +32,7 @@ pub fn run(cli: Cli) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Some(Command::Demo) => tui::demo(&cli.global, cli.history_size),
-        None => tui::run(&cli),
+        Some(Command::Demo) => crate::shell::runner::demo(&cli.global, cli.history_size),
+        None => crate::shell::runner::run(&cli),
     }
 }

@@ -9,7 +9,7 @@
 //! after something changed, and a timer runs only while the app asks for
 //! one ([`App::tick_interval`]): an idle shell sleeps in `recv`.
 
-use super::tui_dmx::{DmxRunner, OladTarget};
+use super::dmx::{DmxRunner, OladTarget};
 use crate::app::history::{DEFAULT_CAP, History};
 use crate::app::{App, AppEvent, Command, NetEvent};
 use crate::cli::{Cli, GlobalArgs};
@@ -69,8 +69,9 @@ pub fn demo(global: &GlobalArgs, history_size: Option<usize>) -> ExitCode {
             .context("cannot start the RV simulator on 127.0.0.1")?;
             let mut demo_global = global.clone();
             demo_global.host = "127.0.0.1".into();
-            let config = super::rv::client_config(&demo_global, Some(sim.local_addr().port()))?;
-            let (target, process, note) = super::tui_dmx::private_olad(&global.olad).await;
+            let config =
+                crate::cmd::rv::client_config(&demo_global, Some(sim.local_addr().port()))?;
+            let (target, process, note) = super::dmx::private_olad(&global.olad).await;
             let olad = OladSetup {
                 target,
                 process,
@@ -123,7 +124,7 @@ fn configs(cli: &Cli) -> anyhow::Result<Vec<Config>> {
                 let (host, port) = parse_host_port(spec)?;
                 let mut global = cli.global.clone();
                 global.host = host;
-                super::rv::client_config(&global, Some(port))
+                crate::cmd::rv::client_config(&global, Some(port))
             })
             .collect();
     }
@@ -131,7 +132,10 @@ fn configs(cli: &Cli) -> anyhow::Result<Vec<Config>> {
     if let Some(host) = &cli.host_pos {
         global.host = host.clone();
     }
-    Ok(vec![super::rv::client_config(&global, cli.resolved_port)?])
+    Ok(vec![crate::cmd::rv::client_config(
+        &global,
+        cli.resolved_port,
+    )?])
 }
 
 /// `HOST:PORT` or `[V6]:PORT`.
@@ -321,7 +325,7 @@ async fn shell(
         std::io::stdin().is_terminal() && std::io::stdout().is_terminal(),
         "the interactive shell needs a terminal; for scripts use the subcommands (rvshell --help)"
     );
-    let mut terminal = crate::tui::Terminal::enter().context("cannot set up the terminal")?;
+    let mut terminal = super::terminal::Terminal::enter().context("cannot set up the terminal")?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Incoming>();
     let mut clients = Vec::new();
     let mut addresses = Vec::new();
@@ -355,7 +359,7 @@ async fn shell(
     }
     let pixels = {
         let tx = tx.clone();
-        super::tui_pixels::PixelsRunner::new(std::sync::Arc::new(move |event| {
+        super::pixels::PixelsRunner::new(std::sync::Arc::new(move |event| {
             let _ = tx.send(Incoming::App(AppEvent::Net(NetEvent::Pixels(event))));
         }))
     };
@@ -366,7 +370,7 @@ async fn shell(
         OladTarget::Address(addr) => addr.clone(),
         OladTarget::NotInstalled => "(none)".into(),
     };
-    let post: super::tui_dmx::Post = {
+    let post: super::dmx::Post = {
         let tx = tx.clone();
         std::sync::Arc::new(move |event| {
             let _ = tx.send(Incoming::App(AppEvent::Net(NetEvent::Dmx(event))));
