@@ -7,7 +7,7 @@
 //! `ola_streaming_client` can reach); otherwise on a free port, and the
 //! `ola_streaming_client` baseline is skipped with a note.
 
-use rvshell::ola::bench;
+use rvshell::bench::ola as bench;
 use std::process::ExitCode;
 
 const UNIVERSE: u32 = 1;

@@ -17,6 +17,7 @@
 //! library on their own.
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod cmd;
 pub mod config;

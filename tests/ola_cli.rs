@@ -1,7 +1,7 @@
 //! `rvshell dmx ...` end to end, against a private olad per test.
 
 use assert_cmd::Command;
-use rvshell::ola::bench::bench_frame;
+use rvshell::bench::ola::bench_frame;
 use rvshell::ola::client::OlaClient;
 use rvshell::ola::daemon::{OladOptions, OladProcess};
 use std::io::{BufRead, BufReader};

@@ -3,7 +3,7 @@
 //! without `olad` they fail with the message to install it.
 
 use futures_util::StreamExt;
-use rvshell::ola::bench::bench_frame;
+use rvshell::bench::ola::bench_frame;
 use rvshell::ola::client::{ClientConfig, ClientEvent, OlaClient, OlaError, PortPriority, PortRef};
 use rvshell::ola::daemon::{DUMMY_PORT, OladOptions, OladProcess};
 use rvshell::ola::pb::proto::MergeMode;

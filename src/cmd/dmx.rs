@@ -370,14 +370,14 @@ async fn dispatch(command: DmxCommand, global: &GlobalArgs) -> Result<(), Failur
                 return Err(Failure::usage("--frames must be at least 1"));
             }
             if private {
-                let (about, report) = crate::ola::bench::run_private(universe, frames)
+                let (about, report) = crate::bench::ola::run_private(universe, frames)
                     .await
                     .map_err(|e| Failure::Other(e.to_string().replace('\n', "; ")))?;
                 println!("{about}");
                 print!("{}", report.render());
                 return Ok(());
             }
-            let report = crate::ola::bench::run(addr, universe, frames)
+            let report = crate::bench::ola::run(addr, universe, frames)
                 .await
                 .map_err(|e| explain(e, addr, Some(universe)))?;
             print!("{}", report.render());

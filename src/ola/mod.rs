@@ -8,7 +8,6 @@
 //!   timeouts, acked DMX pushes, a close barrier and reconnection.
 //! - [`daemon`]: [`OladProcess`], a private, network-silent olad for tests,
 //!   benchmarks and demos (ola-rpc.md §13).
-//! - [`bench`](mod@bench): the measurements behind `rvshell dmx bench` and `benches/ola.rs`.
 //!
 //! # Example
 //!
@@ -39,7 +38,6 @@
 //! olad -> client  1c 00 00 10 | 08 04 10 06 22 16 "Universe doesn't exist"  (RESPONSE_FAILED)
 //! ```
 
-pub mod bench;
 pub mod client;
 pub mod codec;
 pub mod daemon;
