@@ -1,238 +1,58 @@
-//! Command-line definitions (clap).
+//! The command line: assembles the subcommands, settles their options, and
+//! runs what was asked.
 //!
 //! `rvshell [NAME [HOST [PORT]]]` stays compatible with RV's Qt example
 //! `rvshell <name> <host> [port]` and opens the interactive shell; everything
-//! else is a subcommand meant for scripts.
+//! else is a subcommand meant for scripts. Each subcommand's arguments live
+//! next to its code in [`crate::cmd`]; the option groups they share are in
+//! [`crate::options`].
+//!
+//! Exit codes: 0 success, 1 the peer answered with an error (an `ERROR:`
+//! RETURN, a failed olad request), 2 we could not talk to the peer at all
+//! (refused, timed out, bad arguments).
 
-use clap::{Args, Parser, Subcommand};
-use std::ffi::OsStr;
-use std::path::PathBuf;
-use std::time::Duration;
+use crate::cmd::shell::{DemoArgs, ShellArgs};
+use crate::cmd::{dmx, push, rv, shell, sim};
+use crate::config::FileConfig;
+use crate::options::{Levels, LogArgs, typed};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::process::ExitCode;
 
 /// Remote-control RV over its network protocol, and drive DMX universes through OLA.
 #[derive(Debug, Parser)]
 #[command(name = "rvshell", version, about)]
 pub struct Cli {
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub shell: ShellArgs,
 
     #[command(flatten)]
-    pub rv_port: RvPort,
-
-    /// Expected RV contact name (informational; RV's GREETING gives the real one).
-    #[arg(value_name = "NAME")]
-    pub name: Option<String>,
-
-    /// RV host (same as --host).
-    #[arg(value_name = "HOST")]
-    pub host_pos: Option<String>,
-
-    /// RV port (same as --port; wins over --port and RVSHELL_PORT).
-    #[arg(value_name = "PORT")]
-    pub port_pos: Option<u16>,
-
-    /// Connect to this RV as well (HOST:PORT); repeat for several RVs. With
-    /// --connect the positionals and --host/--port are not used.
-    #[arg(long, value_name = "HOST:PORT")]
-    pub connect: Vec<String>,
+    pub log: LogArgs,
 
     /// History size from the config file or RVSHELL_HISTORY_SIZE (no flag).
     #[arg(skip)]
     pub history_size: Option<usize>,
 
-    /// RV's port for the shell and every subcommand, as [`parse`] resolved
-    /// it (see [`Cli::resolve_port`]); `None`: discover it, else 45124.
-    #[arg(skip)]
-    pub resolved_port: Option<u16>,
-
     #[command(subcommand)]
     pub command: Option<Command>,
-}
-
-impl Cli {
-    /// Sets [`Cli::resolved_port`] from what `matches` (this command line's)
-    /// say, else the config file's `port`. Highest first: `--port` after the
-    /// subcommand, the positional PORT, `--port` before the subcommand (all
-    /// typed on the command line), then RVSHELL_PORT, then `file`.
-    ///
-    /// RVSHELL_PORT fills `--port` at both levels, so the values alone cannot
-    /// tell a typed port from the environment's; clap's value source can.
-    pub fn resolve_port(&mut self, matches: &clap::ArgMatches, file: Option<u16>) {
-        use clap::parser::ValueSource;
-        let sub = matches.subcommand().map(|(_, sub)| sub);
-        let at = |level: Option<&clap::ArgMatches>, source: ValueSource| {
-            let level = level?;
-            match level.try_get_one::<u16>("port") {
-                Ok(Some(port)) if level.value_source("port") == Some(source) => Some(*port),
-                _ => None,
-            }
-        };
-        self.resolved_port = at(sub, ValueSource::CommandLine)
-            .or(self.port_pos)
-            .or_else(|| at(Some(matches), ValueSource::CommandLine))
-            .or_else(|| at(sub, ValueSource::EnvVariable))
-            .or_else(|| at(Some(matches), ValueSource::EnvVariable))
-            .or(file);
-    }
-}
-
-/// Parses the command line and fills in the config file's defaults (see
-/// [`crate::config`]); exits with a message on bad arguments or a bad file.
-/// `completions` reads no config: it needs none, and must work even while
-/// the file is broken.
-pub fn parse() -> Cli {
-    use clap::{CommandFactory, FromArgMatches};
-    let matches = Cli::command().get_matches();
-    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
-    if matches!(cli.command, Some(Command::Completions { .. })) {
-        return cli;
-    }
-    if let Err(err) = crate::config::load().and_then(|file| file.apply(&mut cli, &matches)) {
-        eprintln!("rvshell: {err}");
-        std::process::exit(2);
-    }
-    cli
-}
-
-/// RV's port, taken by the interactive shell and by every subcommand that
-/// talks to RV (not global: `dmx patch --port` is a device's port). Read the
-/// port from [`Cli::resolved_port`], which weighs every copy of this option.
-#[derive(Debug, Args, Clone, Default)]
-pub struct RvPort {
-    /// RV's port. Default: the port of the one running RV (or simulator) whose
-    /// port file matches --tag, else 45124.
-    #[arg(long, env = "RVSHELL_PORT")]
-    pub port: Option<u16>,
-}
-
-/// Options shared by every mode and subcommand.
-#[derive(Debug, Args, Clone)]
-pub struct GlobalArgs {
-    /// Host where RV listens.
-    #[arg(long, global = true, env = "RVSHELL_HOST", default_value = "localhost")]
-    pub host: String,
-
-    /// Our contact name as RV sees it. Default: `rvshell-<random suffix>`.
-    #[arg(long, global = true, env = "RVSHELL_CONTACT")]
-    pub contact: Option<String>,
-
-    /// Network tag of the RV to find through its port file (RV's -networkTag).
-    #[arg(long, global = true, env = "RVSHELL_TAG", default_value = "")]
-    pub tag: String,
-
-    /// Seconds to wait for RV's greeting and each RETURN, and for each olad reply.
-    #[arg(
-        long,
-        global = true,
-        value_name = "SECS",
-        default_value = "30",
-        value_parser = Seconds
-    )]
-    pub timeout: Duration,
-
-    /// Ping RV after SECS of silence and drop the connection after four times
-    /// that without a sign of life (default: off, as RV's rvshell; RV itself
-    /// then drops a vanished client only after 10 minutes).
-    #[arg(long, global = true, value_name = "SECS", value_parser = Seconds)]
-    pub heartbeat: Option<Duration>,
-
-    /// olad's RPC address.
-    #[arg(
-        long,
-        global = true,
-        env = "RVSHELL_OLAD",
-        default_value = "127.0.0.1:9010"
-    )]
-    pub olad: String,
-
-    /// Write logs to this file (the terminal belongs to the shell).
-    #[arg(long, global = true, value_name = "FILE")]
-    pub log_file: Option<PathBuf>,
-
-    /// Log filter, e.g. `info` or `rvshell::rv=debug` (RUST_LOG also works).
-    #[arg(long, global = true, value_name = "FILTER")]
-    pub log_level: Option<String>,
-}
-
-/// The longest time option accepted, in seconds (about 31 years): far beyond
-/// any real wait, and small enough that a deadline that far ahead (even four
-/// heartbeats) never overflows the clock.
-pub const MAX_SECS: u64 = 1_000_000_000;
-
-/// Parses a time option (`--timeout`, `--heartbeat`, `sim --ping-interval`,
-/// ...) given in seconds, e.g. `30`, `0.25` or `1e-3`, into a [`Duration`].
-///
-/// Refused: anything but a positive number, a value that rounds to zero
-/// nanoseconds, and more than [`MAX_SECS`]. The message names the option and
-/// clap exits with code 2, as for any bad argument.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Seconds;
-
-impl Seconds {
-    /// The value of `text`, or why it is refused (the sentence after the
-    /// option's name).
-    pub fn parse(text: &str) -> Result<Duration, String> {
-        let secs: f64 = match text.trim().parse() {
-            Ok(secs) if f64::is_finite(secs) && secs > 0.0 => secs,
-            _ => {
-                return Err(format!(
-                    "must be a positive number of seconds, not {text:?}"
-                ));
-            }
-        };
-        if secs > MAX_SECS as f64 {
-            return Err(format!(
-                "must be at most {MAX_SECS} seconds (about 31 years), not {text:?}"
-            ));
-        }
-        match Duration::try_from_secs_f64(secs) {
-            Ok(duration) if !duration.is_zero() => Ok(duration),
-            _ => Err(format!(
-                "must be at least one nanosecond (1e-9 seconds), not {text:?}"
-            )),
-        }
-    }
-}
-
-impl clap::builder::TypedValueParser for Seconds {
-    type Value = Duration;
-
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
-        value: &OsStr,
-    ) -> Result<Duration, clap::Error> {
-        let name = arg
-            .and_then(|arg| arg.get_long())
-            .map_or_else(|| "the value".to_owned(), |long| format!("--{long}"));
-        Self::parse(&value.to_string_lossy()).map_err(|why| {
-            clap::Error::raw(
-                clap::error::ErrorKind::ValueValidation,
-                format!("{name} {why}\n"),
-            )
-            .with_cmd(cmd)
-        })
-    }
 }
 
 /// The one-shot subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Evaluate Mu (or Python with --py) in RV and print the RETURN.
-    Eval(crate::cmd::rv::EvalArgs),
+    Eval(rv::EvalArgs),
     /// Send an EVENT (or a RETURNEVENT with --return) to RV.
-    Event(crate::cmd::rv::EventArgs),
+    Event(rv::EventArgs),
     /// Measure PING/PONG round trips to RV.
-    Ping(crate::cmd::rv::PingArgs),
+    Ping(rv::PingArgs),
     /// Push an image to RV as a new stereo source (left: the image, right: its inverse).
-    Push(crate::cmd::push::PushArgs),
+    Push(push::PushArgs),
     /// Run the built-in RV simulator (prints `listening on ADDR:PORT` first).
-    Sim(crate::cmd::sim::SimArgs),
+    Sim(sim::SimArgs),
     /// Send DMX to universes through OLA's olad.
-    Dmx(crate::cmd::dmx::DmxArgs),
+    Dmx(dmx::DmxArgs),
     /// Open the interactive shell against a built-in RV simulator.
-    Demo,
+    Demo(DemoArgs),
     /// Print shell completions.
     Completions {
         /// The shell to generate completions for.
@@ -240,101 +60,407 @@ pub enum Command {
     },
 }
 
+/// Why the command line cannot be used (beyond what clap itself refuses).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(
+        "{option} was typed before `{command}`, which does not take it; \
+         see `rvshell {command} --help`"
+    )]
+    NotTaken { option: String, command: String },
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+}
+
+impl Cli {
+    /// Parses `args` (the first is the program name) and settles every
+    /// option: see [`crate::options`] for the order in which the levels of
+    /// the command line, the environment and `file` apply.
+    pub fn parse_with(
+        args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>,
+        file: &FileConfig,
+    ) -> Result<Cli, ParseError> {
+        let matches = Cli::command()
+            .try_get_matches_from(args)
+            .map_err(ParseError::Clap)?;
+        let mut cli = Cli::from_arg_matches(&matches).map_err(ParseError::Clap)?;
+        cli.settle(&matches, file).map_err(ParseError::Cli)?;
+        Ok(cli)
+    }
+
+    fn settle(&mut self, matches: &ArgMatches, file: &FileConfig) -> Result<(), CliError> {
+        if matches!(self.command, Some(Command::Completions { .. })) {
+            return Ok(());
+        }
+        let top = Levels::top(matches);
+        self.shell.rv.merge(None, top, file);
+        self.shell.olad.merge(None, top, file);
+        self.history_size = file.history_size()?;
+        let Some((name, sub)) = matches.subcommand() else {
+            return Ok(());
+        };
+        refuse_untaken(matches, name)?;
+        let levels = Levels {
+            own: sub,
+            parent: Some(matches),
+        };
+        let (rv_top, olad_top) = (&self.shell.rv, &self.shell.olad);
+        match &mut self.command {
+            Some(Command::Eval(args)) => args.rv.merge(Some(rv_top), levels, file),
+            Some(Command::Event(args)) => args.rv.merge(Some(rv_top), levels, file),
+            Some(Command::Ping(args)) => args.rv.merge(Some(rv_top), levels, file),
+            Some(Command::Push(args)) => args.rv.merge(Some(rv_top), levels, file),
+            Some(Command::Sim(args)) => args.port.merge(Some(&rv_top.port), levels, file),
+            Some(Command::Dmx(args)) => {
+                args.olad.merge(Some(olad_top), levels, file);
+                args.timeout.merge(Some(&rv_top.timeout), levels);
+            }
+            Some(Command::Demo(args)) => {
+                args.session.merge(Some(&rv_top.session), levels, file);
+                args.timeout.merge(Some(&rv_top.timeout), levels);
+                args.olad.merge(Some(olad_top), levels, file);
+            }
+            Some(Command::Completions { .. }) | None => {}
+        }
+        Ok(())
+    }
+
+    /// Runs what the command line asks for and returns the process exit code.
+    pub fn run(self) -> ExitCode {
+        match self.command {
+            Some(Command::Eval(args)) => rv::eval(args),
+            Some(Command::Event(args)) => rv::event(args),
+            Some(Command::Ping(args)) => rv::ping(args),
+            Some(Command::Push(args)) => push::run(args),
+            Some(Command::Sim(args)) => sim::run(args),
+            Some(Command::Dmx(args)) => dmx::run(args),
+            Some(Command::Completions { shell }) => {
+                clap_complete::generate(
+                    shell,
+                    &mut Cli::command(),
+                    "rvshell",
+                    &mut std::io::stdout(),
+                );
+                ExitCode::SUCCESS
+            }
+            Some(Command::Demo(args)) => shell::demo(&args, self.history_size),
+            None => shell::run(&self.shell, self.history_size),
+        }
+    }
+}
+
+/// An option the shell takes, typed before a subcommand that does not take
+/// it (`rvshell --olad X eval ...`), is refused rather than ignored.
+fn refuse_untaken(matches: &ArgMatches, name: &str) -> Result<(), CliError> {
+    let top = Cli::command();
+    let Some(sub) = top.find_subcommand(name) else {
+        return Ok(());
+    };
+    for arg in top.get_arguments() {
+        let id = arg.get_id().as_str();
+        if arg.is_positional() || arg.is_global_set() || !typed(matches, id) {
+            continue;
+        }
+        if !sub.get_arguments().any(|a| a.get_id() == arg.get_id()) {
+            let option = arg
+                .get_long()
+                .map_or_else(|| id.to_owned(), |long| format!("--{long}"));
+            return Err(CliError::NotTaken {
+                option,
+                command: name.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Why [`Cli::parse_with`] failed.
+#[derive(Debug)]
+pub enum ParseError {
+    /// Refused by clap (its own message, usage and exit code).
+    Clap(clap::Error),
+    /// Parsed, but the options cannot be settled.
+    Cli(CliError),
+}
+
+/// Parses the process's command line and fills in the config file's
+/// defaults (see [`crate::config`]); exits with a message on bad arguments
+/// or a bad file. `completions` reads no config: it needs none, and must
+/// work even while the file is broken.
+pub fn parse() -> Cli {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let first = Cli::try_parse_from(&args).unwrap_or_else(|err| err.exit());
+    let file = if matches!(first.command, Some(Command::Completions { .. })) {
+        Ok(FileConfig::default())
+    } else {
+        crate::config::load()
+    };
+    let parsed = file
+        .map_err(|err| ParseError::Cli(err.into()))
+        .and_then(|file| Cli::parse_with(&args, &file));
+    match parsed {
+        Ok(cli) => cli,
+        Err(ParseError::Clap(err)) => err.exit(),
+        Err(ParseError::Cli(err)) => {
+            eprintln!("rvshell: {err}");
+            std::process::exit(2);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
-    #[test]
-    fn seconds_accept_positive_times_in_range() {
-        assert_eq!(Seconds::parse("30"), Ok(Duration::from_secs(30)));
-        assert_eq!(Seconds::parse("0.25"), Ok(Duration::from_millis(250)));
-        assert_eq!(Seconds::parse("1e-9"), Ok(Duration::from_nanos(1)));
-        assert_eq!(Seconds::parse("1e9"), Ok(Duration::from_secs(MAX_SECS)));
-    }
-
-    #[test]
-    fn seconds_refuse_what_is_not_a_usable_time() {
-        for text in [
-            "0", "-1", "nan", "inf", "-inf", "", "soon", "1e-10", "1e30", "1e9.5",
-        ] {
-            assert!(Seconds::parse(text).is_err(), "{text:?}");
+    fn parsed(args: &[&str], file: &FileConfig) -> Cli {
+        let mut all = vec!["rvshell"];
+        all.extend_from_slice(args);
+        match Cli::parse_with(all, file) {
+            Ok(cli) => cli,
+            Err(ParseError::Clap(err)) => panic!("{args:?}: {err}"),
+            Err(ParseError::Cli(err)) => panic!("{args:?}: {err}"),
         }
-        let err = Seconds::parse("1e-10").unwrap_err();
-        assert!(err.contains("at least one nanosecond"), "{err}");
-        let err = Seconds::parse("1e30").unwrap_err();
-        assert!(err.contains("at most 1000000000 seconds"), "{err}");
+    }
+
+    fn eval_port(args: &[&str], file: &FileConfig) -> Option<u16> {
+        match parsed(args, file).command {
+            Some(Command::Eval(eval)) => eval.rv.port.port,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn no_env(var: &str) -> bool {
+        std::env::var_os(var).is_none()
+    }
+
+    /// What is typed wins at either level, the subcommand's own copy first
+    /// (RVSHELL_PORT and the file only fill in, which tests/tui_config.rs
+    /// checks against the real binary).
+    #[test]
+    fn the_port_typed_after_the_subcommand_wins_then_before_then_the_file() {
+        let file = FileConfig {
+            port: Some(9),
+            ..FileConfig::default()
+        };
+        assert_eq!(eval_port(&["--port", "5", "eval", "x"], &file), Some(5));
+        assert_eq!(eval_port(&["eval", "--port", "6", "x"], &file), Some(6));
+        assert_eq!(
+            eval_port(&["--port", "5", "eval", "--port", "6", "x"], &file),
+            Some(6)
+        );
+        if no_env("RVSHELL_PORT") {
+            assert_eq!(eval_port(&["eval", "x"], &file), Some(9));
+            assert_eq!(eval_port(&["eval", "x"], &FileConfig::default()), None);
+        }
     }
 
     #[test]
-    fn the_longest_time_fits_four_heartbeats_ahead_of_now() {
-        let longest = Duration::from_secs(MAX_SECS).checked_mul(4).unwrap();
-        assert!(std::time::Instant::now().checked_add(longest).is_some());
-        assert!(tokio::time::Instant::now().checked_add(longest).is_some());
+    fn the_shells_positional_port_wins_over_its_option() {
+        let cli = parsed(&["jdoe", "h", "7", "--port", "5"], &FileConfig::default());
+        assert_eq!(cli.shell.port_pos, Some(7));
+        assert_eq!(cli.shell.rv.port.port, Some(5));
+        assert_eq!(cli.shell.host_pos.as_deref(), Some("h"));
     }
 
-    fn resolved(args: &[&str], file: Option<u16>) -> Option<u16> {
-        use clap::{CommandFactory, FromArgMatches};
-        let matches = Cli::command().try_get_matches_from(args).unwrap();
-        let mut cli = Cli::from_arg_matches(&matches).unwrap();
-        cli.resolve_port(&matches, file);
-        cli.resolved_port
-    }
-
-    /// What is typed wins at either level (RVSHELL_PORT and the file only
-    /// fill in, which tests/tui_config.rs checks against the real binary).
     #[test]
-    fn the_port_typed_after_the_subcommand_wins_then_the_positional_then_before() {
-        let file = Some(9);
-        assert_eq!(
-            resolved(&["rvshell", "--port", "5", "eval", "x"], file),
-            Some(5)
+    fn options_typed_before_the_subcommand_apply_to_it() {
+        let file = FileConfig::default();
+        let cli = parsed(
+            &["--host", "h", "--contact", "me", "--timeout", "2", "ping"],
+            &file,
         );
-        assert_eq!(
-            resolved(&["rvshell", "eval", "--port", "6", "x"], file),
-            Some(6)
-        );
-        assert_eq!(
-            resolved(
-                &["rvshell", "--port", "5", "eval", "--port", "6", "x"],
-                file
-            ),
-            Some(6)
-        );
-        assert_eq!(
-            resolved(&["rvshell", "jdoe", "h", "7", "--port", "5"], file),
-            Some(7)
-        );
-        assert_eq!(
-            resolved(&["rvshell", "--port", "5", "dmx", "universes"], file),
-            Some(5)
-        );
-        assert_eq!(
-            resolved(
+        let Some(Command::Ping(ping)) = cli.command else {
+            panic!()
+        };
+        assert_eq!(ping.rv.host, "h");
+        assert_eq!(ping.rv.session.contact.as_deref(), Some("me"));
+        assert_eq!(ping.rv.timeout.timeout, Duration::from_secs(2));
+        for args in [
+            &["--olad", "a:1", "dmx", "get", "-u", "1"][..],
+            &["dmx", "--olad", "a:1", "get", "-u", "1"],
+            &["dmx", "get", "--olad", "a:1", "-u", "1"],
+            &["--olad", "b:2", "dmx", "get", "--olad", "a:1", "-u", "1"],
+        ] {
+            let Some(Command::Dmx(dmx)) = parsed(args, &file).command else {
+                panic!()
+            };
+            assert_eq!(dmx.olad.olad, "a:1", "{args:?}");
+        }
+        let Some(Command::Dmx(dmx)) =
+            parsed(&["--timeout", "3", "dmx", "universes"], &file).command
+        else {
+            panic!()
+        };
+        assert_eq!(dmx.timeout.timeout, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn the_config_file_fills_what_nothing_typed_gives() {
+        let file = FileConfig {
+            host: Some("filehost".into()),
+            olad: Some("file:9".into()),
+            contact: Some("filecontact".into()),
+            ..FileConfig::default()
+        };
+        if no_env("RVSHELL_HOST") && no_env("RVSHELL_CONTACT") {
+            let Some(Command::Eval(eval)) = parsed(&["eval", "x"], &file).command else {
+                panic!()
+            };
+            assert_eq!(eval.rv.host, "filehost");
+            assert_eq!(eval.rv.session.contact.as_deref(), Some("filecontact"));
+            let Some(Command::Eval(eval)) =
+                parsed(&["--host", "typed", "eval", "x"], &file).command
+            else {
+                panic!()
+            };
+            assert_eq!(eval.rv.host, "typed");
+        }
+        if no_env("RVSHELL_OLAD") {
+            let Some(Command::Dmx(dmx)) = parsed(&["dmx", "universes"], &file).command else {
+                panic!()
+            };
+            assert_eq!(dmx.olad.olad, "file:9");
+        }
+    }
+
+    #[test]
+    fn an_option_typed_before_a_subcommand_that_does_not_take_it_is_refused() {
+        let file = FileConfig::default();
+        for (args, option) in [
+            (&["--olad", "x:1", "eval", "1"][..], "--olad"),
+            (&["--heartbeat", "1", "sim"], "--heartbeat"),
+            (&["--contact", "me", "sim"], "--contact"),
+            (&["--host", "h", "dmx", "universes"], "--host"),
+            (
                 &[
-                    "rvshell", "--port", "5", "dmx", "patch", "-d", "1", "-p", "3", "-u", "1"
+                    "--port", "5", "dmx", "patch", "-d", "1", "-p", "3", "-u", "1",
                 ],
-                file
+                "--port",
             ),
-            Some(5)
-        );
-        if std::env::var_os("RVSHELL_PORT").is_none() {
-            assert_eq!(resolved(&["rvshell", "eval", "x"], file), file);
-            assert_eq!(resolved(&["rvshell", "completions", "bash"], None), None);
+            (&["--connect", "a:1", "ping"], "--connect"),
+        ] {
+            let mut all = vec!["rvshell"];
+            all.extend_from_slice(args);
+            match Cli::parse_with(all, &file) {
+                Err(ParseError::Cli(err)) => {
+                    let text = err.to_string();
+                    assert!(text.starts_with(option), "{args:?}: {text}");
+                }
+                other => panic!("{args:?}: {other:?}"),
+            }
+        }
+    }
+
+    /// Every subcommand's `--help` lists the options it uses and no other.
+    #[test]
+    fn each_subcommand_offers_only_the_options_it_uses() {
+        const RV: &[&str] = &[
+            "--host",
+            "--port",
+            "--tag",
+            "--contact",
+            "--heartbeat",
+            "--timeout",
+        ];
+        const OLAD: &[&str] = &["--olad"];
+        let cases: &[(&[&str], &[&str], &[&str])] = &[
+            (&["eval"], RV, OLAD),
+            (&["event"], RV, OLAD),
+            (&["ping"], RV, OLAD),
+            (&["push"], RV, OLAD),
+            (
+                &["sim"],
+                &["--port", "--tag"],
+                &["--olad", "--heartbeat", "--contact", "--host", "--timeout"],
+            ),
+            (
+                &["demo"],
+                &["--contact", "--heartbeat", "--timeout", "--olad"],
+                &["--host", "--port", "--tag"],
+            ),
+            (
+                &["dmx"],
+                &["--olad", "--timeout"],
+                &["--host", "--port", "--tag", "--contact", "--heartbeat"],
+            ),
+            (
+                &["dmx", "set"],
+                &["--olad", "--timeout"],
+                &["--host", "--contact", "--heartbeat", "--tag"],
+            ),
+            (
+                &["dmx", "patch"],
+                &["--olad", "--timeout", "--port"],
+                &["--host", "--contact", "--tag"],
+            ),
+            (
+                &["completions"],
+                &[],
+                &["--host", "--port", "--olad", "--timeout", "--contact"],
+            ),
+        ];
+        let mut root = Cli::command();
+        root.build();
+        for (path, wanted, unwanted) in cases {
+            let mut cmd = &mut root;
+            for name in *path {
+                cmd = cmd.find_subcommand_mut(name).unwrap();
+            }
+            let longs: Vec<String> = cmd
+                .get_arguments()
+                .filter(|a| !a.is_hide_set())
+                .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+                .collect();
+            for option in *wanted {
+                assert!(
+                    longs.iter().any(|l| l == option),
+                    "{path:?} lacks {option}: {longs:?}"
+                );
+            }
+            for option in *unwanted {
+                assert!(
+                    !longs.iter().any(|l| l == option),
+                    "{path:?} offers {option}: {longs:?}"
+                );
+            }
+            let help = cmd.render_long_help().to_string();
+            for option in *unwanted {
+                assert!(
+                    !help.contains(&format!("{option} ")),
+                    "{path:?} help shows {option}"
+                );
+            }
+        }
+        for top in RV.iter().chain(OLAD).chain(&["--connect"]) {
+            assert!(
+                root.get_arguments()
+                    .any(|a| a.get_long() == Some(&top[2..])),
+                "the shell lacks {top}"
+            );
         }
     }
 
     #[test]
     fn time_options_parse_into_durations() {
-        use clap::Parser;
-        let cli = Cli::try_parse_from(["rvshell", "--timeout", "0.5", "--heartbeat", "2", "ping"])
-            .unwrap();
-        assert_eq!(cli.global.timeout, Duration::from_millis(500));
-        assert_eq!(cli.global.heartbeat, Some(Duration::from_secs(2)));
-        let cli = Cli::try_parse_from(["rvshell", "ping"]).unwrap();
-        assert_eq!(cli.global.timeout, Duration::from_secs(30));
-        assert_eq!(cli.global.heartbeat, None);
-        let err = Cli::try_parse_from(["rvshell", "ping", "--timeout", "1e30"]).unwrap_err();
-        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
-        assert_eq!(err.exit_code(), 2);
+        let file = FileConfig::default();
+        let cli = parsed(&["--timeout", "0.5", "--heartbeat", "2", "ping"], &file);
+        let Some(Command::Ping(ping)) = cli.command else {
+            panic!()
+        };
+        assert_eq!(ping.rv.timeout.timeout, Duration::from_millis(500));
+        assert_eq!(ping.rv.session.heartbeat, Some(Duration::from_secs(2)));
+        let Some(Command::Ping(ping)) = parsed(&["ping"], &file).command else {
+            panic!()
+        };
+        assert_eq!(ping.rv.timeout.timeout, Duration::from_secs(30));
+        assert_eq!(ping.rv.session.heartbeat, None);
+        match Cli::parse_with(["rvshell", "ping", "--timeout", "1e30"], &file) {
+            Err(ParseError::Clap(err)) => {
+                assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+                assert_eq!(err.exit_code(), 2);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

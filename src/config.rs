@@ -18,7 +18,6 @@
 //! history_size = 1000
 //! ```
 
-use clap::parser::ValueSource;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -90,42 +89,15 @@ pub fn load() -> Result<FileConfig, ConfigError> {
 }
 
 impl FileConfig {
-    /// Fills in what neither the command line nor the environment gave.
-    pub fn apply(
-        &self,
-        cli: &mut crate::cli::Cli,
-        matches: &clap::ArgMatches,
-    ) -> Result<(), ConfigError> {
-        let from_default = |id: &str| {
-            matches!(
-                matches.value_source(id),
-                None | Some(ValueSource::DefaultValue)
-            )
-        };
-        if let Some(host) = &self.host
-            && from_default("host")
-            && cli.host_pos.is_none()
-        {
-            cli.global.host = host.clone();
+    /// The history size: `RVSHELL_HISTORY_SIZE` if set, else the file's.
+    pub fn history_size(&self) -> Result<Option<usize>, ConfigError> {
+        match std::env::var("RVSHELL_HISTORY_SIZE") {
+            Ok(value) => value
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| ConfigError::Env { value }),
+            Err(_) => Ok(self.history_size),
         }
-        if let Some(olad) = &self.olad
-            && from_default("olad")
-        {
-            cli.global.olad = olad.clone();
-        }
-        if cli.global.contact.is_none() {
-            cli.global.contact = self.contact.clone();
-        }
-        cli.resolve_port(matches, self.port);
-        cli.history_size = match std::env::var("RVSHELL_HISTORY_SIZE") {
-            Ok(value) => Some(
-                value
-                    .trim()
-                    .parse()
-                    .map_err(|_| ConfigError::Env { value })?,
-            ),
-            Err(_) => self.history_size,
-        };
-        Ok(())
     }
 }

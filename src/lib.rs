@@ -23,6 +23,7 @@ pub mod cmd;
 pub mod config;
 pub mod logging;
 pub mod ola;
+pub mod options;
 pub mod rv;
 pub mod shell;
 pub mod sim;

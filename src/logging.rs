@@ -4,7 +4,7 @@
 //! logs go nowhere unless `--log-file` is given (the feedback pane shows what
 //! the user needs).
 
-use crate::cli::GlobalArgs;
+use crate::options::LogArgs;
 use anyhow::Context;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
@@ -12,7 +12,7 @@ use tracing_subscriber::EnvFilter;
 /// Installs the global subscriber. Keep the returned guard alive until exit so
 /// buffered lines reach the file. `tui`: the interactive shell owns the
 /// terminal, so without a log file nothing is written.
-pub fn init(args: &GlobalArgs, tui: bool) -> anyhow::Result<Option<WorkerGuard>> {
+pub fn init(args: &LogArgs, tui: bool) -> anyhow::Result<Option<WorkerGuard>> {
     let filter = match &args.log_level {
         Some(level) => {
             EnvFilter::try_new(level).with_context(|| format!("bad --log-level {level:?}"))?

@@ -4,12 +4,12 @@
 //! 2 olad could not be reached or did not answer, or the arguments are bad.
 //! Every failure prints one line on stderr.
 
-use crate::cli::GlobalArgs;
 use crate::ola::client::{
     self, ClientConfig, ClientEvent, DmxFrame, MAX_SLOTS, OlaClient, OlaError, PortRef,
 };
 use crate::ola::join_slots;
 use crate::ola::pb::proto::{MergeMode, PortInfo};
+use crate::options::{OladArgs, TimeoutArgs};
 use clap::{Args, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -17,8 +17,17 @@ use tokio::io::AsyncBufReadExt;
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Send DMX to universes through OLA's olad (address: --olad).
+///
+/// `--olad` and `--timeout` may be typed before or after the `dmx`
+/// subcommand's name (they are global within `dmx`).
 #[derive(Debug, Args)]
+#[command(mut_arg("olad", |arg| arg.global(true)))]
+#[command(mut_arg("timeout", |arg| arg.global(true)))]
 pub struct DmxArgs {
+    #[command(flatten)]
+    pub olad: OladArgs,
+    #[command(flatten)]
+    pub timeout: TimeoutArgs,
     /// What to do.
     #[command(subcommand)]
     pub command: DmxCommand,
@@ -189,7 +198,11 @@ fn explain(err: OlaError, addr: &str, universe: Option<u32>) -> Failure {
 }
 
 /// Runs a `dmx` subcommand and returns the exit code.
-pub fn run(args: DmxArgs, global: &GlobalArgs) -> ExitCode {
+pub fn run(args: DmxArgs) -> ExitCode {
+    let olad = Olad {
+        addr: args.olad.olad,
+        timeout: args.timeout.timeout,
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -200,7 +213,7 @@ pub fn run(args: DmxArgs, global: &GlobalArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(dispatch(args.command, global)) {
+    match runtime.block_on(dispatch(args.command, &olad)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Refused(msg)) => {
             eprintln!("rvshell: {msg}");
@@ -213,19 +226,25 @@ pub fn run(args: DmxArgs, global: &GlobalArgs) -> ExitCode {
     }
 }
 
-async fn connect(global: &GlobalArgs, reconnect: bool) -> Result<OlaClient, Failure> {
+/// Where olad is and how long to wait for each reply.
+struct Olad {
+    addr: String,
+    timeout: std::time::Duration,
+}
+
+async fn connect(olad: &Olad, reconnect: bool) -> Result<OlaClient, Failure> {
     let config = ClientConfig {
-        request_timeout: global.timeout,
+        request_timeout: olad.timeout,
         reconnect,
         ..ClientConfig::default()
     };
-    OlaClient::connect_with(&global.olad, config)
+    OlaClient::connect_with(&olad.addr, config)
         .await
-        .map_err(|err| explain(err, &global.olad, None))
+        .map_err(|err| explain(err, &olad.addr, None))
 }
 
-async fn dispatch(command: DmxCommand, global: &GlobalArgs) -> Result<(), Failure> {
-    let addr = global.olad.as_str();
+async fn dispatch(command: DmxCommand, olad: &Olad) -> Result<(), Failure> {
+    let addr = olad.addr.as_str();
     match command {
         DmxCommand::Set {
             universe,
@@ -234,7 +253,7 @@ async fn dispatch(command: DmxCommand, global: &GlobalArgs) -> Result<(), Failur
         } => {
             let spec = parse_values(&values.join(","))?;
             check_priority(priority)?;
-            let client = connect(global, false).await?;
+            let client = connect(olad, false).await?;
             let frame = match spec {
                 SetSpec::Plain(frame) => frame,
                 SetSpec::Addressed(changes) => {
@@ -252,7 +271,7 @@ async fn dispatch(command: DmxCommand, global: &GlobalArgs) -> Result<(), Failur
             close(&client, addr).await
         }
         DmxCommand::Get { universe } => {
-            let client = connect(global, false).await?;
+            let client = connect(olad, false).await?;
             let data = client
                 .get_dmx(universe)
                 .await
@@ -261,7 +280,7 @@ async fn dispatch(command: DmxCommand, global: &GlobalArgs) -> Result<(), Failur
             close(&client, addr).await
         }
         DmxCommand::Blackout { universe } => {
-            let client = connect(global, false).await?;
+            let client = connect(olad, false).await?;
             client
                 .update_dmx(universe, &[0; MAX_SLOTS], None)
                 .await
@@ -269,7 +288,7 @@ async fn dispatch(command: DmxCommand, global: &GlobalArgs) -> Result<(), Failur
             close(&client, addr).await
         }
         DmxCommand::Universes => {
-            let client = connect(global, false).await?;
+            let client = connect(olad, false).await?;
             let universes = client
                 .universes()
                 .await
@@ -294,7 +313,7 @@ async fn dispatch(command: DmxCommand, global: &GlobalArgs) -> Result<(), Failur
             close(&client, addr).await
         }
         DmxCommand::Devices => {
-            let client = connect(global, false).await?;
+            let client = connect(olad, false).await?;
             let devices = client
                 .devices(None)
                 .await
@@ -322,7 +341,7 @@ async fn dispatch(command: DmxCommand, global: &GlobalArgs) -> Result<(), Failur
             input,
             unpatch,
         } => {
-            let client = connect(global, false).await?;
+            let client = connect(olad, false).await?;
             let port = PortRef {
                 device_alias: device,
                 port_id: i32::from(port),
@@ -337,7 +356,7 @@ async fn dispatch(command: DmxCommand, global: &GlobalArgs) -> Result<(), Failur
             close(&client, addr).await
         }
         DmxCommand::Name { universe, name } => {
-            let client = connect(global, false).await?;
+            let client = connect(olad, false).await?;
             client
                 .set_universe_name(universe, &name)
                 .await
@@ -345,7 +364,7 @@ async fn dispatch(command: DmxCommand, global: &GlobalArgs) -> Result<(), Failur
             close(&client, addr).await
         }
         DmxCommand::Merge { universe, mode } => {
-            let client = connect(global, false).await?;
+            let client = connect(olad, false).await?;
             let mode = match mode {
                 MergeArg::Htp => MergeMode::Htp,
                 MergeArg::Ltp => MergeMode::Ltp,
@@ -358,9 +377,9 @@ async fn dispatch(command: DmxCommand, global: &GlobalArgs) -> Result<(), Failur
         }
         DmxCommand::Stream { universe, priority } => {
             check_priority(priority)?;
-            stream(global, universe, priority).await
+            stream(olad, universe, priority).await
         }
-        DmxCommand::Monitor { universe } => monitor(global, universe).await,
+        DmxCommand::Monitor { universe } => monitor(olad, universe).await,
         DmxCommand::Bench {
             universe,
             frames,
@@ -527,9 +546,9 @@ fn parse_frame_line(line: &str) -> Result<Vec<u8>, String> {
     Ok(frame)
 }
 
-async fn stream(global: &GlobalArgs, universe: u32, priority: Option<u8>) -> Result<(), Failure> {
-    let addr = global.olad.as_str();
-    let client = connect(global, false).await?;
+async fn stream(olad: &Olad, universe: u32, priority: Option<u8>) -> Result<(), Failure> {
+    let addr = olad.addr.as_str();
+    let client = connect(olad, false).await?;
     // olad drops streamed frames for a missing universe without a word, so
     // check first.
     client
@@ -567,9 +586,9 @@ async fn stream(global: &GlobalArgs, universe: u32, priority: Option<u8>) -> Res
 /// it has, should stdout still be stalled.
 const WRITER_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
-async fn monitor(global: &GlobalArgs, universe: u32) -> Result<(), Failure> {
-    let addr = global.olad.as_str();
-    let client = connect(global, true).await?;
+async fn monitor(olad: &Olad, universe: u32) -> Result<(), Failure> {
+    let addr = olad.addr.as_str();
+    let client = connect(olad, true).await?;
     let mut events = client.events();
     let mut sub = client
         .register(universe)

@@ -1,7 +1,6 @@
 //! `rvshell push`: send an image to RV as a new stereo source, tile by tile.
 
-use crate::cli::{GlobalArgs, RvPort};
-use crate::cmd::rv::client_config;
+use crate::options::RvArgs;
 use crate::rv::client::RvClient;
 use crate::rv::pixels::{DecodeLimits, Depth, Samples, Tiling, load_image};
 use crate::rv::push::{PushError, PushOptions, push};
@@ -36,7 +35,7 @@ pub struct PushArgs {
     #[arg(long, requires = "media")]
     pub update_only: bool,
     #[command(flatten)]
-    pub rv_port: RvPort,
+    pub rv: RvArgs,
 }
 
 fn parse_pair(text: &str) -> Result<(u32, u32), String> {
@@ -64,11 +63,8 @@ fn fail(code: u8, err: impl std::fmt::Display) -> ExitCode {
 }
 
 /// Runs `rvshell push`.
-pub fn run(args: PushArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCode {
-    let config = match client_config(global, port) {
-        Ok(config) => config,
-        Err(err) => return fail(2, format!("{err:#}")),
-    };
+pub fn run(args: PushArgs) -> ExitCode {
+    let config = args.rv.client_config();
     let depth = args.bits;
     let tiling = match args.tile_size {
         Some((w, h)) => Tiling::Buckets { w, h },

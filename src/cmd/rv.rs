@@ -1,8 +1,7 @@
 //! `rvshell eval`, `rvshell event`, `rvshell ping`: one request to RV, for scripts.
 
-use crate::cli::{GlobalArgs, RvPort};
+use crate::options::RvArgs;
 use crate::rv::client::{Config, RvClient};
-use crate::rv::discover::{self, PortChoice};
 use crate::rv::message::{Event, unquote_mu};
 use anyhow::Context;
 use clap::Args;
@@ -21,7 +20,7 @@ pub struct EvalArgs {
     #[arg(long)]
     pub unquote: bool,
     #[command(flatten)]
-    pub rv_port: RvPort,
+    pub rv: RvArgs,
     /// The code; `-` reads it from stdin.
     pub code: String,
 }
@@ -33,7 +32,7 @@ pub struct EventArgs {
     #[arg(long = "return")]
     pub rsvp: bool,
     #[command(flatten)]
-    pub rv_port: RvPort,
+    pub rv: RvArgs,
     /// Event target (ignored by RV).
     #[arg(long, default_value = "*")]
     pub target: String,
@@ -51,27 +50,7 @@ pub struct PingArgs {
     #[arg(long, short = 'c', default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub count: u32,
     #[command(flatten)]
-    pub rv_port: RvPort,
-}
-
-/// The connection settings the global options describe.
-pub fn client_config(global: &GlobalArgs, port: Option<u16>) -> anyhow::Result<Config> {
-    let choice = discover::choose_port(port, &global.tag);
-    if let PortChoice::Discovered(file) = &choice {
-        tracing::info!(port = file.port, path = %file.path.display(), "found RV through its port file");
-    }
-    let mut config = Config::new(global.host.clone(), choice.port());
-    if let Some(contact) = &global.contact {
-        config.contact = contact.clone();
-    }
-    config.request_timeout = global.timeout;
-    config.handshake_timeout = global.timeout;
-    if let Some(interval) = global.heartbeat {
-        // `Seconds` caps the value, so four times it is a valid time.
-        let timeout = interval * 4;
-        config.heartbeat = Some(crate::rv::client::Heartbeat { interval, timeout });
-    }
-    Ok(config)
+    pub rv: RvArgs,
 }
 
 fn read_arg(value: String) -> anyhow::Result<String> {
@@ -155,12 +134,12 @@ async fn one_event(config: Config, event: Event, rsvp: bool, unquote: bool) -> E
 }
 
 /// `rvshell eval`.
-pub fn eval(args: EvalArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCode {
-    let prepared = read_arg(args.code).and_then(|code| Ok((code, client_config(global, port)?)));
-    let (code, config) = match prepared {
-        Ok(prepared) => prepared,
+pub fn eval(args: EvalArgs) -> ExitCode {
+    let code = match read_arg(args.code) {
+        Ok(code) => code,
         Err(err) => return fail(format!("{err:#}")),
     };
+    let config = args.rv.client_config();
     let name = if args.py {
         "remote-pyeval"
     } else {
@@ -178,13 +157,12 @@ pub fn eval(args: EvalArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCode 
 }
 
 /// `rvshell event`.
-pub fn event(args: EventArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCode {
-    let prepared =
-        read_arg(args.contents).and_then(|contents| Ok((contents, client_config(global, port)?)));
-    let (contents, config) = match prepared {
-        Ok(prepared) => prepared,
+pub fn event(args: EventArgs) -> ExitCode {
+    let contents = match read_arg(args.contents) {
+        Ok(contents) => contents,
         Err(err) => return fail(format!("{err:#}")),
     };
+    let config = args.rv.client_config();
     let event = Event {
         name: args.name,
         target: args.target,
@@ -200,11 +178,8 @@ pub fn event(args: EventArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCod
 }
 
 /// `rvshell ping`.
-pub fn ping(args: PingArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCode {
-    let config = match client_config(global, port) {
-        Ok(config) => config,
-        Err(err) => return fail(format!("{err:#}")),
-    };
+pub fn ping(args: PingArgs) -> ExitCode {
+    let config = args.rv.client_config();
     let address = config.address();
     let rt = match runtime() {
         Ok(rt) => rt,

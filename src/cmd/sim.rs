@@ -1,6 +1,6 @@
 //! `rvshell sim`: run the RV simulator in the foreground.
 
-use crate::cli::{GlobalArgs, RvPort, Seconds};
+use crate::options::{PortArgs, Seconds};
 use crate::rv::discover::OwnPortFile;
 use crate::sim::server::{SimConfig, Simulator};
 use clap::Args;
@@ -12,11 +12,17 @@ use std::time::Duration;
 
 /// Arguments of `rvshell sim` (`--port 0` picks a free port).
 #[derive(Debug, Args)]
-#[command(mut_arg("port", |arg| arg.help(
+#[command(mut_arg("rv_port", |arg| arg.help(
     "Port to listen on, 0 for any free one (printed first: `listening on ADDR:PORT`) \
      [default: the first free of 45124..=45134, as RV does]"
 )))]
+#[command(mut_arg("tag", |arg| arg.help(
+    "The network tag of the port file the simulator writes (RV's -networkTag), \
+     so that clients with the same --tag find it"
+)))]
 pub struct SimArgs {
+    #[command(flatten)]
+    pub port: PortArgs,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
@@ -32,8 +38,6 @@ pub struct SimArgs {
     /// Do not write a port file in `<temp dir>/tweak_rv_proc`.
     #[arg(long)]
     pub no_port_file: bool,
-    #[command(flatten)]
-    pub rv_port: RvPort,
     /// Write each completed image of a pushed source into DIR (created if
     /// missing) as MEDIA.VIEW.FRAME.png, or .exr for float sources,
     /// top row first; rewritten when later tiles change it and on redraw().
@@ -42,7 +46,8 @@ pub struct SimArgs {
 }
 
 /// Runs the simulator until Ctrl+C or SIGTERM.
-pub fn run(args: SimArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCode {
+pub fn run(args: SimArgs) -> ExitCode {
+    let port = args.port.port;
     let config = SimConfig {
         bind: SocketAddr::new(args.bind, 0),
         name: args.name,
@@ -85,7 +90,7 @@ pub fn run(args: SimArgs, global: &GlobalArgs, port: Option<u16>) -> ExitCode {
         let _port_file = if args.no_port_file {
             None
         } else {
-            match OwnPortFile::create(addr.port(), &global.tag) {
+            match OwnPortFile::create(addr.port(), &args.port.tag) {
                 Ok(file) => Some(file),
                 Err(err) => {
                     eprintln!("rvshell sim: cannot write port file: {err} (continuing)");

@@ -1,5 +1,5 @@
-//! The interactive shell's runner: `rvshell [NAME [HOST [PORT]]]` and
-//! `rvshell demo`.
+//! The interactive shell's main loop, for `rvshell [NAME [HOST [PORT]]]` and
+//! `rvshell demo` (whose arguments `cmd::shell` turns into [`Settings`]).
 //!
 //! One channel carries everything that happens (terminal input, connection
 //! state, client events, the outcome of every request) to the main task,
@@ -12,7 +12,6 @@
 use super::dmx::{DmxRunner, OladTarget};
 use crate::app::history::{DEFAULT_CAP, History};
 use crate::app::{App, AppEvent, Command, NetEvent};
-use crate::cli::{Cli, GlobalArgs};
 use crate::ola::daemon::OladProcess;
 use crate::rv::client::{ClientEvent, Config, ConnState, Reconnect, RvClient};
 use crate::rv::message::Event;
@@ -22,7 +21,6 @@ use crossterm::event::{Event as TermEvent, EventStream, MouseEventKind};
 use futures_util::StreamExt;
 use ratatui::layout::Rect;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
@@ -36,58 +34,75 @@ enum Incoming {
     Stop(String),
 }
 
-/// `rvshell [NAME [HOST [PORT]]] [--connect HOST:PORT ...]`.
-pub fn run(cli: &Cli) -> ExitCode {
-    let expected = cli.name.clone();
-    let configs = match configs(cli) {
-        Ok(configs) => configs,
-        Err(err) => {
-            eprintln!("rvshell: {err:#}");
-            return ExitCode::from(2);
-        }
-    };
-    let history_size = cli.history_size.unwrap_or(DEFAULT_CAP);
-    let olad = OladSetup {
-        target: OladTarget::Address(cli.global.olad.clone()),
-        process: None,
-        note: None,
-        timeout: cli.global.timeout,
-    };
-    finish(runtime().and_then(|rt| rt.block_on(shell(configs, None, history_size, expected, olad))))
+/// What the shell needs to start: the RVs to connect to and where olad is.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// One connection per RV; the first is selected at start. For
+    /// [`demo`], the template of the simulator's connection (its host and
+    /// port are replaced by the simulator's).
+    pub rvs: Vec<Config>,
+    /// The name the user expects RV to greet with (RV's rvshell `NAME`).
+    pub expected: Option<String>,
+    /// olad's address (for [`demo`]: used when no private olad can start).
+    pub olad: String,
+    /// The limit for each olad reply.
+    pub olad_timeout: Duration,
+    /// How many sent events the history keeps; `None`: the default.
+    pub history_size: Option<usize>,
 }
 
-/// `rvshell demo`: the shell against an in-process simulator.
-pub fn demo(global: &GlobalArgs, history_size: Option<usize>) -> ExitCode {
-    let history_size = history_size.unwrap_or(DEFAULT_CAP);
-    finish(runtime().and_then(|rt| {
-        rt.block_on(async {
-            let sim = Simulator::start(SimConfig {
-                bind: ([127, 0, 0, 1], 0).into(),
-                ..SimConfig::default()
-            })
-            .await
-            .context("cannot start the RV simulator on 127.0.0.1")?;
-            let mut demo_global = global.clone();
-            demo_global.host = "127.0.0.1".into();
-            let config =
-                crate::cmd::rv::client_config(&demo_global, Some(sim.local_addr().port()))?;
-            let (target, process, note) = super::dmx::private_olad(&global.olad).await;
-            let olad = OladSetup {
-                target,
-                process,
-                note: Some(note),
-                timeout: global.timeout,
-            };
-            shell(
-                vec![config],
-                Some(sim),
-                history_size,
-                Some("rvsim".into()),
-                olad,
-            )
-            .await
+/// Runs the shell against the RVs of `settings` until the user quits.
+pub fn run(settings: Settings) -> anyhow::Result<()> {
+    let olad = OladSetup {
+        target: OladTarget::Address(settings.olad.clone()),
+        process: None,
+        note: None,
+        timeout: settings.olad_timeout,
+    };
+    let history_size = settings.history_size.unwrap_or(DEFAULT_CAP);
+    runtime()?.block_on(shell(
+        settings.rvs,
+        None,
+        history_size,
+        settings.expected,
+        olad,
+    ))
+}
+
+/// `rvshell demo`: the shell against an in-process simulator, and a private
+/// olad when OLA is installed.
+pub fn demo(settings: Settings) -> anyhow::Result<()> {
+    let history_size = settings.history_size.unwrap_or(DEFAULT_CAP);
+    runtime()?.block_on(async {
+        let sim = Simulator::start(SimConfig {
+            bind: ([127, 0, 0, 1], 0).into(),
+            ..SimConfig::default()
         })
-    }))
+        .await
+        .context("cannot start the RV simulator on 127.0.0.1")?;
+        let mut config = settings
+            .rvs
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Config::new("127.0.0.1", 0));
+        config.host = "127.0.0.1".into();
+        config.port = sim.local_addr().port();
+        let (target, process, note) = super::dmx::private_olad(&settings.olad).await;
+        let olad = OladSetup {
+            target,
+            process,
+            note: Some(note),
+            timeout: settings.olad_timeout,
+        };
+        shell(
+            vec![config],
+            Some(sim),
+            history_size,
+            Some("rvsim".into()),
+            olad,
+        )
+        .await
+    })
 }
 
 /// The OLA-DMX tab's olad: where it is, the private one `demo` started (if
@@ -99,56 +114,8 @@ struct OladSetup {
     timeout: Duration,
 }
 
-fn finish(result: anyhow::Result<()>) -> ExitCode {
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("rvshell: {err:#}");
-            ExitCode::from(2)
-        }
-    }
-}
-
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Runtime::new().context("cannot start the async runtime")
-}
-
-/// The connection settings the command line asks for: each `--connect`, or
-/// else the one RV of the positionals and `--host/--port/--tag`.
-fn configs(cli: &Cli) -> anyhow::Result<Vec<Config>> {
-    if !cli.connect.is_empty() {
-        return cli
-            .connect
-            .iter()
-            .map(|spec| {
-                let (host, port) = parse_host_port(spec)?;
-                let mut global = cli.global.clone();
-                global.host = host;
-                crate::cmd::rv::client_config(&global, Some(port))
-            })
-            .collect();
-    }
-    let mut global = cli.global.clone();
-    if let Some(host) = &cli.host_pos {
-        global.host = host.clone();
-    }
-    Ok(vec![crate::cmd::rv::client_config(
-        &global,
-        cli.resolved_port,
-    )?])
-}
-
-/// `HOST:PORT` or `[V6]:PORT`.
-pub fn parse_host_port(spec: &str) -> anyhow::Result<(String, u16)> {
-    let (host, port) = spec
-        .rsplit_once(':')
-        .with_context(|| format!("--connect {spec:?}: expected HOST:PORT, e.g. localhost:45124"))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    anyhow::ensure!(!host.is_empty(), "--connect {spec:?}: the host is empty");
-    let port = port
-        .parse()
-        .with_context(|| format!("--connect {spec:?}: {port:?} is not a port number"))?;
-    Ok((host.to_owned(), port))
 }
 
 /// The history file: `$RVSHELL_DATA_DIR/history`, else the user's data dir.
