@@ -17,6 +17,7 @@
 use super::dmx_console::{DmxConsole, Frame};
 use super::feedback::LineKind;
 use super::input::LineInput;
+pub use super::keymap::DmxAction;
 use crate::app::dmx_grid_layout::DmxGridState;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::cell::Cell;
@@ -187,34 +188,6 @@ pub enum DmxEvent {
         name: Option<String>,
         result: Result<(), String>,
     },
-}
-
-/// What a key of the tab's keymap rows asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DmxAction {
-    Left,
-    Right,
-    Up,
-    Down,
-    Home,
-    End,
-    Plus,
-    Minus,
-    PageUp,
-    PageDown,
-    Toggle,
-    Blackout,
-    Full,
-    Undo,
-    Mode,
-    Numbering,
-    /// Scene F1..F12 (0-based), over the fade time.
-    Recall(u8),
-    /// Store the current values in scene F1..F12 (0-based).
-    Store(u8),
-    Priority,
-    FadeTime,
-    Universes,
 }
 
 /// The universe picker.

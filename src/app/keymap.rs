@@ -80,9 +80,56 @@ pub enum Action {
     NextField,
     EditCode,
     /// The Pixels tab's own actions.
-    Pixels(crate::app::pixels::PixelsAction),
+    Pixels(PixelsAction),
     /// A key of the OLA-DMX tab.
-    Dmx(crate::app::dmx_tab::DmxAction),
+    Dmx(DmxAction),
+}
+
+/// The Pixels tab's keymap actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PixelsAction {
+    /// Focus the path field.
+    Open,
+    /// Complete the path (path field), next field (other fields), next tab (no field).
+    Tab,
+    /// Load the path (path field), leave the field (other fields), open the path field (no field).
+    Enter,
+    FocusFirst,
+    FocusSecond,
+    FocusMedia,
+    CycleDepth,
+    ToggleMode,
+    Send,
+    /// Cancel a running push, else leave the field, else the global Esc.
+    Escape,
+}
+
+/// What a key of the OLA-DMX tab's keymap rows asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DmxAction {
+    Left,
+    Right,
+    Up,
+    Down,
+    Home,
+    End,
+    Plus,
+    Minus,
+    PageUp,
+    PageDown,
+    Toggle,
+    Blackout,
+    Full,
+    Undo,
+    Mode,
+    Numbering,
+    /// Scene F1..F12 (0-based), over the fade time.
+    Recall(u8),
+    /// Store the current values in scene F1..F12 (0-based).
+    Store(u8),
+    Priority,
+    FadeTime,
+    Universes,
 }
 
 /// One key: a code and its modifiers. For character keys Shift is ignored
@@ -210,10 +257,10 @@ const fn bind(
     }
 }
 
-use crate::app::dmx_tab::DmxAction as DA;
-use crate::app::pixels::PixelsAction as PA;
 use Action as A;
 use Context::{Dmx as D, Global as G, Pixels as X, Playback as P, RawEvent as R};
+use DmxAction as DA;
+use PixelsAction as PA;
 
 /// The keymap. Earlier rows win when two rows match the same key in one context;
 /// tab rows are checked before global rows.

@@ -11,6 +11,7 @@
 use super::feedback::LineKind;
 use super::input::LineInput;
 use super::keymap::Action;
+pub use super::keymap::PixelsAction;
 use super::{App, Command, Tab, layout};
 use crate::rv::pixels::{Depth, Tiling, check_media};
 use crate::rv::push::{Progress, PushReport};
@@ -71,25 +72,6 @@ pub enum TileMode {
     Grid,
     /// Tiles of W by H pixels, as a renderer sends buckets.
     Size,
-}
-
-/// The Pixels tab's keymap actions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PixelsAction {
-    /// Focus the path field.
-    Open,
-    /// Complete the path (path field), next field (other fields), next tab (no field).
-    Tab,
-    /// Load the path (path field), leave the field (other fields), open the path field (no field).
-    Enter,
-    FocusFirst,
-    FocusSecond,
-    FocusMedia,
-    CycleDepth,
-    ToggleMode,
-    Send,
-    /// Cancel a running push, else leave the field, else the global Esc.
-    Escape,
 }
 
 /// What the runner must do for the Pixels tab.
