@@ -1,0 +1,203 @@
+//! What the network tasks report: connection states, client events, the
+//! RETURN of each request (matched to the line that sent it).
+
+use super::*;
+
+impl App {
+    pub(super) fn on_net(&mut self, net: NetEvent) -> Vec<Command> {
+        match net {
+            NetEvent::State { contact, state } => self.on_state(contact, state),
+            NetEvent::Client { contact, event } => self.on_client(contact, event),
+            NetEvent::Reply { request, result } => self.on_reply(request, result),
+            NetEvent::Dmx(event) => {
+                // olad's pushes come as often as its sources send: one is
+                // drawn only if it shows (on the DMX tab) and changed.
+                self.dirty |= match &event {
+                    dmx_tab::DmxEvent::Readback { universe, data } => {
+                        self.tab == Tab::Dmx
+                            && *universe == self.dmx.console.universe()
+                            && self.dmx.console.readback()
+                                != Some(&data[..data.len().min(dmx_console::SLOTS)])
+                    }
+                    _ => true,
+                };
+                let commands = self.dmx.on_event(event, self.now);
+                return self.dmx_out(commands);
+            }
+            NetEvent::Sent { request, result } => {
+                if let Some(pending) = self.pending.remove(&request)
+                    && let Err(err) = result
+                {
+                    let from = self.contact_label(pending.contact);
+                    self.log_failure(from, &pending.code, err);
+                }
+            }
+            NetEvent::Pixels(event) => return self.on_pixels_event(event),
+        }
+        Vec::new()
+    }
+
+    pub(super) fn log_failure(&mut self, from: String, code: &str, err: String) {
+        self.feedback.push(Line {
+            time: self.clock.clone(),
+            kind: LineKind::Error,
+            from,
+            text: err,
+            request: Some(one_line(code)),
+        });
+        self.dirty = true;
+    }
+
+    /// Tracks a connection's state for the contact list and the countdown.
+    /// What went wrong is logged from [`ClientEvent::Disconnected`] alone:
+    /// the two arrive in either order.
+    pub(super) fn on_state(&mut self, contact: usize, state: ConnState) {
+        let Some(view) = self.contacts.get_mut(contact) else {
+            return;
+        };
+        if view.state == state {
+            return;
+        }
+        if matches!(state, ConnState::Connected { .. }) {
+            view.last_failure = None;
+        }
+        view.retry_at = match &state {
+            ConnState::Retrying { delay, .. } => Some(self.now + *delay),
+            _ => None,
+        };
+        view.state = state;
+        self.dirty = true;
+    }
+
+    pub(super) fn on_client(&mut self, contact: usize, event: ClientEvent) {
+        let from = self.contact_label(contact);
+        match event {
+            // The state itself comes from NetEvent::State (the watch channel
+            // is always current; this event may be queued behind a later loss).
+            ClientEvent::Connected { peer, app } => {
+                if let Some(view) = self.contacts.get_mut(contact) {
+                    view.was_connected = true;
+                    view.last_failure = None;
+                }
+                let from = self
+                    .contacts
+                    .get(contact)
+                    .map(|c| format!("{peer}@{}", c.address))
+                    .unwrap_or_default();
+                self.log(
+                    LineKind::Connection,
+                    from,
+                    format!("Connected to {peer} ({app})"),
+                );
+            }
+            ClientEvent::Disconnected { reason, retry_in } => {
+                let Some(view) = self.contacts.get_mut(contact) else {
+                    return;
+                };
+                let was_connected = std::mem::take(&mut view.was_connected);
+                // A refused RV is retried forever: log each cause once.
+                if !was_connected && view.last_failure.as_ref() == Some(&reason) {
+                    return;
+                }
+                view.last_failure = Some(reason.clone());
+                let retry = retry_in
+                    .map(|d| format!("; retrying in {:.1} s", d.as_secs_f64()))
+                    .unwrap_or_default();
+                let text = if was_connected {
+                    format!("No longer connected: {reason}{retry}")
+                } else {
+                    format!("{reason}{retry}")
+                };
+                self.log(LineKind::Connection, from, text);
+                if self.contacts.iter().all(|c| !c.is_connected()) {
+                    self.poll_in_flight = None;
+                }
+            }
+            ClientEvent::Event(ev) => self.log(
+                LineKind::Incoming,
+                from,
+                format!("EVENT {} {} {}", ev.name, ev.target, one_line(&ev.contents)),
+            ),
+            ClientEvent::ReturnEvent(ev) => self.log(
+                LineKind::Incoming,
+                from,
+                format!(
+                    "RETURNEVENT {} {} {}",
+                    ev.name,
+                    ev.target,
+                    one_line(&ev.contents)
+                ),
+            ),
+            ClientEvent::UnexpectedReturn(value) => self.log(
+                LineKind::Incoming,
+                from,
+                format!(
+                    "RETURN {} (no request was waiting for it)",
+                    one_line(&value)
+                ),
+            ),
+            ClientEvent::LateReturn { request, value } => {
+                self.note_frame(&value);
+                self.feedback.push(Line {
+                    time: self.clock.clone(),
+                    kind: LineKind::Incoming,
+                    from,
+                    text: format!(
+                        "RETURN {} (late: the request had timed out)",
+                        one_line(&value)
+                    ),
+                    request: Some(one_line(&request)),
+                });
+                self.dirty = true;
+            }
+            ClientEvent::OtherMessage(text) => self.log(LineKind::Incoming, from, one_line(&text)),
+            ClientEvent::Data { header, payload } => self.log(
+                LineKind::Incoming,
+                from,
+                format!("{header} ({} bytes)", payload.len()),
+            ),
+            ClientEvent::Ping => {}
+            ClientEvent::PeerSignedOff => {
+                self.log(LineKind::Connection, from, "RV signed off (DISCONNECT)")
+            }
+        }
+    }
+
+    pub(super) fn on_reply(&mut self, request: RequestId, result: Result<String, String>) {
+        let Some(pending) = self.pending.remove(&request) else {
+            return;
+        };
+        if self.poll_in_flight == Some(request) {
+            self.poll_in_flight = None;
+        }
+        let from = self.contact_label(pending.contact);
+        match result {
+            Ok(value) => {
+                let changed = self.note_frame(&value);
+                if pending.origin == Origin::Poll {
+                    self.dirty |= changed;
+                    return;
+                }
+                self.feedback.push(Line {
+                    time: self.clock.clone(),
+                    kind: LineKind::Return,
+                    from,
+                    text: format!("RETURN {}", one_line(&value)),
+                    request: Some(one_line(&pending.code)),
+                });
+                self.dirty = true;
+            }
+            Err(err) => self.log_failure(from, &pending.code, err),
+        }
+    }
+
+    /// Takes the frame from a `"FRAME = N"` RETURN; true when it changed.
+    pub(super) fn note_frame(&mut self, value: &str) -> bool {
+        let Some(frame) = parse_frame(value) else {
+            return false;
+        };
+        let changed = self.frame != Some(frame);
+        self.frame = Some(frame);
+        changed
+    }
+}
