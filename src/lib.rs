@@ -1,20 +1,23 @@
 //! rvshell: remote control for RV (OpenRV) over its network protocol, and DMX
 //! output through OLA's `olad`.
 //!
-//! # Layout
+//! # Rooms
 //!
-//! - [`rv`]: RV's wire protocol (frames, codec, typed messages) and the
-//!   connection engine that runs as a background tokio task.
-//! - [`ola`]: OLA's protobuf RPC protocol and an async olad client.
-//! - [`sim`]: a headless server that behaves like RV on the wire.
-//! - [`cli`] and [`cmd`]: the command line and the one-shot subcommands;
-//!   [`config`]: the optional config file.
-//! - [`app`]: the interactive shell's state, `App::update(event) -> commands`
-//!   (no I/O); [`ui`]: drawing it; [`tui`]: the terminal itself. The runner
-//!   that joins them to the network is `cmd::tui`.
+//! The map, with what each room may use, is `ARCHITECTURE.md` at the top of
+//! the repository (`tests/architecture.rs` enforces it). In short:
 //!
-//! The protocol modules never depend on the terminal UI; they can be used as a
-//! library on their own.
+//! - Protocol rooms, usable as a library on their own: [`rv`] (RV's wire
+//!   protocol and the async connection engine), [`ola`] (OLA's protobuf RPC
+//!   and an async olad client); [`sim`], a server that behaves like RV on the
+//!   wire; [`bench`], measurements shared by `rvshell dmx bench` and
+//!   `benches/`. None of them knows the terminal.
+//! - The interactive shell: [`app`] (its state, `App::update(event) ->
+//!   commands`, no I/O), [`ui`] (drawing `&App`), [`shell`] (the runtime
+//!   that owns the terminal and joins `app` to the network; the only place
+//!   the shell awaits).
+//! - The command line: [`cli`] (assembles the subcommands and settles their
+//!   options), [`options`] (the option groups each command flattens),
+//!   [`config`] (the config file), [`cmd`] (thin entry points), [`logging`].
 
 pub mod app;
 pub mod bench;
