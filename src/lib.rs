@@ -9,7 +9,7 @@
 //! - Protocol rooms, usable as a library on their own: [`rv`] (RV's wire
 //!   protocol and the async connection engine), [`ola`] (OLA's protobuf RPC
 //!   and an async olad client); [`sim`], a server that behaves like RV on the
-//!   wire; [`bench`], measurements shared by `rvshell dmx bench` and
+//!   wire; [`bench`](mod@bench), measurements shared by `rvshell dmx bench` and
 //!   `benches/`. None of them knows the terminal.
 //! - The interactive shell: [`app`] (its state, `App::update(event) ->
 //!   commands`, no I/O), [`ui`] (drawing `&App`), [`shell`] (the runtime
