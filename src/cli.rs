@@ -12,7 +12,7 @@
 //! (refused, timed out, bad arguments).
 
 use crate::cmd::shell::{DemoArgs, ShellArgs};
-use crate::cmd::{dmx, push, rv, shell, sim};
+use crate::cmd::{dmx, push, rv, shell, sim, watch};
 use crate::config::FileConfig;
 use crate::options::{Levels, LogArgs, typed};
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -45,6 +45,8 @@ pub enum Command {
     Event(rv::EventArgs),
     /// Measure PING/PONG round trips to RV.
     Ping(rv::PingArgs),
+    /// Print RV's events as they happen (frame, play/stop, range, sources), one per line.
+    Watch(watch::WatchArgs),
     /// Push an image to RV as a new stereo source (left: the image, right: its inverse).
     Push(push::PushArgs),
     /// Run the built-in RV simulator (prints `listening on ADDR:PORT` first).
@@ -110,6 +112,7 @@ impl Cli {
             Some(Command::Event(args)) => args.rv.merge(Some(rv_top), levels, file),
             Some(Command::Ping(args)) => args.rv.merge(Some(rv_top), levels, file),
             Some(Command::Push(args)) => args.rv.merge(Some(rv_top), levels, file),
+            Some(Command::Watch(args)) => args.rv.merge(Some(rv_top), levels, file),
             Some(Command::Sim(args)) => args.port.merge(Some(&rv_top.port), levels, file),
             Some(Command::Dmx(args)) => {
                 args.olad.merge(Some(olad_top), levels, file);
@@ -132,6 +135,7 @@ impl Cli {
             Some(Command::Event(args)) => rv::event(args),
             Some(Command::Ping(args)) => rv::ping(args),
             Some(Command::Push(args)) => push::run(args),
+            Some(Command::Watch(args)) => watch::run(args),
             Some(Command::Sim(args)) => sim::run(args),
             Some(Command::Dmx(args)) => dmx::run(args),
             Some(Command::Completions { shell }) => {
@@ -369,6 +373,7 @@ mod tests {
             (&["event"], RV, OLAD),
             (&["ping"], RV, OLAD),
             (&["push"], RV, OLAD),
+            (&["watch"], RV, OLAD),
             (
                 &["sim"],
                 &["--port", "--tag"],

@@ -22,6 +22,7 @@
 pub mod app;
 pub mod bench;
 pub mod cli;
+pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod logging;

@@ -752,3 +752,81 @@ fn clicking_a_contact_selects_it() {
     app.update(click(rect.y + 1 + 2 * 5));
     assert_eq!(app.selected, 0, "below the list: no change");
 }
+
+fn client(contact: usize, event: ClientEvent) -> AppEvent {
+    AppEvent::Net(NetEvent::Client { contact, event })
+}
+
+fn forwarded(name: &str, contents: &str) -> ClientEvent {
+    ClientEvent::RvEvent(rvshell::rv::events::RvEvent::new(
+        name,
+        contents,
+        "127.0.0.1:45124",
+    ))
+}
+
+#[test]
+fn live_events_drive_the_selected_rvs_playback_state_without_polling() {
+    use rvshell::app::LiveMode;
+    let mut app = app_with(2);
+    app.update(connected(0));
+    app.update(connected(1));
+    // Subscribed: the tab asks for the whole state once.
+    let commands = app.update(client(
+        0,
+        ClientEvent::Subscribed {
+            events: vec!["frame-changed".into()],
+        },
+    ));
+    let Some(Command::Send {
+        request,
+        contact: 0,
+        event,
+        rsvp: true,
+    }) = commands.first()
+    else {
+        panic!("{commands:?}")
+    };
+    assert_eq!(event.contents, rvshell::rv::events::STATE_QUERY);
+    app.update(AppEvent::Net(NetEvent::Reply {
+        request: *request,
+        result: Ok(r#""5;false;24.0;1;100;10;90;sourceGroup000000""#.into()),
+    }));
+    let live = app.live().unwrap();
+    assert_eq!(live.mode, LiveMode::Live);
+    assert_eq!((live.in_point, live.out_point), (Some(10), Some(90)));
+    assert_eq!(app.shown_frame(), Some(5));
+    // A flood of frames: the latest wins, nothing is logged per frame.
+    let lines = app.feedback.len();
+    app.update(client(0, forwarded("play-start", "5")));
+    for frame in 6..=200 {
+        app.update(client(0, forwarded("frame-changed", &frame.to_string())));
+    }
+    assert_eq!(app.shown_frame(), Some(200));
+    assert!(app.shown_playing());
+    assert_eq!(app.feedback.len(), lines + 1, "only play-start is logged");
+    // Watch on while live: no polling tick for the frame.
+    app.update(ch('w'));
+    app.playing = true;
+    assert!(app.update(AppEvent::Tick).is_empty());
+    // The other RV's events keep its own state; the tab shows the selected one.
+    app.update(client(1, forwarded("frame-changed", "77")));
+    assert_eq!(app.shown_frame(), Some(200));
+    app.update(ch(']'));
+    assert_eq!(app.contacts[1].live.frame, Some(77));
+    // A refused install says so; the frame then comes from RETURNs.
+    app.update(client(
+        1,
+        ClientEvent::SubscribeFailed {
+            reason: "ERROR: no bind".into(),
+        },
+    ));
+    assert!(matches!(app.live().unwrap().mode, LiveMode::Refused(_)));
+    assert_eq!(app.shown_frame(), app.frame);
+    // ... and Watch falls back to polling it.
+    let polled = app.update(AppEvent::Tick);
+    assert!(
+        matches!(&polled[..], [Command::Send { contact: 1, event, .. }] if event.contents == mu::POLL),
+        "{polled:?}"
+    );
+}

@@ -24,6 +24,7 @@ mod net;
 mod send;
 
 use crate::rv::client::{ClientEvent, ConnState};
+use crate::rv::events::{self, RvEvent};
 use crate::rv::message::Event;
 use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use feedback::{Feedback, Line, LineKind};
@@ -170,12 +171,43 @@ pub enum Focus {
     GoTo,
 }
 
+/// How the Playback tab learns an RV's state.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum LiveMode {
+    /// Not (yet) subscribed: waiting for the connection and RV's answer.
+    #[default]
+    Waiting,
+    /// RV forwards its events to us (rv-events.md): no polling.
+    Live,
+    /// RV refused to install the handlers (its words); the Watch toggle
+    /// polls the frame instead.
+    Refused(String),
+}
+
+/// One RV's playback state as its forwarded events keep it (all `None`
+/// until known).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LiveState {
+    pub mode: LiveMode,
+    pub frame: Option<i64>,
+    pub playing: Option<bool>,
+    pub fps: Option<f64>,
+    /// The frame range, first and last frame.
+    pub range: Option<(i64, i64)>,
+    pub in_point: Option<i64>,
+    pub out_point: Option<i64>,
+    /// The viewed node (the current source or view).
+    pub view: Option<String>,
+}
+
 /// One RV connection as the screen shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ContactView {
     /// `host:port`.
     pub address: String,
     pub state: ConnState,
+    /// What its forwarded events say (see [`LiveState`]).
+    pub live: LiveState,
     /// The last failure already logged, so retries of one cause log once.
     last_failure: Option<String>,
     /// Set by the Connected event, so the next Disconnected reads "No longer connected".
@@ -228,6 +260,8 @@ enum Origin {
     Button,
     Raw,
     Poll,
+    /// The state query after a subscription ([`crate::rv::events::STATE_QUERY`]).
+    State,
 }
 
 #[derive(Debug, Clone)]
@@ -292,6 +326,7 @@ impl App {
             .map(|address| ContactView {
                 address,
                 state: ConnState::Connecting { attempt: 1 },
+                live: LiveState::default(),
                 last_failure: None,
                 was_connected: false,
                 retry_at: None,
@@ -356,8 +391,39 @@ impl App {
         }
     }
 
+    /// Polls the frame only as the fallback: Watch on, playing, and the
+    /// selected RV does not forward its events.
     fn polling(&self) -> bool {
-        self.poll && self.playing && self.contacts.iter().any(ContactView::is_connected)
+        self.poll
+            && self.playing
+            && self.live().is_none_or(|live| live.mode != LiveMode::Live)
+            && self.contacts.iter().any(ContactView::is_connected)
+    }
+
+    /// The selected RV's live state.
+    pub fn live(&self) -> Option<&LiveState> {
+        self.contacts.get(self.selected).map(|c| &c.live)
+    }
+
+    /// The frame the Playback tab shows: the selected RV's live frame when
+    /// it forwards its events, else the last `"FRAME = N"` RETURN.
+    pub fn shown_frame(&self) -> Option<i64> {
+        match self.live() {
+            Some(live) if live.mode == LiveMode::Live && live.frame.is_some() => live.frame,
+            _ => self.frame,
+        }
+    }
+
+    /// Whether the selected RV plays, by the same rule as [`App::shown_frame`].
+    pub fn shown_playing(&self) -> bool {
+        match self.live() {
+            Some(LiveState {
+                mode: LiveMode::Live,
+                playing: Some(playing),
+                ..
+            }) => *playing,
+            _ => self.playing,
+        }
     }
 
     /// How far the help overlay scrolls: until its last line is at the

@@ -7,7 +7,7 @@ impl App {
     pub(super) fn on_net(&mut self, net: NetEvent) -> Vec<Command> {
         match net {
             NetEvent::State { contact, state } => self.on_state(contact, state),
-            NetEvent::Client { contact, event } => self.on_client(contact, event),
+            NetEvent::Client { contact, event } => return self.on_client(contact, event),
             NetEvent::Reply { request, result } => self.on_reply(request, result),
             NetEvent::Dmx(event) => {
                 // olad's pushes come as often as its sources send: one is
@@ -69,7 +69,7 @@ impl App {
         self.dirty = true;
     }
 
-    pub(super) fn on_client(&mut self, contact: usize, event: ClientEvent) {
+    pub(super) fn on_client(&mut self, contact: usize, event: ClientEvent) -> Vec<Command> {
         let from = self.contact_label(contact);
         match event {
             // The state itself comes from NetEvent::State (the watch channel
@@ -92,12 +92,13 @@ impl App {
             }
             ClientEvent::Disconnected { reason, retry_in } => {
                 let Some(view) = self.contacts.get_mut(contact) else {
-                    return;
+                    return Vec::new();
                 };
+                view.live.mode = LiveMode::Waiting;
                 let was_connected = std::mem::take(&mut view.was_connected);
                 // A refused RV is retried forever: log each cause once.
                 if !was_connected && view.last_failure.as_ref() == Some(&reason) {
-                    return;
+                    return Vec::new();
                 }
                 view.last_failure = Some(reason.clone());
                 let retry = retry_in
@@ -112,6 +113,31 @@ impl App {
                 if self.contacts.iter().all(|c| !c.is_connected()) {
                     self.poll_in_flight = None;
                 }
+            }
+            ClientEvent::RvEvent(event) => self.on_rv_event(contact, event),
+            ClientEvent::Subscribed { events } => {
+                if let Some(view) = self.contacts.get_mut(contact) {
+                    view.live.mode = LiveMode::Live;
+                }
+                self.log(
+                    LineKind::Connection,
+                    from,
+                    format!("Live: RV forwards its events ({})", events.join(" ")),
+                );
+                return self.ask_state(contact);
+            }
+            ClientEvent::SubscribeFailed { reason } => {
+                if let Some(view) = self.contacts.get_mut(contact) {
+                    view.live.mode = LiveMode::Refused(reason.clone());
+                }
+                self.log(
+                    LineKind::Error,
+                    from,
+                    format!(
+                        "RV does not forward its events ({reason}); the frame shows what \
+                         buttons return, and Watch (w) polls it while playing"
+                    ),
+                );
             }
             ClientEvent::Event(ev) => self.log(
                 LineKind::Incoming,
@@ -161,6 +187,7 @@ impl App {
                 self.log(LineKind::Connection, from, "RV signed off (DISCONNECT)")
             }
         }
+        Vec::new()
     }
 
     pub(super) fn on_reply(&mut self, request: RequestId, result: Result<String, String>) {
@@ -172,6 +199,10 @@ impl App {
         }
         let from = self.contact_label(pending.contact);
         match result {
+            Ok(value) if pending.origin == Origin::State => {
+                self.on_state_answer(pending.contact, &value);
+            }
+            Err(_) if pending.origin == Origin::State => {}
             Ok(value) => {
                 let changed = self.note_frame(&value);
                 if pending.origin == Origin::Poll {
@@ -199,5 +230,88 @@ impl App {
         let changed = self.frame != Some(frame);
         self.frame = Some(frame);
         changed
+    }
+
+    /// One of RV's forwarded events: the selected RV's state changes at
+    /// once (the runner draws once per wake-up, so a flood of frames is
+    /// coalesced to the latest); the frame itself is not logged (RV sends
+    /// one per frame played), the other events are.
+    fn on_rv_event(&mut self, contact: usize, event: RvEvent) {
+        let Some(view) = self.contacts.get_mut(contact) else {
+            return;
+        };
+        let live = &mut view.live;
+        if event.frame.is_some() && event.name != "new-in-point" && event.name != "new-out-point" {
+            live.frame = event.frame;
+        }
+        match event.name.as_str() {
+            "play-start" => live.playing = Some(true),
+            "play-stop" => live.playing = Some(false),
+            "new-in-point" => live.in_point = event.frame,
+            "new-out-point" => live.out_point = event.frame,
+            "fps-changed" => live.fps = event.contents.trim().parse().ok(),
+            "after-graph-view-change" => live.view = Some(event.contents.clone()),
+            "range-changed" => {
+                let mut parts = event.contents.split_whitespace().map(str::parse::<i64>);
+                if let (Some(Ok(start)), Some(Ok(end))) = (parts.next(), parts.next()) {
+                    live.range = Some((start, end));
+                }
+            }
+            _ => {}
+        }
+        if contact == self.selected {
+            self.dirty = true;
+        }
+        if event.name != "frame-changed" {
+            let from = self.contact_label(contact);
+            self.log(
+                LineKind::Incoming,
+                from,
+                format!("RV {} {}", event.name, one_line(&event.contents)),
+            );
+        }
+    }
+
+    /// Asks a newly subscribed RV for the state its events then keep current.
+    fn ask_state(&mut self, contact: usize) -> Vec<Command> {
+        let request = self.next_request;
+        self.next_request += 1;
+        let event = Event::new("remote-eval", events::STATE_QUERY);
+        self.pending.insert(
+            request,
+            Pending {
+                contact,
+                code: event.contents.clone(),
+                origin: Origin::State,
+            },
+        );
+        vec![Command::Send {
+            request,
+            contact,
+            event,
+            rsvp: true,
+        }]
+    }
+
+    /// The answer to [`App::ask_state`]; an RV that cannot answer it keeps
+    /// what its events say.
+    fn on_state_answer(&mut self, contact: usize, value: &str) {
+        let Some(state) = events::parse_state(value) else {
+            return;
+        };
+        let Some(view) = self.contacts.get_mut(contact) else {
+            return;
+        };
+        let live = &mut view.live;
+        live.frame = Some(state.frame);
+        live.playing = Some(state.playing);
+        live.fps = Some(state.fps);
+        live.range = Some((state.start, state.end));
+        live.in_point = Some(state.in_point);
+        live.out_point = Some(state.out_point);
+        live.view = Some(state.view).filter(|v| !v.is_empty());
+        if contact == self.selected {
+            self.dirty = true;
+        }
     }
 }

@@ -11,3 +11,4 @@ pub mod push;
 pub mod rv;
 pub mod shell;
 pub mod sim;
+pub mod watch;

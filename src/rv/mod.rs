@@ -4,6 +4,7 @@
 pub mod client;
 pub mod codec;
 pub mod discover;
+pub mod events;
 pub mod frame;
 pub mod message;
 pub mod pixels;

@@ -14,6 +14,7 @@ use crate::app::history::{DEFAULT_CAP, History};
 use crate::app::{App, AppEvent, Command, NetEvent};
 use crate::ola::daemon::OladProcess;
 use crate::rv::client::{ClientEvent, Config, ConnState, Reconnect, RvClient};
+use crate::rv::events;
 use crate::rv::message::Event;
 use crate::sim::server::{SimConfig, Simulator};
 use anyhow::Context as _;
@@ -201,6 +202,28 @@ async fn forward(
     }
 }
 
+/// Has RV forward its events to the Playback tab; the install itself is
+/// reported by the connection (after every connect), so only an outcome
+/// the connection does not report is posted here.
+async fn subscribe(contact: usize, client: RvClient, tx: mpsc::UnboundedSender<Incoming>) {
+    let event = match client.subscribe(events::DEFAULT_EVENTS).await {
+        Ok(false) => return,
+        Ok(true) => ClientEvent::Subscribed {
+            events: events::DEFAULT_EVENTS
+                .iter()
+                .map(|e| e.to_string())
+                .collect(),
+        },
+        Err(err) => ClientEvent::SubscribeFailed {
+            reason: err.to_string(),
+        },
+    };
+    let _ = tx.send(Incoming::App(AppEvent::Net(NetEvent::Client {
+        contact,
+        event,
+    })));
+}
+
 /// Reads the terminal; mouse motion is dropped here (nothing uses it).
 fn spawn_terminal_reader(tx: mpsc::UnboundedSender<Incoming>) {
     tokio::spawn(async move {
@@ -253,23 +276,9 @@ fn spawn_signal_watch(tx: mpsc::UnboundedSender<Incoming>) {
     });
 }
 
-/// Local wall-clock time as `HH:MM:SS` for feedback lines.
+/// `HH:MM:SS` now, in the local time zone.
 fn local_clock() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let Ok(t) = libc::time_t::try_from(secs) else {
-        return "--:--:--".into();
-    };
-    // SAFETY: localtime_r writes into the zeroed `tm` we own and reads `t`.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
-    if ok {
-        format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec)
-    } else {
-        let s = secs % 86_400;
-        format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    }
+    crate::clock::LocalTime::of(std::time::SystemTime::now()).hms()
 }
 
 /// Runs the shell until the user quits.
@@ -313,6 +322,7 @@ async fn shell(
         ));
         let (client, events) = RvClient::spawn(config).context("cannot start the RV connection")?;
         tokio::spawn(forward(contact, client.watch_state(), events, tx.clone()));
+        tokio::spawn(subscribe(contact, client.clone(), tx.clone()));
         clients.push(client);
     }
     let path = history_path();

@@ -4,7 +4,7 @@
 use super::field::field;
 use super::{bigdigits, theme};
 use crate::app::layout::{Areas, Button};
-use crate::app::{App, Focus};
+use crate::app::{App, Focus, LiveMode, LiveState};
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -38,8 +38,8 @@ fn transport(app: &App, frame: &mut Frame, button: Button, rect: Rect) {
         _ => "Space",
     };
     let active = match button {
-        Button::Play => app.playing,
-        Button::Stop => !app.playing,
+        Button::Play => app.shown_playing(),
+        Button::Stop => !app.shown_playing(),
         _ => false,
     };
     let border = if active {
@@ -87,12 +87,103 @@ fn goto(app: &App, frame: &mut Frame, rect: Rect) {
     frame.render_widget(Paragraph::new(Span::styled(hint, theme::DIM)), hint_rect);
 }
 
+/// The big frame number, and under it what the selected RV's events say
+/// (or how the frame is learnt when it does not forward them).
 fn big_frame(app: &App, frame: &mut Frame, rect: Rect) {
-    let Some(current) = app.frame else {
+    let rows = bigdigits::render("0").len() as u16;
+    let (digits_rect, live_rect) = if rect.height >= rows + 2 {
+        let [d, _, l] = Layout::vertical([
+            Constraint::Length(rows),
+            Constraint::Length(1),
+            Constraint::Min(1),
+        ])
+        .areas(rect);
+        (d, Some(l))
+    } else {
+        (rect, None)
+    };
+    digits(app, frame, digits_rect);
+    if let Some(live_rect) = live_rect {
+        live_lines(app, frame, live_rect);
+    }
+}
+
+fn live_lines(app: &App, frame: &mut Frame, rect: Rect) {
+    let Some(live) = app.live() else {
+        return;
+    };
+    let mut lines = Vec::new();
+    let mode = match &live.mode {
+        LiveMode::Live => Span::styled("● live", theme::FRAME),
+        LiveMode::Waiting => Span::styled("○ waiting for RV's events", theme::DIM),
+        LiveMode::Refused(_) => Span::styled(
+            if app.poll {
+                "○ no live events: polling (w)"
+            } else {
+                "○ no live events: w polls the frame"
+            },
+            theme::DIM,
+        ),
+    };
+    let mut first = vec![mode];
+    if live.mode == LiveMode::Live {
+        let mut parts = Vec::new();
+        if let Some(playing) = live.playing {
+            parts.push(if playing { "playing" } else { "stopped" }.to_owned());
+        }
+        if let Some(fps) = live.fps {
+            parts.push(format!("{fps:.3} fps").replace(".000 fps", " fps"));
+        }
+        if let Some(view) = &live.view {
+            parts.push(view.clone());
+        }
+        for part in parts {
+            first.push(Span::styled(" · ", theme::DIM));
+            first.push(Span::raw(part));
+        }
+    }
+    lines.push(Line::from(first));
+    if live.mode == LiveMode::Live
+        && let Some(bar) = position_bar(live, usize::from(rect.width))
+    {
+        lines.push(Line::from(Span::styled(bar, theme::DIM)));
+    }
+    frame.render_widget(Paragraph::new(lines), rect);
+}
+
+/// `in 5 [====|------] 90 out`: where the frame is between the in and out
+/// points (the range when they are unknown), in `width` columns.
+fn position_bar(live: &LiveState, width: usize) -> Option<String> {
+    let (start, end) = match (live.in_point, live.out_point, live.range) {
+        (Some(i), Some(o), _) => (i, o),
+        (_, _, Some(range)) => range,
+        _ => return None,
+    };
+    let head = format!("in {start} [");
+    let tail = format!("] {end} out");
+    let inner = width.checked_sub(head.len() + tail.len())?;
+    if inner < 3 || end < start {
+        return None;
+    }
+    let frame = live.frame.unwrap_or(start).clamp(start, end);
+    let span = (end - start).max(1) as f64;
+    let at = (((frame - start) as f64 / span) * (inner - 1) as f64).round() as usize;
+    let bar: String = (0..inner)
+        .map(|i| match i.cmp(&at) {
+            std::cmp::Ordering::Less => '=',
+            std::cmp::Ordering::Equal => '|',
+            std::cmp::Ordering::Greater => '-',
+        })
+        .collect();
+    Some(format!("{head}{bar}{tail}"))
+}
+
+fn digits(app: &App, frame: &mut Frame, rect: Rect) {
+    let Some(current) = app.shown_frame() else {
         let text = vec![
             Line::from(Span::styled("Frame", theme::DIM)),
             Line::from(Span::styled(
-                "unknown until RV answers a button",
+                "unknown until RV answers or forwards it",
                 theme::DIM,
             )),
         ];

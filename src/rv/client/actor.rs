@@ -256,6 +256,10 @@ impl Actor {
                     live.submit(request);
                 }
             }
+            let subscribed = self.link.subscribed().clone();
+            if !subscribed.is_empty() {
+                self.install(&mut live, subscribed);
+            }
             *route = Route::Live(live);
         }
         let mut last_heard = Instant::now();
@@ -355,7 +359,14 @@ impl Actor {
         // Only the actor takes a session's route away, so it is still live.
         if let Some(mut live) = self.link.reroute(next, &reason) {
             if let SessionEnd::Closed(_) = end {
-                // Sign off (§9): DISCONNECT, let the writer flush, wait for EOF.
+                // Our event handlers off first (rv-events.md §1), then sign
+                // off (§9): DISCONNECT, let the writer flush, wait for EOF.
+                if !self.link.subscribed().is_empty() {
+                    let code = events::remove_code(&self.config.contact);
+                    if let Ok(text) = Message::Event(Event::new("remote-eval", code)).to_text() {
+                        live.outbox.send(Frame::Message(text), None);
+                    }
+                }
                 let (done, flushed) = oneshot::channel();
                 live.outbox
                     .send(Frame::Message("DISCONNECT".into()), Some(done));
@@ -378,6 +389,34 @@ impl Actor {
             let _ = writer.await;
         }
         end
+    }
+
+    /// Installs the forwarding handlers of `subscribed` at the start of a
+    /// session (ahead of nothing but the requests made while connecting);
+    /// the outcome is reported as an event when RV answers.
+    pub(super) fn install(&self, live: &mut Live, subscribed: Vec<String>) {
+        let (request, reply) = match install_request(&self.config.contact, &subscribed) {
+            Ok(install) => install,
+            Err(err) => {
+                self.emit(ClientEvent::SubscribeFailed {
+                    reason: err.to_string(),
+                });
+                return;
+            }
+        };
+        live.submit(request);
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let outcome = match reply.await {
+                Ok(Ok(value)) => events::installed(&value),
+                Ok(Err(err)) => Err(err.to_string()),
+                Err(_) => Err("the connection closed before RV answered".to_owned()),
+            };
+            let _ = events.send(match outcome {
+                Ok(()) => ClientEvent::Subscribed { events: subscribed },
+                Err(reason) => ClientEvent::SubscribeFailed { reason },
+            });
+        });
     }
 
     /// Handles one incoming frame; `Some` ends the session.
@@ -411,7 +450,14 @@ impl Actor {
                     }),
                     None => self.emit(ClientEvent::UnexpectedReturn(value)),
                 },
-                Message::Event(event) => self.emit(ClientEvent::Event(event)),
+                Message::Event(event) => {
+                    if self.link.subscribed().contains(&event.name) {
+                        let forwarded = RvEvent::new(event.name, event.contents, &self.link.addr);
+                        self.emit(ClientEvent::RvEvent(forwarded));
+                    } else {
+                        self.emit(ClientEvent::Event(event));
+                    }
+                }
                 Message::ReturnEvent(event) => {
                     live.outbox.send(Frame::Message("RETURN ".into()), None);
                     self.emit(ClientEvent::ReturnEvent(event));

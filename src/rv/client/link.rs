@@ -60,6 +60,9 @@ pub(super) struct Link {
     /// Wakes the actor when a request's deadline comes before its timer.
     pub(super) wake: tokio::sync::Notify,
     pub(super) addr: String,
+    /// RV's events the client subscribed to ([`RvClient::subscribe`]);
+    /// taken after the route's lock when both are needed.
+    pub(super) subscription: std::sync::Mutex<Vec<String>>,
 }
 
 pub(super) enum Route {
@@ -74,6 +77,14 @@ pub(super) enum Route {
 }
 
 impl Link {
+    /// The subscribed event names.
+    pub(super) fn subscribed(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        // Nothing under this lock can leave it half-changed.
+        self.subscription
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, Route> {
         // Nothing under this lock can leave it half-changed.
         self.route

@@ -40,6 +40,7 @@
 //!   backoff and commands sent meanwhile are refused at once.
 
 use crate::rv::codec::CodecError;
+use crate::rv::events::{self, EventNameError, RvEvent};
 use crate::rv::frame::{EncodeError, Frame, Limits, check_token, encode_data_head};
 use crate::rv::message::{Event, Message};
 use crate::rv::reader::FrameReader;
@@ -196,6 +197,22 @@ pub enum ClientEvent {
     },
     /// An EVENT from the peer.
     Event(Event),
+    /// One of RV's own events, forwarded by the handlers
+    /// [`RvClient::subscribe`] installed (rv-events.md).
+    RvEvent(RvEvent),
+    /// The forwarding handlers were installed for these events, after a
+    /// (re)connect (see [`RvClient::subscribe`]).
+    Subscribed {
+        /// The events now forwarded.
+        events: Vec<String>,
+    },
+    /// RV refused to install the forwarding handlers after a (re)connect;
+    /// the reason is RV's own words (an `ERROR:` or a Python exception), or
+    /// why the install could not be asked.
+    SubscribeFailed {
+        /// Why.
+        reason: String,
+    },
     /// A RETURNEVENT from the peer; it has already been answered with an empty RETURN.
     ReturnEvent(Event),
     /// A RETURN that matched no pending request.
@@ -313,6 +330,22 @@ pub enum RequestError {
     Closed,
 }
 
+/// Why [`RvClient::subscribe`] did not install the forwarding handlers.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SubscribeError {
+    /// An event name RV could not have.
+    #[error(transparent)]
+    Name(#[from] EventNameError),
+    /// RV answered the install with something other than `true`: RV's
+    /// words, e.g. an `ERROR:` from an RV whose Mu lacks a call. Callers
+    /// can fall back to polling.
+    #[error("RV refused to forward its events: {0}")]
+    Refused(String),
+    /// The install request itself failed (connection lost, timeout, ...).
+    #[error(transparent)]
+    Request(#[from] RequestError),
+}
+
 mod actor;
 mod data;
 mod link;
@@ -384,6 +417,7 @@ impl RvClient {
             route: std::sync::Mutex::new(Route::Waiting(VecDeque::new())),
             wake: tokio::sync::Notify::new(),
             addr: config.address(),
+            subscription: std::sync::Mutex::new(Vec::new()),
         });
         let client = Self {
             link: link.clone(),
@@ -461,6 +495,56 @@ impl RvClient {
         rx.await.map_err(|_| RequestError::Closed)?
     }
 
+    /// Has RV forward `events` (RV's own: `frame-changed`, `play-start`,
+    /// ...; see [`events::DEFAULT_EVENTS`]) to this connection, as
+    /// [`ClientEvent::RvEvent`]s on the client's event stream, replacing
+    /// any earlier set. The handlers live in a minor mode of our own and
+    /// `reject()`, so RV's UI and other clients are unaffected (see
+    /// [`crate::rv::events`]).
+    ///
+    /// While connected, installs now and returns RV's verdict (`Ok(true)`).
+    /// Otherwise returns `Ok(false)` at once: the install happens when the
+    /// session starts,
+    /// and is reported as [`ClientEvent::Subscribed`] or
+    /// [`ClientEvent::SubscribeFailed`]. Either way the handlers are
+    /// installed again after every reconnect, and removed when the client
+    /// signs off ([`RvClient::close`]).
+    pub async fn subscribe(&self, events: &[impl AsRef<str>]) -> Result<bool, SubscribeError> {
+        let events: Vec<String> = events.iter().map(|e| e.as_ref().to_owned()).collect();
+        for name in &events {
+            events::check_event_name(name)?;
+        }
+        let reply = {
+            let mut route = self.link.lock();
+            *self.link.subscribed() = events.clone();
+            match &mut *route {
+                Route::Live(live) if !events.is_empty() => {
+                    let (request, reply) = install_request(&self.contact, &events)?;
+                    if live.submit(request) {
+                        self.link.wake.notify_one();
+                    }
+                    reply
+                }
+                _ => return Ok(false),
+            }
+        };
+        let value = reply.await.map_err(|_| RequestError::Closed)??;
+        events::installed(&value).map_err(SubscribeError::Refused)?;
+        Ok(true)
+    }
+
+    /// Stops RV forwarding its events: turns our handlers off (and keeps
+    /// them off after a reconnect).
+    pub async fn unsubscribe(&self) -> Result<(), RequestError> {
+        let had = std::mem::take(&mut *self.link.subscribed());
+        if had.is_empty() {
+            return Ok(());
+        }
+        self.eval(events::remove_code(&self.contact))
+            .await
+            .map(|_| ())
+    }
+
     /// Sends an EVENT; returns once it has been written to the socket.
     pub async fn send_event(&self, event: Event) -> Result<(), RequestError> {
         let text = Message::Event(event).to_text()?;
@@ -522,4 +606,20 @@ impl RvClient {
             let _ = rx.await;
         }
     }
+}
+
+/// The RETURNEVENT that installs the forwarding handlers for `events`,
+/// and where its RETURN arrives.
+type Install = (Request, oneshot::Receiver<Result<String, RequestError>>);
+
+fn install_request(contact: &str, events: &[String]) -> Result<Install, RequestError> {
+    let code = events::install_code(contact, events);
+    let text = Message::ReturnEvent(Event::new("remote-eval", code)).to_text()?;
+    let (reply, rx) = oneshot::channel();
+    let request = Request::ReturnEvent {
+        text,
+        code: "(install event forwarding)".into(),
+        reply,
+    };
+    Ok((request, rx))
 }
