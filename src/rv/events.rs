@@ -234,7 +234,14 @@ pub fn installed(value: &str) -> Result<(), String> {
     } else if value.trim().is_empty() {
         Err("RV answered nothing (is remote-eval handled?)".to_owned())
     } else {
-        Err(value.trim().to_owned())
+        // RV's ERROR: echoes the whole code on its second line: the first
+        // says what is wrong.
+        let first = value.trim().lines().next().unwrap_or_default();
+        let mut reason: String = first.chars().take(200).collect();
+        if reason.len() < first.len() {
+            reason.push('…');
+        }
+        Err(reason)
     }
 }
 
@@ -359,6 +366,11 @@ true;
             Err("ERROR: remote-eval: No mode named x".into())
         );
         assert!(installed("").is_err());
+        let echoed = format!(
+            "ERROR: remote-eval: bad\nERROR: remote-eval: '{}'",
+            "x".repeat(5000)
+        );
+        assert_eq!(installed(&echoed), Err("ERROR: remote-eval: bad".into()));
     }
 
     #[test]

@@ -182,10 +182,7 @@ fn digits(app: &App, frame: &mut Frame, rect: Rect) {
     let Some(current) = app.shown_frame() else {
         let text = vec![
             Line::from(Span::styled("Frame", theme::DIM)),
-            Line::from(Span::styled(
-                "unknown until RV answers or forwards it",
-                theme::DIM,
-            )),
+            Line::from(Span::styled("unknown: RV has not said yet", theme::DIM)),
         ];
         frame.render_widget(Paragraph::new(text), rect);
         return;
