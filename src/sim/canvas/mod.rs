@@ -359,6 +359,8 @@ impl Canvas {
             } => self
                 .allocate(node, *frame, view.as_deref(), layer.as_deref())
                 .map(|_| ()),
+            // For the connections, not the pixels.
+            Effect::SendEvent { .. } => Ok(()),
         }
     }
 
