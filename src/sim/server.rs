@@ -119,7 +119,7 @@ impl Default for SimConfig {
     }
 }
 
-/// Most bytes waiting in one connection's [`Outbox`] before further
+/// Most bytes waiting to be written to one connection before further
 /// EVENTs to it are dropped (a client that stopped reading).
 pub const MAX_OUTBOX_BYTES: usize = 64 << 20;
 
