@@ -259,7 +259,7 @@ impl DumpWriter {
     /// Writes every pending image now and returns once that and every
     /// earlier write is done: the number of files this flush wrote, or the
     /// first error (every error is logged and counted in
-    /// [`super::CanvasStats::dump_failures`]; when several flushes are served by
+    /// [`CanvasStats::dump_failures`](super::CanvasStats::dump_failures); when several flushes are served by
     /// one batch, only the first caller gets its error).
     pub async fn flush(&self) -> Result<usize, DumpError> {
         let (reply, done) = oneshot::channel();
