@@ -72,7 +72,7 @@ async fn greets_back_with_greeting_and_answers_every_returnevent() {
         Some(Frame::Message("RETURN ".into()))
     );
     assert_eq!(next(&mut peer).await, Some(Frame::Pong));
-    assert_eq!(sim.contacts(), vec!["rv-shell-1@127.0.0.1".to_owned()]);
+    assert_eq!(sim.contacts(), vec!["rv-shell-1@localhost".to_owned()]);
     peer.send(Frame::Message("DISCONNECT".into()))
         .await
         .unwrap();

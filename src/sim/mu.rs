@@ -1,13 +1,18 @@
 //! The simulator's evaluator for the code RV clients send in `remote-eval`
 //! (Mu), `remote-pyeval` and `remote-pyexec` (Python) events
 //! (spec `rv-protocol.md` §4), over a small model of RV's session: a
-//! timeline, the full-screen and cache flags, and image sources created with
-//! `newImageSource` (§7.4).
+//! timeline, the full-screen and cache flags, image sources created with
+//! `newImageSource` (§7.4), and RV's event bindings, so that a client can
+//! upload handlers that forward RV's events to it (`rv-events.md`).
 //!
-//! It never executes anything but the commands listed below: there is no file,
-//! process or network access, no loops and no user functions. Input is bounded
-//! ([`MAX_CODE_BYTES`], nesting [`MAX_DEPTH`], strings [`MAX_STRING_BYTES`]) and
-//! no input panics.
+//! It never executes anything but the language and commands listed below:
+//! there is no file, process or network access (a handler's
+//! `remoteSendEvent` reaches only connected clients, through the server).
+//! Input is bounded ([`MAX_CODE_BYTES`], nesting [`MAX_DEPTH`], strings
+//! [`MAX_STRING_BYTES`]), running is bounded ([`MAX_STEPS`] statements, loop
+//! iterations and calls per evaluation, [`MAX_CALL_DEPTH`] nested calls and
+//! handler runs, and a nesting limit that keeps the evaluator within a
+//! 2 MiB stack), and no input panics.
 //!
 //! # Mu (`remote-eval`)
 //!
@@ -22,6 +27,38 @@
 //! Functions of RV's `commands` module may be called bare or qualified
 //! (`frame()`, `commands.frame()`); `extra_commands` ones must be qualified,
 //! as in RV (`runtime.eval(text, ["commands"])`, §4).
+//!
+//! For event handlers (`rv-events.md` §2) also:
+//!
+//! - `require commands;` (accepted, no effect);
+//! - `function: name (ret; type param, ...) { body }` with types `void`,
+//!   `bool`, `int`, `float`, `string`, `string[]` and `Event`, `return
+//!   [expr];`, calls of user functions (also recursive), and a function's
+//!   name as a value (for `bind`). Functions persist across evaluations
+//!   and connections (RV's runtime is global) and a later definition
+//!   replaces an earlier one;
+//! - declarations `int n = 0;`, `string contact = nil;`, `string s, t;`
+//!   (`string` and `string[]` default to nil, numbers to 0) and assignment
+//!   `name = expr;`, type-checked (int converts to float, nil fits string
+//!   and string[]);
+//! - `if (cond) stmt [else stmt]`, `while (cond) stmt`,
+//!   `for_each (x; array) stmt` (conditions must be `bool`);
+//! - `==`, `!=`, `<`, `>`, `<=`, `>=` on numbers and strings (`==`/`!=`
+//!   also on bools, nil and arrays), `eq`/`neq` (compared by value here;
+//!   Mu compares objects by reference, which is the same for the nil tests
+//!   handlers make), `&&`, `||` (short-circuit), `!`;
+//! - casts `string(x)` (as `+` converts), `int(x)` (floats truncate,
+//!   strings are parsed), `float(x)`;
+//! - `regex("pattern").match(s)` (Rust `regex` syntax, which covers the
+//!   anchors and escapes clients use; a bad pattern is an error);
+//! - `event.contents()`, `event.name()`, `event.reject()` on a handler's
+//!   `Event`.
+//!
+//! A handler that throws is logged (a warning) and the event goes on to the
+//! next handler as if it had been rejected (RV prints the exception and goes
+//! on, `rv-events.md` §4). Handlers fired during an evaluation share its
+//! step budget; exceeding it aborts the handler (logged) and then fails the
+//! evaluation with `ERROR: remote-eval: ... step limit ...`.
 //!
 //! Like Mu, the whole text is parsed and type-checked before anything runs,
 //! so `play(); nosuch()` is an error that does not start playback. The
@@ -66,7 +103,43 @@
 //! `newImageSource(...)` and `newImageSourcePixels(...)` (§7.4, see
 //! [`Session::sources`] and [`Effect`]), `sources()` (the media names of the
 //! sources as a `string[]`; RV's own returns tuples of name, range, fps and
-//! flags, which clients of this simulator do not need).
+//! flags, which clients of this simulator do not need), `setInPoint(int)`,
+//! `setOutPoint(int)`, `inPoint()`, `outPoint()` (clamped within the
+//! range and each other; playback and stepping loop between them),
+//! `setFrameStart(int)`, `setFrameEnd(int)` (the range; the in and out
+//! points reset to it, as they do when sources change it), `viewNode()`,
+//! `setViewNode(string)` (`defaultSequence`, `defaultStack`,
+//! `defaultLayout`, or a source's group or source node; the session starts
+//! on `defaultSequence` and creating a source does not change it, since the
+//! default sequence already shows every source).
+//!
+//! Events and the network (`rv-events.md` §1): `bind(mode, table, event,
+//! func, doc)`, `unbind(mode, table, event)`, `defineMinorMode(name,
+//! sortKey, order)`, `activateMode(name)`, `deactivateMode(name)`,
+//! `isModeActive(name)` (see `mu/events.rs` for modes and the order
+//! handlers run in), `remoteConnections()` (`name@host` of each connected
+//! client), `remoteContacts()` (the name of every client that connected
+//! since start), `remoteLocalContactName()`, `remoteSendEvent(event, target,
+//! contents, recipients)` (an [`Effect::SendEvent`] for the server).
+//! `activateMode` of an unknown mode is `No mode named X`, like `bind`;
+//! `deactivateMode` of one does nothing (a guess at RV; it keeps a
+//! client's sign-off harmless after a restart).
+//!
+//! # Events fired (`rv-events.md` §3)
+//!
+//! | event | fired by | `contents()` |
+//! | --- | --- | --- |
+//! | `frame-changed` | `setFrame`, the step commands, `stop`, range or in/out changes that move the frame, and [`Session::tick`] once per displayed frame while playing; only when the frame differs from the last one reported | empty |
+//! | `play-start` / `play-stop` | `play` when stopped / `stop` (and the step commands) when playing; `stop` reports the frame reached first | empty |
+//! | `fps-changed` | `setFPS` with a new rate | empty |
+//! | `range-changed` | `setFrameStart`, `setFrameEnd`, `newImageSource` when the range changes | empty |
+//! | `new-in-point` / `new-out-point` | `setInPoint` / `setOutPoint` | the new frame, decimal |
+//! | `source-group-complete` | `newImageSource` | `<group>;;new` |
+//! | `after-graph-view-change` | `setViewNode` with a new node | the node name |
+//!
+//! Handlers run synchronously inside the command that fires the event, as
+//! in RV, so `string(frame())` in a handler sees the frame of that event.
+//! [`Session::fire_event`] fires any event by name.
 //!
 //! `newImageSource` refuses what RV would refuse or could not display: sizes
 //! outside 1..=[`MAX_IMAGE_DIMENSION`], channels outside 1..=4, bits other
@@ -84,7 +157,8 @@
 //!
 //! The timeline starts stopped on frame 1 of 1..=100 at 24 fps. While
 //! playing, the frame advances by `inc` every `1/fps` seconds from the moment
-//! playback started, looping within the range. Once sources exist the range is
+//! playback started, looping within the in and out points (the whole range
+//! unless set); playback never stops by itself. Once sources exist the range is
 //! the single source's own range, or `1..=total length` for several sources
 //! (RV's default sequence view, approximated).
 
@@ -105,13 +179,18 @@
 //! );
 //! ```
 
+mod events;
 mod lang;
 mod python;
 mod syntax;
 #[cfg(test)]
 mod tests;
 
-use std::time::Instant;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use lang::{MAX_CALL_DEPTH, MAX_STEPS};
 
 /// Longest code text evaluated, in bytes; longer text is an error.
 pub const MAX_CODE_BYTES: usize = 64 * 1024;
@@ -119,6 +198,8 @@ pub const MAX_CODE_BYTES: usize = 64 * 1024;
 pub const MAX_DEPTH: usize = 64;
 /// Longest string value that evaluation may build, in bytes.
 pub const MAX_STRING_BYTES: usize = 1024 * 1024;
+/// Most user functions one session holds.
+pub const MAX_FUNCTIONS: usize = 4096;
 /// Most image sources one session holds.
 pub const MAX_SOURCES: usize = 4096;
 /// Largest width, height, uncrop width or uncrop height of an image source.
@@ -244,6 +325,15 @@ pub enum Effect {
         /// The view, `None` for nil or `"-"`.
         view: Option<String>,
     },
+    /// `remoteSendEvent` (rv-events.md §1): send `message` as a MESSAGE
+    /// frame to every connection whose `name@host` is one of `recipients`,
+    /// or to every connection when `recipients` is `None` (nil).
+    SendEvent {
+        /// The contacts to send to; `None` broadcasts.
+        recipients: Option<Vec<String>>,
+        /// `EVENT <event> <target> <contents>`.
+        message: String,
+    },
 }
 
 /// A runtime value: the Mu types the commands use.
@@ -256,6 +346,25 @@ enum Value {
     Float(f32),
     Str(String),
     StrArray(Vec<String>),
+    /// A user function (`function: name (...)`), as passed to `bind`.
+    Func(Arc<syntax::FnDef>),
+    /// The `Event` a handler receives.
+    Event(Arc<events::EventData>),
+    /// `regex(pattern)`; `None` while type-checking.
+    Regex(MuRegex),
+}
+
+/// A compiled Mu `regex`.
+#[derive(Clone, Debug)]
+struct MuRegex {
+    pattern: String,
+    compiled: Option<Arc<regex::Regex>>,
+}
+
+impl PartialEq for MuRegex {
+    fn eq(&self, other: &Self) -> bool {
+        self.pattern == other.pattern
+    }
 }
 
 /// The static type of a command's result.
@@ -294,6 +403,8 @@ enum Param {
     OptStr,
     /// A string array or nil.
     OptStrArray,
+    /// A `(void; Event)` function.
+    Func,
 }
 
 impl Param {
@@ -304,6 +415,7 @@ impl Param {
             Param::Bool => "bool",
             Param::Str | Param::OptStr => "string",
             Param::OptStrArray => "string[]",
+            Param::Func => "(void; Event)",
         }
     }
 }
@@ -338,6 +450,24 @@ enum Cmd {
     NewImageSource,
     NewImageSourcePixels,
     Sources,
+    SetInPoint,
+    SetOutPoint,
+    InPoint,
+    OutPoint,
+    SetFrameStart,
+    SetFrameEnd,
+    ViewNode,
+    SetViewNode,
+    Bind,
+    Unbind,
+    DefineMinorMode,
+    ActivateMode,
+    DeactivateMode,
+    IsModeActive,
+    RemoteConnections,
+    RemoteContacts,
+    RemoteLocalContactName,
+    RemoteSendEvent,
 }
 
 /// A command's signature.
@@ -454,6 +584,127 @@ const COMMANDS: &[CmdSpec] = &[
         Ty::Str,
     ),
     spec(Cmd::Sources, C, "sources", &[], Ty::StrArray),
+    spec(
+        Cmd::SetInPoint,
+        C,
+        "setInPoint",
+        &[("frame", Param::Int)],
+        Ty::Void,
+    ),
+    spec(
+        Cmd::SetOutPoint,
+        C,
+        "setOutPoint",
+        &[("frame", Param::Int)],
+        Ty::Void,
+    ),
+    spec(Cmd::InPoint, C, "inPoint", &[], Ty::Int),
+    spec(Cmd::OutPoint, C, "outPoint", &[], Ty::Int),
+    spec(
+        Cmd::SetFrameStart,
+        C,
+        "setFrameStart",
+        &[("frame", Param::Int)],
+        Ty::Void,
+    ),
+    spec(
+        Cmd::SetFrameEnd,
+        C,
+        "setFrameEnd",
+        &[("frame", Param::Int)],
+        Ty::Void,
+    ),
+    spec(Cmd::ViewNode, C, "viewNode", &[], Ty::Str),
+    spec(
+        Cmd::SetViewNode,
+        C,
+        "setViewNode",
+        &[("node", Param::Str)],
+        Ty::Void,
+    ),
+    spec(
+        Cmd::Bind,
+        C,
+        "bind",
+        &[
+            ("modeName", Param::Str),
+            ("tableName", Param::Str),
+            ("event", Param::Str),
+            ("func", Param::Func),
+            ("docString", Param::OptStr),
+        ],
+        Ty::Void,
+    ),
+    spec(
+        Cmd::Unbind,
+        C,
+        "unbind",
+        &[
+            ("modeName", Param::Str),
+            ("tableName", Param::Str),
+            ("event", Param::Str),
+        ],
+        Ty::Void,
+    ),
+    spec(
+        Cmd::DefineMinorMode,
+        C,
+        "defineMinorMode",
+        &[
+            ("name", Param::Str),
+            ("sortKey", Param::Int),
+            ("order", Param::Int),
+        ],
+        Ty::Void,
+    ),
+    spec(
+        Cmd::ActivateMode,
+        C,
+        "activateMode",
+        &[("name", Param::Str)],
+        Ty::Void,
+    ),
+    spec(
+        Cmd::DeactivateMode,
+        C,
+        "deactivateMode",
+        &[("name", Param::Str)],
+        Ty::Void,
+    ),
+    spec(
+        Cmd::IsModeActive,
+        C,
+        "isModeActive",
+        &[("name", Param::Str)],
+        Ty::Bool,
+    ),
+    spec(
+        Cmd::RemoteConnections,
+        C,
+        "remoteConnections",
+        &[],
+        Ty::StrArray,
+    ),
+    spec(Cmd::RemoteContacts, C, "remoteContacts", &[], Ty::StrArray),
+    spec(
+        Cmd::RemoteLocalContactName,
+        C,
+        "remoteLocalContactName",
+        &[],
+        Ty::Str,
+    ),
+    spec(
+        Cmd::RemoteSendEvent,
+        C,
+        "remoteSendEvent",
+        &[
+            ("event", Param::Str),
+            ("target", Param::Str),
+            ("contents", Param::OptStr),
+            ("recipients", Param::OptStrArray),
+        ],
+        Ty::Void,
+    ),
 ];
 
 /// Int constants of the `commands` module.
@@ -476,6 +727,12 @@ fn find_constant(module: Module, name: &str) -> Option<i32> {
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error("{0}")]
 struct CommandError(String);
+
+impl From<events::ModeError> for CommandError {
+    fn from(err: events::ModeError) -> Self {
+        CommandError(err.to_string())
+    }
+}
 
 fn bad<T>(msg: impl Into<String>) -> Result<T, CommandError> {
     Err(CommandError(msg.into()))
@@ -515,6 +772,13 @@ fn arg_opt_str(args: &[Value], i: usize) -> Result<Option<&str>, CommandError> {
     }
 }
 
+fn arg_str(args: &[Value], i: usize) -> Result<&str, CommandError> {
+    match arg_opt_str(args, i)? {
+        Some(s) => Ok(s),
+        None => bad(format!("argument {} must be a string, not nil", i + 1)),
+    }
+}
+
 fn arg_opt_array(args: &[Value], i: usize) -> Result<Vec<String>, CommandError> {
     match args.get(i) {
         Some(Value::StrArray(v)) => Ok(v.clone()),
@@ -531,6 +795,9 @@ fn arg_opt_array(args: &[Value], i: usize) -> Result<Vec<String>, CommandError> 
 struct Timeline {
     start: i32,
     end: i32,
+    /// In and out points: playback and stepping loop within them.
+    in_point: i32,
+    out_point: i32,
     fps: f32,
     inc: i32,
     /// The current frame when stopped; the frame playback started from when
@@ -545,6 +812,8 @@ impl Timeline {
         Timeline {
             start: 1,
             end: 100,
+            in_point: 1,
+            out_point: 100,
             fps: 24.0,
             inc: 1,
             frame: 1,
@@ -552,12 +821,13 @@ impl Timeline {
         }
     }
 
-    /// Wraps `frame` into the range, as RV's loop mode does.
+    /// Wraps `frame` into the in..=out points, as RV's loop mode does.
     fn wrap(&self, frame: i128) -> i32 {
-        let len = i128::from(self.end) - i128::from(self.start) + 1;
-        let wrapped = i128::from(self.start) + (frame - i128::from(self.start)).rem_euclid(len);
-        // `wrapped` lies in start..=end, both i32.
-        i32::try_from(wrapped).unwrap_or(self.start)
+        let len = i128::from(self.out_point) - i128::from(self.in_point) + 1;
+        let wrapped =
+            i128::from(self.in_point) + (frame - i128::from(self.in_point)).rem_euclid(len);
+        // `wrapped` lies in in_point..=out_point, both i32.
+        i32::try_from(wrapped).unwrap_or(self.in_point)
     }
 
     fn frame(&self, now: Instant) -> i32 {
@@ -565,7 +835,8 @@ impl Timeline {
             return self.frame;
         };
         let elapsed = now.saturating_duration_since(since).as_secs_f64();
-        let len = u128::try_from(i128::from(self.end) - i128::from(self.start) + 1).unwrap_or(1);
+        let len =
+            u128::try_from(i128::from(self.out_point) - i128::from(self.in_point) + 1).unwrap_or(1);
         // Float-to-int casts saturate; only the position within the loop matters.
         let steps = ((elapsed * f64::from(self.fps)).floor() as u128 % len) as i128;
         self.wrap(i128::from(self.frame) + steps * i128::from(self.inc))
@@ -580,12 +851,42 @@ impl Timeline {
         }
     }
 
-    fn set_range(&mut self, start: i32, end: i32, now: Instant) {
+    /// Sets the range; the in and out points become the whole range.
+    /// Whether the range changed.
+    fn set_range(&mut self, start: i32, end: i32, now: Instant) -> bool {
         self.reanchor(now);
+        let changed = (self.start, self.end) != (start, end);
         self.start = start;
         self.end = end;
+        self.in_point = start;
+        self.out_point = end;
         self.frame = self.frame.clamp(start, end);
+        changed
     }
+
+    /// When the frame shown after `now` changes, while playing.
+    fn next_frame_at(&self, now: Instant) -> Option<Instant> {
+        let since = self.playing_since?;
+        let elapsed = now.saturating_duration_since(since).as_secs_f64();
+        let fps = f64::from(self.fps);
+        let next = ((elapsed * fps).floor() + 1.0) / fps;
+        // A little after the boundary, so the frame computed there has
+        // moved on whatever the rounding.
+        Duration::try_from_secs_f64(next)
+            .ok()
+            .and_then(|d| since.checked_add(d + Duration::from_micros(50)))
+    }
+}
+
+/// The viewed node of a new session (RV's default sequence of all sources).
+pub const DEFAULT_VIEW_NODE: &str = "defaultSequence";
+/// The view nodes every session has.
+const DEFAULT_VIEWS: &[&str] = &["defaultSequence", "defaultStack", "defaultLayout"];
+
+/// The source group of a source node: `sourceGroup000000_source` is in
+/// `sourceGroup000000`.
+fn group_name(node: &str) -> &str {
+    node.strip_suffix("_source").unwrap_or(node)
 }
 
 /// RV-side session state that evaluated code reads and changes.
@@ -597,6 +898,23 @@ pub struct Session {
     cache_mode: CacheMode,
     sources: Vec<SourceInfo>,
     effects: Vec<Effect>,
+    /// User functions by name; they persist across evaluations (RV's Mu
+    /// runtime is global).
+    functions: HashMap<String, Arc<syntax::FnDef>>,
+    /// Modes and their event bindings.
+    modes: events::Modes,
+    /// Events fired and not yet dispatched to their handlers.
+    fired: VecDeque<(String, String)>,
+    /// The frame last reported with `frame-changed`.
+    shown_frame: i32,
+    view_node: String,
+    /// Connected clients as `name@host`, in connection order.
+    connections: Vec<String>,
+    /// Names of every client that ever connected, in first-seen order.
+    contacts: Vec<String>,
+    local_name: String,
+    /// Compiled `regex(...)` patterns.
+    regexes: HashMap<String, Arc<regex::Regex>>,
 }
 
 impl Default for Session {
@@ -616,7 +934,158 @@ impl Session {
             cache_mode: CacheMode::Off,
             sources: Vec::new(),
             effects: Vec::new(),
+            functions: HashMap::new(),
+            modes: events::Modes::default(),
+            fired: VecDeque::new(),
+            shown_frame: 1,
+            view_node: DEFAULT_VIEW_NODE.into(),
+            connections: Vec::new(),
+            contacts: Vec::new(),
+            local_name: "rvsim".into(),
+            regexes: HashMap::new(),
         }
+    }
+
+    /// Fires an event as RV's session does (rv-events.md §3): runs the
+    /// handlers bound to `name` in the `"global"` tables of the major mode
+    /// and the active minor modes, until one does not `reject()` it. Each
+    /// handler runs with its own [`MAX_STEPS`] budget; one that fails is
+    /// logged and the event goes on as if it had rejected it. Messages the
+    /// handlers send are left in [`Session::take_effects`].
+    pub fn fire_event(&mut self, name: &str, contents: &str, now: Instant) {
+        self.fire(name, contents);
+        lang::dispatch(self, now, None);
+    }
+
+    /// Advances the playback clock to `now`: fires `frame-changed` when the
+    /// frame shown has changed since it was last reported.
+    pub fn tick(&mut self, now: Instant) {
+        self.note_frame(now);
+        lang::dispatch(self, now, None);
+    }
+
+    /// While playing, when the next frame is due (for a clock that calls
+    /// [`Session::tick`] once per displayed frame); `None` when stopped.
+    /// Computed from the moment playback started, so it never drifts.
+    pub fn next_frame_at(&self, now: Instant) -> Option<Instant> {
+        self.timeline.next_frame_at(now)
+    }
+
+    /// Records a connected client (`name@host`, rv-events.md §1); false if
+    /// that contact is already connected (RV refuses duplicates).
+    pub fn add_connection(&mut self, contact: &str) -> bool {
+        if self.connections.iter().any(|c| c == contact) {
+            return false;
+        }
+        self.connections.push(contact.to_owned());
+        let name = contact.rsplit_once('@').map_or(contact, |(n, _)| n);
+        if !self.contacts.iter().any(|c| c == name) {
+            self.contacts.push(name.to_owned());
+        }
+        true
+    }
+
+    /// Forgets a connection that ended.
+    pub fn remove_connection(&mut self, contact: &str) {
+        self.connections.retain(|c| c != contact);
+    }
+
+    /// The connected clients as `name@host`, in connection order
+    /// (`remoteConnections()`).
+    pub fn connections(&self) -> &[String] {
+        &self.connections
+    }
+
+    /// Sets RV's own contact name (`remoteLocalContactName()`).
+    pub fn set_local_contact_name(&mut self, name: &str) {
+        name.clone_into(&mut self.local_name);
+    }
+
+    /// The viewed node (`viewNode()`).
+    pub fn view_node(&self) -> &str {
+        &self.view_node
+    }
+
+    /// In and out points.
+    pub fn in_out(&self) -> (i32, i32) {
+        (self.timeline.in_point, self.timeline.out_point)
+    }
+
+    /// Defines (or redefines) a user function; it persists.
+    fn define_function(&mut self, def: Arc<syntax::FnDef>) -> Result<(), lang::MuError> {
+        if self.functions.len() >= MAX_FUNCTIONS && !self.functions.contains_key(&def.name) {
+            return Err(lang::MuError::TooManyFunctions);
+        }
+        self.functions.insert(def.name.clone(), def);
+        Ok(())
+    }
+
+    /// A compiled `regex(pattern)`, cached (bounded: cleared when full).
+    fn regex(&mut self, pattern: &str) -> Result<Arc<regex::Regex>, lang::MuError> {
+        if let Some(re) = self.regexes.get(pattern) {
+            return Ok(re.clone());
+        }
+        let re = regex::RegexBuilder::new(pattern)
+            .size_limit(1 << 20)
+            .build()
+            .map_err(|err| lang::MuError::Regex {
+                pattern: pattern.to_owned(),
+                message: err.to_string(),
+            })?;
+        let re = Arc::new(re);
+        if self.regexes.len() >= 256 {
+            self.regexes.clear();
+        }
+        self.regexes.insert(pattern.to_owned(), re.clone());
+        Ok(re)
+    }
+
+    /// Queues an event for the handlers; they run when the command that
+    /// fired it returns to the evaluator.
+    fn fire(&mut self, name: &str, contents: &str) {
+        self.fired.push_back((name.to_owned(), contents.to_owned()));
+    }
+
+    /// Fires `frame-changed` if the frame at `now` differs from the one
+    /// last reported (RV's `setFrameInternal` fires only on a change).
+    fn note_frame(&mut self, now: Instant) {
+        let frame = self.timeline.frame(now);
+        if frame != self.shown_frame {
+            self.shown_frame = frame;
+            self.fire("frame-changed", "");
+        }
+    }
+
+    /// Sets the range, firing `range-changed` when it changed (and
+    /// `frame-changed` when the frame had to move into it).
+    fn set_range(&mut self, start: i32, end: i32, now: Instant) {
+        if self.timeline.set_range(start, end, now) {
+            self.fire("range-changed", "");
+        }
+        self.note_frame(now);
+    }
+
+    /// Nodes `setViewNode` accepts: the default views and every source's
+    /// group and source node.
+    fn node_exists(&self, node: &str) -> bool {
+        DEFAULT_VIEWS.contains(&node)
+            || self
+                .sources
+                .iter()
+                .any(|s| s.node == node || group_name(&s.node) == node)
+    }
+
+    /// Stops playback if it runs: the frame reached is reported, then
+    /// `play-stop`.
+    fn stop(&mut self, now: Instant) {
+        let t = &mut self.timeline;
+        if t.playing_since.is_none() {
+            return;
+        }
+        t.frame = t.frame(now);
+        t.playing_since = None;
+        self.note_frame(now);
+        self.fire("play-stop", "");
     }
 
     /// Evaluates `remote-eval` contents and returns the RETURN payload: the
@@ -719,12 +1188,12 @@ impl Session {
             Cmd::Play => {
                 if t.playing_since.is_none() {
                     t.playing_since = Some(now);
+                    self.fire("play-start", "");
                 }
                 Value::Void
             }
             Cmd::Stop => {
-                t.frame = t.frame(now);
-                t.playing_since = None;
+                self.stop(now);
                 Value::Void
             }
             Cmd::IsPlaying => Value::Bool(t.playing_since.is_some()),
@@ -732,6 +1201,7 @@ impl Session {
             Cmd::SetFrame => {
                 t.reanchor(now);
                 t.frame = arg_int(args, 0)?.clamp(t.start, t.end);
+                self.note_frame(now);
                 Value::Void
             }
             Cmd::FrameStart => Value::Int(t.start),
@@ -743,7 +1213,11 @@ impl Session {
                     return bad(format!("fps must be a positive number, got {fps}"));
                 }
                 t.reanchor(now);
+                let changed = t.fps != fps;
                 t.fps = fps;
+                if changed {
+                    self.fire("fps-changed", "");
+                }
                 Value::Void
             }
             Cmd::Inc => Value::Int(t.inc),
@@ -754,8 +1228,10 @@ impl Session {
             }
             Cmd::StepForward1 | Cmd::StepBackward1 => {
                 let step = if cmd == Cmd::StepForward1 { 1 } else { -1 };
+                self.stop(now);
+                let t = &mut self.timeline;
                 t.frame = t.wrap(i128::from(t.frame(now)) + step);
-                t.playing_since = None;
+                self.note_frame(now);
                 Value::Void
             }
             Cmd::FullScreenMode => {
@@ -781,6 +1257,102 @@ impl Session {
             Cmd::NewImageSource => Value::Str(self.new_image_source(args, now)?),
             Cmd::NewImageSourcePixels => self.new_image_source_pixels(args)?,
             Cmd::Sources => Value::StrArray(self.sources.iter().map(|s| s.media.clone()).collect()),
+            Cmd::InPoint => Value::Int(t.in_point),
+            Cmd::OutPoint => Value::Int(t.out_point),
+            Cmd::SetInPoint | Cmd::SetOutPoint => {
+                t.reanchor(now);
+                let frame = arg_int(args, 0)?;
+                let (name, point) = if cmd == Cmd::SetInPoint {
+                    t.in_point = frame.clamp(t.start, t.out_point);
+                    ("new-in-point", t.in_point)
+                } else {
+                    t.out_point = frame.clamp(t.in_point, t.end);
+                    ("new-out-point", t.out_point)
+                };
+                self.fire(name, &point.to_string());
+                self.note_frame(now);
+                Value::Void
+            }
+            Cmd::SetFrameStart | Cmd::SetFrameEnd => {
+                let frame = arg_int(args, 0)?;
+                let (start, end) = if cmd == Cmd::SetFrameStart {
+                    (frame, t.end.max(frame))
+                } else {
+                    (t.start.min(frame), frame)
+                };
+                self.set_range(start, end, now);
+                Value::Void
+            }
+            Cmd::ViewNode => Value::Str(self.view_node.clone()),
+            Cmd::SetViewNode => {
+                let Some(node) = arg_opt_str(args, 0)? else {
+                    return bad("node must be a string, not nil");
+                };
+                if !self.node_exists(node) {
+                    return bad(format!("no node named {node}"));
+                }
+                if node != self.view_node {
+                    node.clone_into(&mut self.view_node);
+                    self.fire("after-graph-view-change", node);
+                }
+                Value::Void
+            }
+            Cmd::Bind => {
+                let func = match args.get(3) {
+                    Some(Value::Func(f)) => f.clone(),
+                    _ => return bad("internal error: argument 4 is not a function"),
+                };
+                if func.ret != syntax::TypeName::Void
+                    || func
+                        .params
+                        .iter()
+                        .map(|(t, _)| *t)
+                        .ne([syntax::TypeName::Event])
+                {
+                    return bad(format!(
+                        "{} is {}; an event handler must be (void; Event)",
+                        func.name,
+                        func.signature()
+                    ));
+                }
+                let [mode, table, event] = [0, 1, 2].map(|i| arg_str(args, i));
+                self.modes.bind(mode?, table?, event?, func)?;
+                Value::Void
+            }
+            Cmd::Unbind => {
+                let [mode, table, event] = [0, 1, 2].map(|i| arg_str(args, i));
+                self.modes.unbind(mode?, table?, event?)?;
+                Value::Void
+            }
+            Cmd::DefineMinorMode => {
+                let name = arg_str(args, 0)?;
+                self.modes
+                    .define(name, arg_int(args, 1)?, arg_int(args, 2)?)?;
+                Value::Void
+            }
+            Cmd::ActivateMode | Cmd::DeactivateMode => {
+                self.modes
+                    .set_active(arg_str(args, 0)?, cmd == Cmd::ActivateMode)?;
+                Value::Void
+            }
+            Cmd::IsModeActive => Value::Bool(self.modes.is_active(arg_str(args, 0)?)),
+            Cmd::RemoteConnections => Value::StrArray(self.connections.clone()),
+            Cmd::RemoteContacts => Value::StrArray(self.contacts.clone()),
+            Cmd::RemoteLocalContactName => Value::Str(self.local_name.clone()),
+            Cmd::RemoteSendEvent => {
+                let event = arg_str(args, 0)?;
+                let target = arg_str(args, 1)?;
+                let contents = arg_opt_str(args, 2)?.unwrap_or("");
+                let recipients = match args.get(3) {
+                    Some(Value::StrArray(r)) => Some(r.clone()),
+                    _ => None,
+                };
+                self.effects.push(Effect::SendEvent {
+                    recipients,
+                    message: format!("EVENT {event} {target} {contents}"),
+                });
+                Value::Void
+            }
         })
     }
 
@@ -896,9 +1468,13 @@ impl Session {
                 (1, i32::try_from(total).unwrap_or(i32::MAX))
             }
         };
-        self.timeline.set_range(start, end, now);
         self.effects
             .push(Effect::SourceCreated { node: node.clone() });
+        self.set_range(start, end, now);
+        self.fire(
+            "source-group-complete",
+            &format!("{};;new", group_name(&node)),
+        );
         Ok(node)
     }
 

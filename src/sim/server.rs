@@ -14,8 +14,10 @@
 //! RV's rules reproduced here:
 //! - The first frame must be `GREETING` or `NEWGREETING`; anything else aborts
 //!   the socket ("connection aborted because of bad greeting").
-//! - Contacts are `name@peer-ip`; a duplicate is refused by dropping the socket
-//!   without any reply (§3).
+//! - Contacts are `name@host`, the host `localhost` for a loopback peer (what
+//!   RV's reverse lookup gives, rv-events.md §1) and the peer's IP address
+//!   otherwise; a duplicate is refused by dropping the socket without any
+//!   reply (§3).
 //! - Heartbeat is on for every connection until the client sends
 //!   `PINGPONGCONTROL 1 0`: a PING after each `interval` of silence, and an
 //!   abort when nothing has arrived for `timeout` (§5; RV's defaults are 15 s
@@ -23,6 +25,26 @@
 //! - `remote-eval`, `remote-pyeval` and `remote-pyexec` events run in the
 //!   evaluator ([`crate::sim::mu`]); a RETURNEVENT always gets exactly one
 //!   RETURN, empty when nothing handles it (§4). EVENTs never get one.
+//! - Handlers uploaded with `remote-eval` (rv-events.md §2) run when RV
+//!   events fire, and their `remoteSendEvent` sends `MESSAGE n EVENT <event>
+//!   <target> <contents>` to the connections named (rv-events.md §1, §4):
+//!
+//!   ```text
+//!   <- MESSAGE .. RETURNEVENT remote-eval * require commands; function: h (void; Event event) ...; true;
+//!   -> MESSAGE 11 RETURN true
+//!   (another client: setFrame(7))
+//!   -> MESSAGE 23 EVENT frame-changed * 7
+//!   ```
+//!
+//!   Every connection gets its EVENTs in the order they were fired, and the
+//!   EVENTs a client's own request fired come before that request's RETURN
+//!   (RV runs the handlers synchronously during the eval). EVENTs for a
+//!   client that has stopped reading are dropped beyond
+//!   [`MAX_OUTBOX_BYTES`]. Bindings and user functions belong to the
+//!   simulator, not to a connection (RV's runtime is global).
+//! - A playback clock fires `frame-changed` once per displayed frame while
+//!   playing, at times computed from when playback started (no drift);
+//!   [`Simulator::fire_event`] fires any event by name.
 //! - A client-sent RETURN is ignored (§4). DATAEVENTs are logged. PIXELTILEs
 //!   go to the image sources' pixel storage ([`crate::sim::canvas`]), which
 //!   validates them as RV does and also rejects tiles outside the image;
@@ -48,9 +70,9 @@ use crate::sim::canvas::{
     InsertOutcome,
 };
 use crate::sim::lock;
-use crate::sim::mu::Session;
+use crate::sim::mu::{Effect, Session};
 use bytes::BytesMut;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -58,6 +80,7 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -96,18 +119,59 @@ impl Default for SimConfig {
     }
 }
 
-/// State shared by every connection: RV's session and its contact list.
+/// Most bytes waiting to be written to one connection before further
+/// EVENTs to it are dropped (a client that stopped reading).
+pub const MAX_OUTBOX_BYTES: usize = 64 << 20;
+
+/// State shared by every connection: RV's session (which also holds the
+/// connected contacts) and each connection's outbox.
 #[derive(Default)]
 struct Shared {
     session: Session,
-    contacts: HashSet<String>,
+    outboxes: HashMap<String, Arc<Outbox>>,
 }
 
-/// The state one connection works on. Lock order: `shared`, then `canvas`.
+/// What is waiting to be written to one connection: answers and EVENTs,
+/// encoded in the order they happened. Frames for other connections are
+/// encoded under the `shared` lock, so every connection sees events in the
+/// order they were fired.
+#[derive(Default)]
+struct Outbox {
+    bytes: Mutex<BytesMut>,
+    ready: Notify,
+}
+
+impl Outbox {
+    /// Encodes `frame`; an EVENT for a client that has stopped reading is
+    /// dropped (logged) once [`MAX_OUTBOX_BYTES`] are waiting.
+    fn push(&self, contact: &str, frame: &Frame, droppable: bool) {
+        let mut bytes = lock(&self.bytes);
+        if droppable && bytes.len() >= MAX_OUTBOX_BYTES {
+            tracing::warn!(%contact, "client is not reading; event dropped");
+            return;
+        }
+        if let Err(err) = frame.encode(&mut bytes) {
+            tracing::error!(%contact, %err, "frame not sendable");
+        }
+        drop(bytes);
+        self.ready.notify_one();
+    }
+
+    /// Everything waiting, leaving the outbox empty.
+    fn take(&self) -> BytesMut {
+        lock(&self.bytes).split()
+    }
+}
+
+/// The state one connection works on. Lock order: `shared`, then `canvas`,
+/// then an outbox.
 #[derive(Clone)]
 struct State {
     shared: Arc<Mutex<Shared>>,
     canvas: Arc<Mutex<Canvas>>,
+    /// Wakes the playback clock after anything that may start playback or
+    /// change its rate.
+    clock: Arc<Notify>,
 }
 
 /// A running simulator. Dropping it stops accepting; [`Simulator::shutdown`]
@@ -135,12 +199,15 @@ impl Simulator {
         }
         let listener = TcpListener::bind(config.bind).await?;
         let local_addr = listener.local_addr()?;
+        let mut shared = Shared::default();
+        shared.session.set_local_contact_name(&config.name);
         let state = State {
-            shared: Arc::new(Mutex::new(Shared::default())),
+            shared: Arc::new(Mutex::new(shared)),
             canvas: Arc::new(Mutex::new(Canvas::new(CanvasConfig {
                 memory_budget: config.canvas_memory,
                 ..CanvasConfig::default()
             }))),
+            clock: Arc::new(Notify::new()),
         };
         let dump_stop = CancellationToken::new();
         let dumper = config
@@ -148,6 +215,7 @@ impl Simulator {
             .clone()
             .map(|dir| DumpWriter::spawn(state.canvas.clone(), dir, dump_stop.clone()));
         let stop = CancellationToken::new();
+        tokio::spawn(playback_clock(state.clone(), stop.clone()));
         let task = tokio::spawn(accept_loop(
             listener,
             Arc::new(config),
@@ -186,11 +254,27 @@ impl Simulator {
         }
     }
 
-    /// The contacts currently connected, as `name@ip`.
+    /// The contacts currently connected, as `name@host` (host `localhost`
+    /// for a loopback peer, else the peer's IP address), sorted.
     pub fn contacts(&self) -> Vec<String> {
-        let mut contacts: Vec<_> = lock(&self.state.shared).contacts.iter().cloned().collect();
+        let mut contacts = lock(&self.state.shared).session.connections().to_vec();
         contacts.sort();
         contacts
+    }
+
+    /// Fires RV event `name` with `contents` through the bindings exactly
+    /// as the session does when its state changes (rv-events.md §3): the
+    /// bound handlers run now, and the EVENT frames they send are queued
+    /// for their connections before this returns. For benchmarks and tests
+    /// ("sim fires -> client receives").
+    pub fn fire_event(&self, name: &str, contents: &str) {
+        let mut shared = lock(&self.state.shared);
+        shared
+            .session
+            .fire_event(name, contents, std::time::Instant::now());
+        apply_effects(&self.state, &mut shared);
+        drop(shared);
+        self.state.clock.notify_one();
     }
 
     /// Signs off every client with DISCONNECT, closes, writes the pending
@@ -240,7 +324,50 @@ async fn accept_loop(
     while connections.join_next().await.is_some() {}
 }
 
-/// Removes the contact when the connection ends, however it ends.
+/// Runs the playback clock: while playing, wakes once per displayed frame
+/// (at times computed from the moment playback started, so late wake-ups
+/// never accumulate into drift) and fires `frame-changed` for the frame
+/// now shown (rv-events.md §3). A wake-up late by more than a frame fires
+/// once, for the frame shown then, as a player that drops frames does.
+async fn playback_clock(state: State, stop: CancellationToken) {
+    loop {
+        let due = {
+            let mut shared = lock(&state.shared);
+            let now = std::time::Instant::now();
+            shared.session.tick(now);
+            apply_effects(&state, &mut shared);
+            shared.session.next_frame_at(now)
+        };
+        let sleep = async {
+            match due {
+                Some(due) => tokio::time::sleep_until(Instant::from_std(due)).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = state.clock.notified() => {}
+            _ = sleep => {}
+        }
+    }
+}
+
+/// The contact name RV shows for a peer: `name@host`, with the host
+/// `localhost` for a loopback peer (what RV's reverse lookup gives), else
+/// the peer's address (rv-events.md §1).
+fn contact_name(name: &str, peer: SocketAddr) -> String {
+    let ip = peer.ip();
+    let loopback = ip.is_loopback()
+        || matches!(ip, std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()));
+    if loopback {
+        format!("{name}@localhost")
+    } else {
+        format!("{name}@{ip}")
+    }
+}
+
+/// Removes the contact and its outbox when the connection ends, however
+/// it ends.
 struct ContactGuard {
     shared: Arc<Mutex<Shared>>,
     contact: String,
@@ -248,7 +375,9 @@ struct ContactGuard {
 
 impl Drop for ContactGuard {
     fn drop(&mut self) {
-        lock(&self.shared).contacts.remove(&self.contact);
+        let mut shared = lock(&self.shared);
+        shared.session.remove_connection(&self.contact);
+        shared.outboxes.remove(&self.contact);
     }
 }
 
@@ -282,10 +411,15 @@ async fn serve(
             }
         },
     };
-    let contact = format!("{name}@{}", peer.ip());
-    if !lock(shared).contacts.insert(contact.clone()) {
-        tracing::error!("RvNetwork: '{contact}' is already connected.");
-        return;
+    let contact = contact_name(&name, peer);
+    let outbox = Arc::new(Outbox::default());
+    {
+        let mut shared = lock(shared);
+        if !shared.session.add_connection(&contact) {
+            tracing::error!("RvNetwork: '{contact}' is already connected.");
+            return;
+        }
+        shared.outboxes.insert(contact.clone(), outbox.clone());
     }
     let _guard = ContactGuard {
         shared: shared.clone(),
@@ -316,8 +450,14 @@ async fn serve(
             biased;
             item = frames.next_item() => item,
             _ = &mut stopped => {
+                let _ = write_half.write_all(&outbox.take()).await;
                 let _ = send(&mut write_half, &mut out, &Frame::Message("DISCONNECT".into())).await;
                 break;
+            }
+            _ = outbox.ready.notified() => {
+                // EVENTs other connections' requests (or the clock) fired.
+                if write_half.write_all(&outbox.take()).await.is_err() { break; }
+                continue;
             }
             _ = &mut ping, if heartbeat => {
                 let due = last_heard + config.ping_interval;
@@ -353,16 +493,12 @@ async fn serve(
                 Err(err) => {
                     tracing::warn!(%contact, %err, "closing connection");
                     // The frames before it were handled: their answers go out.
-                    let _ = write_half.write_all(&out).await;
+                    let _ = write_half.write_all(&outbox.take()).await;
                     break 'session;
                 }
             };
-            match handle(&state, &contact, &mut frames, frame) {
-                Handled::Reply(reply) => {
-                    if let Err(err) = reply.encode(&mut out) {
-                        tracing::error!(%contact, %err, "answer not sendable");
-                    }
-                }
+            match handle(&state, &contact, &outbox, &mut frames, frame) {
+                Handled::Reply(reply) => outbox.push(&contact, &reply, false),
                 Handled::Nothing => {}
                 Handled::HeartbeatOff => heartbeat = false,
                 Handled::HeartbeatOn => {
@@ -371,17 +507,15 @@ async fn serve(
                 }
                 Handled::SignedOff => {
                     tracing::info!(%contact, "signed off");
-                    let _ = write_half.write_all(&out).await;
+                    let _ = write_half.write_all(&outbox.take()).await;
                     break 'session;
                 }
             }
             next = frames.next_buffered_item();
         }
-        if !out.is_empty() {
-            if write_half.write_all(&out).await.is_err() {
-                break;
-            }
-            out.clear();
+        let pending = outbox.take();
+        if !pending.is_empty() && write_half.write_all(&pending).await.is_err() {
+            break;
         }
     }
 }
@@ -399,6 +533,7 @@ enum Handled {
 fn handle(
     state: &State,
     contact: &str,
+    outbox: &Outbox,
     frames: &mut FrameReader<OwnedReadHalf>,
     frame: Frame,
 ) -> Handled {
@@ -409,11 +544,11 @@ fn handle(
         Frame::PingPongControl(false) => Handled::HeartbeatOff,
         Frame::Message(text) => match Message::parse(&text) {
             Message::ReturnEvent(event) => {
-                let value = run_event(state, &event.name, &event.contents);
-                Handled::Reply(Frame::Message(format!("RETURN {value}")))
+                run_event(state, &event.name, &event.contents, Some((contact, outbox)));
+                Handled::Nothing
             }
             Message::Event(event) => {
-                run_event(state, &event.name, &event.contents);
+                run_event(state, &event.name, &event.contents, None);
                 Handled::Nothing
             }
             Message::Disconnect => Handled::SignedOff,
@@ -523,9 +658,13 @@ async fn send(
     result
 }
 
-/// Runs one event through RV's default handlers, hands its effects to the
-/// canvas, and returns the RETURN value.
-fn run_event(state: &State, name: &str, contents: &str) -> String {
+/// Runs one event through RV's default handlers (rv-protocol.md §4),
+/// hands its effects to the canvas and the connections, and for a
+/// RETURNEVENT queues the RETURN on `reply`'s outbox. All of it happens
+/// under the shared lock, so the EVENTs the request's handlers sent to its
+/// own client go out before its RETURN (RV runs them synchronously during
+/// the eval, rv-events.md §4).
+fn run_event(state: &State, name: &str, contents: &str, reply: Option<(&str, &Outbox)>) {
     let now = std::time::Instant::now();
     let mut shared = lock(&state.shared);
     let value = shared
@@ -535,15 +674,47 @@ fn run_event(state: &State, name: &str, contents: &str) -> String {
             tracing::debug!(event = name, "no handler bound");
             String::new()
         });
+    apply_effects(state, &mut shared);
+    if let Some((contact, outbox)) = reply {
+        outbox.push(contact, &Frame::Message(format!("RETURN {value}")), false);
+    }
+    drop(shared);
+    state.clock.notify_one();
+}
+
+/// Drains the session's effects: `remoteSendEvent` messages go to the
+/// matching connections' outboxes (rv-events.md §1: every recipient equal
+/// to a connection's `name@host`, all of them for nil, nothing and no
+/// error for an unknown one), the rest to the canvas.
+fn apply_effects(state: &State, shared: &mut Shared) {
     let effects = shared.session.take_effects();
-    if !effects.is_empty() {
-        let mut canvas = lock(&state.canvas);
-        for effect in effects {
-            tracing::debug!(?effect, "session effect");
-            if let Err(err) = canvas.apply(&effect, &shared.session) {
-                tracing::error!(?effect, %err, "pixel storage not allocated");
+    if effects.is_empty() {
+        return;
+    }
+    let mut canvas = None;
+    for effect in effects {
+        tracing::debug!(?effect, "session effect");
+        match effect {
+            Effect::SendEvent {
+                recipients,
+                message,
+            } => {
+                let frame = Frame::Message(message);
+                for (contact, outbox) in &shared.outboxes {
+                    let wanted = recipients
+                        .as_ref()
+                        .is_none_or(|r| r.iter().any(|c| c == contact));
+                    if wanted {
+                        outbox.push(contact, &frame, true);
+                    }
+                }
+            }
+            effect => {
+                let canvas = canvas.get_or_insert_with(|| lock(&state.canvas));
+                if let Err(err) = canvas.apply(&effect, &shared.session) {
+                    tracing::error!(?effect, %err, "pixel storage not allocated");
+                }
             }
         }
     }
-    value
 }

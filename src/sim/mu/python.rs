@@ -233,10 +233,16 @@ impl Eval<'_> {
                 };
                 let values = convert_args(spec, args)?;
                 let result = self.session.run(spec.cmd, &values, self.now);
+                // Handlers of the events the command fired run now, as in RV.
+                super::lang::dispatch(self.session, self.now, None);
                 match result {
                     Ok(v) => from_value(v),
                     Err(e) => return raise("Exception", format!("{}: {e}", spec.name)),
                 }
+            }
+            // The parser builds these for Mu only.
+            Expr::Compare(..) | Expr::Logic(..) | Expr::Not(_) => {
+                return raise("SyntaxError", "invalid syntax");
             }
             Expr::Neg(inner) => match self.expr(inner)? {
                 Py::Bool(b) => Py::Int(-i64::from(b)),
@@ -374,6 +380,8 @@ fn convert_args(spec: &'static CmdSpec, args: Vec<Py>) -> Result<Vec<Value>, PyE
                     Param::Str => "str",
                     Param::OptStr => "str or None",
                     Param::OptStrArray => "a list of str or None",
+                    // Python has no Mu functions to pass.
+                    Param::Func => "a Mu function (not available from Python)",
                 };
                 PyError {
                     class: "TypeError",
@@ -397,6 +405,8 @@ fn from_value(v: Value) -> Py {
         Value::Float(f) => Py::Float(f64::from(f)),
         Value::Str(s) => Py::Str(s),
         Value::StrArray(items) => Py::List(items.into_iter().map(Py::Str).collect()),
+        // No command returns these.
+        Value::Func(_) | Value::Event(_) | Value::Regex(_) => Py::None,
     }
 }
 

@@ -25,6 +25,8 @@ enum Tok {
     Float(f64),
     Str(String),
     Punct(char),
+    /// A two-character operator (Mu only): `==`, `!=`, `<=`, `>=`, `&&`, `||`.
+    Op(&'static str),
     /// A statement-ending newline (Python only, outside brackets).
     Newline,
     Eof,
@@ -38,6 +40,7 @@ impl Tok {
             Tok::Float(f) => format!("number {f}"),
             Tok::Str(_) => "a string literal".to_string(),
             Tok::Punct(c) => format!("'{c}'"),
+            Tok::Op(op) => format!("'{op}'"),
             Tok::Newline => "end of line".to_string(),
             Tok::Eof => "end of input".to_string(),
         }
@@ -83,6 +86,86 @@ pub(super) enum BinOp {
     Sub,
 }
 
+/// A comparison (Mu only). `eq`/`neq` parse as [`CmpOp::Eq`]/[`CmpOp::Ne`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Gt,
+    Le,
+    Ge,
+}
+
+impl CmpOp {
+    /// The operator as written in messages.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Gt => ">",
+            CmpOp::Le => "<=",
+            CmpOp::Ge => ">=",
+        }
+    }
+}
+
+/// `&&` or `||` (Mu only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum LogicOp {
+    And,
+    Or,
+}
+
+/// A Mu type as written in a declaration or a function signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum TypeName {
+    Void,
+    Bool,
+    Int,
+    Float,
+    String,
+    StringArray,
+    Event,
+}
+
+impl TypeName {
+    /// The type as Mu writes it.
+    pub fn mu_name(self) -> &'static str {
+        match self {
+            TypeName::Void => "void",
+            TypeName::Bool => "bool",
+            TypeName::Int => "int",
+            TypeName::Float => "float",
+            TypeName::String => "string",
+            TypeName::StringArray => "string[]",
+            TypeName::Event => "Event",
+        }
+    }
+}
+
+/// A user function, `function: name (ret; type param, ...) { body }`.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct FnDef {
+    pub name: String,
+    pub ret: TypeName,
+    pub params: Vec<(TypeName, String)>,
+    pub body: Vec<Stmt>,
+}
+
+impl FnDef {
+    /// `(void; Event event)`, for messages.
+    pub fn signature(&self) -> String {
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|(t, n)| format!("{} {n}", t.mu_name()))
+            .collect();
+        format!("({}; {})", self.ret.mu_name(), params.join(", "))
+    }
+}
+
 /// An expression. Offsets are byte offsets into the source, for messages.
 #[derive(Clone, Debug, PartialEq)]
 pub(super) enum Expr {
@@ -101,6 +184,12 @@ pub(super) enum Expr {
     Sum(Box<Expr>, Vec<(BinOp, Expr)>),
     /// `string[] { .. }` in Mu, `[ .. ]` in Python.
     Array(Vec<Expr>),
+    /// `a == b`, `a neq b`, `a < b`, ... (Mu only; comparisons do not chain).
+    Compare(Box<Expr>, CmpOp, Box<Expr>),
+    /// A flat chain `e1 && e2 && ...` or `e1 || e2 || ...` (Mu only).
+    Logic(LogicOp, Vec<Expr>),
+    /// `!e` (Mu only).
+    Not(Box<Expr>),
 }
 
 /// A statement.
@@ -111,6 +200,32 @@ pub(super) enum Stmt {
     Let(String, Expr),
     /// `{ ... }` (Mu only); opens a scope.
     Block(Vec<Stmt>),
+    /// `require name;` (Mu only): accepted, no effect.
+    Require(String),
+    /// `type name = expr, name2, ...;` (Mu only).
+    Decl(TypeName, Vec<(String, Option<Expr>)>),
+    /// `name = expr;` (Mu only).
+    Assign(String, Expr),
+    /// `if (cond) stmt [else stmt]` (Mu only).
+    If(Expr, Box<Stmt>, Option<Box<Stmt>>),
+    /// `while (cond) stmt` (Mu only).
+    While(Expr, Box<Stmt>),
+    /// `for_each (name; array) stmt` (Mu only).
+    ForEach(String, Expr, Box<Stmt>),
+    /// `function: name (ret; params) { body }` (Mu only).
+    Function(std::sync::Arc<FnDef>),
+    /// `return [expr];` (Mu only).
+    Return(Option<Expr>),
+}
+
+impl Stmt {
+    /// Statements that end with their own `}` or body and need no `;`.
+    fn is_compound(&self) -> bool {
+        matches!(
+            self,
+            Stmt::Block(_) | Stmt::If(..) | Stmt::While(..) | Stmt::ForEach(..) | Stmt::Function(_)
+        )
+    }
 }
 
 fn lex(src: &str, dialect: Dialect) -> Result<Vec<(usize, Tok)>, ParseError> {
@@ -170,6 +285,26 @@ fn lex(src: &str, dialect: Dialect) -> Result<Vec<(usize, Tok)>, ParseError> {
                     i += 1;
                 }
                 toks.push((start, Tok::Ident(src[start..i].to_string())));
+            }
+            b'=' | b'!' | b'<' | b'>' | b'&' | b'|' | b':' if dialect == Dialect::Mu => {
+                let two = match (c, bytes.get(i + 1)) {
+                    (b'=', Some(b'=')) => Some("=="),
+                    (b'!', Some(b'=')) => Some("!="),
+                    (b'<', Some(b'=')) => Some("<="),
+                    (b'>', Some(b'=')) => Some(">="),
+                    (b'&', Some(b'&')) => Some("&&"),
+                    (b'|', Some(b'|')) => Some("||"),
+                    _ => None,
+                };
+                if let Some(op) = two {
+                    toks.push((i, Tok::Op(op)));
+                    i += 2;
+                } else if matches!(c, b'&' | b'|') {
+                    return err(i, ErrorKind::UnexpectedChar(char::from(c)));
+                } else {
+                    toks.push((i, Tok::Punct(char::from(c))));
+                    i += 1;
+                }
             }
             b'(' | b'[' | b'{' | b')' | b']' | b'}' | b',' | b';' | b'.' | b'+' | b'-' | b'=' => {
                 match c {
@@ -408,7 +543,7 @@ impl Parser {
                 return Ok(out);
             }
             let stmt = self.stmt()?;
-            let is_block = matches!(stmt, Stmt::Block(_));
+            let is_block = stmt.is_compound();
             out.push(stmt);
             if !(is_block || self.is_separator() || self.is_punct('}') || *self.peek() == Tok::Eof)
             {
@@ -427,6 +562,9 @@ impl Parser {
                 self.depth -= 1;
                 return Ok(Stmt::Block(body));
             }
+            if let Some(stmt) = self.mu_stmt()? {
+                return Ok(stmt);
+            }
             if *self.peek() == Tok::Ident("let".into()) {
                 self.pos += 1;
                 let Tok::Ident(name) = self.peek().clone() else {
@@ -441,7 +579,232 @@ impl Parser {
         Ok(Stmt::Expr(self.expr()?))
     }
 
+    fn ident_at(&self, ahead: usize) -> Option<&str> {
+        match self.toks.get(self.pos + ahead) {
+            Some((_, Tok::Ident(name))) => Some(name),
+            _ => None,
+        }
+    }
+
+    fn punct_at(&self, ahead: usize, c: char) -> bool {
+        matches!(self.toks.get(self.pos + ahead), Some((_, Tok::Punct(p))) if *p == c)
+    }
+
+    fn name(&mut self, expected: &'static str) -> Result<String, ParseError> {
+        match self.peek().clone() {
+            Tok::Ident(name) => {
+                self.pos += 1;
+                Ok(name)
+            }
+            _ => self.fail(expected),
+        }
+    }
+
+    /// The type at the cursor, if a declarable type name is there (`string[]`
+    /// takes three tokens), and how many tokens it spans.
+    fn type_at(&self) -> Option<(TypeName, usize)> {
+        let ty = match self.ident_at(0)? {
+            "void" => TypeName::Void,
+            "bool" => TypeName::Bool,
+            "int" => TypeName::Int,
+            "float" => TypeName::Float,
+            "string" if self.punct_at(1, '[') && self.punct_at(2, ']') => {
+                return Some((TypeName::StringArray, 3));
+            }
+            "string" => TypeName::String,
+            "Event" => TypeName::Event,
+            _ => return None,
+        };
+        Some((ty, 1))
+    }
+
+    fn type_name(&mut self, expected: &'static str) -> Result<TypeName, ParseError> {
+        let Some((ty, len)) = self.type_at() else {
+            return self.fail(expected);
+        };
+        self.pos += len;
+        Ok(ty)
+    }
+
+    /// A statement in a body (of `if`, `else`, `while`, `for_each`): a
+    /// simple one takes its `;` with it.
+    fn body(&mut self) -> Result<Box<Stmt>, ParseError> {
+        self.enter()?;
+        let stmt = self.stmt()?;
+        self.depth -= 1;
+        if !stmt.is_compound() && !self.eat(';') && !self.is_punct('}') && *self.peek() != Tok::Eof
+        {
+            return self.fail("';'");
+        }
+        Ok(Box::new(stmt))
+    }
+
+    /// `( expr )`.
+    fn condition(&mut self, what: &'static str) -> Result<Expr, ParseError> {
+        self.expect('(', what)?;
+        let cond = self.expr()?;
+        self.expect(')', "')'")?;
+        Ok(cond)
+    }
+
+    /// The Mu statements that start with a keyword or a type, an
+    /// assignment, or `None` for an expression statement (or `let`).
+    fn mu_stmt(&mut self) -> Result<Option<Stmt>, ParseError> {
+        let Some(word) = self.ident_at(0).filter(|w| *w != "let").map(str::to_owned) else {
+            return Ok(None);
+        };
+        let stmt = match word.as_str() {
+            "require" => {
+                self.pos += 1;
+                Stmt::Require(self.name("a module name after require")?)
+            }
+            "function" if self.punct_at(1, ':') => {
+                self.pos += 2;
+                Stmt::Function(std::sync::Arc::new(self.function()?))
+            }
+            "if" if self.punct_at(1, '(') => {
+                self.pos += 1;
+                let cond = self.condition("'(' after if")?;
+                let then = self.body()?;
+                let otherwise = if self.ident_at(0) == Some("else") {
+                    self.pos += 1;
+                    Some(self.body()?)
+                } else {
+                    None
+                };
+                Stmt::If(cond, then, otherwise)
+            }
+            "while" if self.punct_at(1, '(') => {
+                self.pos += 1;
+                let cond = self.condition("'(' after while")?;
+                Stmt::While(cond, self.body()?)
+            }
+            "for_each" if self.punct_at(1, '(') => {
+                self.pos += 2;
+                let var = self.name("a variable name in for_each")?;
+                self.expect(';', "';' after the for_each variable")?;
+                let array = self.expr()?;
+                self.expect(')', "')'")?;
+                Stmt::ForEach(var, array, self.body()?)
+            }
+            "return" => {
+                self.pos += 1;
+                if self.is_separator() || self.is_punct('}') || *self.peek() == Tok::Eof {
+                    Stmt::Return(None)
+                } else {
+                    Stmt::Return(Some(self.expr()?))
+                }
+            }
+            _ if self.punct_at(1, '=') => {
+                let name = self.name("a variable name")?;
+                self.pos += 1;
+                Stmt::Assign(name, self.expr()?)
+            }
+            _ => match self.type_at() {
+                Some((ty, len)) if self.ident_at(len).is_some() => {
+                    self.pos += len;
+                    let mut vars = Vec::new();
+                    loop {
+                        let name = self.name("a variable name")?;
+                        let init = if self.eat('=') {
+                            Some(self.expr()?)
+                        } else {
+                            None
+                        };
+                        vars.push((name, init));
+                        if !self.eat(',') {
+                            break;
+                        }
+                    }
+                    Stmt::Decl(ty, vars)
+                }
+                _ => return Ok(None),
+            },
+        };
+        Ok(Some(stmt))
+    }
+
+    /// After `function:`: `name (ret; type param, ...) { body }`.
+    fn function(&mut self) -> Result<FnDef, ParseError> {
+        let name = self.name("a function name after function:")?;
+        self.expect('(', "'(' and the function's signature")?;
+        let ret = self.type_name("a return type")?;
+        self.expect(';', "';' after the return type")?;
+        let mut params = Vec::new();
+        while !self.eat(')') {
+            let ty = self.type_name("a parameter type")?;
+            let pname = self.name("a parameter name")?;
+            params.push((ty, pname));
+            if !self.eat(',') && !self.is_punct(')') {
+                return self.fail("',' or ')'");
+            }
+        }
+        if !self.is_punct('{') {
+            return self.fail("'{' and the function body");
+        }
+        self.enter()?;
+        self.pos += 1;
+        let body = self.stmt_list()?;
+        self.expect('}', "'}'")?;
+        self.depth -= 1;
+        Ok(FnDef {
+            name,
+            ret,
+            params,
+            body,
+        })
+    }
+
     fn expr(&mut self) -> Result<Expr, ParseError> {
+        match self.dialect {
+            // `sum` counts the level against the nesting limit.
+            Dialect::Mu => self.logic(LogicOp::Or),
+            Dialect::Python => self.sum(),
+        }
+    }
+
+    /// A flat `||` chain of `&&` chains of comparisons (Mu).
+    fn logic(&mut self, op: LogicOp) -> Result<Expr, ParseError> {
+        let (symbol, next) = match op {
+            LogicOp::Or => ("||", Some(LogicOp::And)),
+            LogicOp::And => ("&&", None),
+        };
+        let operand = |p: &mut Self| match next {
+            Some(inner) => p.logic(inner),
+            None => p.comparison(),
+        };
+        let first = operand(self)?;
+        if *self.peek() != Tok::Op(symbol) {
+            return Ok(first);
+        }
+        let mut all = vec![first];
+        while *self.peek() == Tok::Op(symbol) {
+            self.pos += 1;
+            all.push(operand(self)?);
+        }
+        Ok(Expr::Logic(op, all))
+    }
+
+    /// `sum [op sum]` with one of `== != < > <= >= eq neq` (Mu).
+    fn comparison(&mut self) -> Result<Expr, ParseError> {
+        let left = self.sum()?;
+        let op = match self.peek() {
+            Tok::Op("==") => CmpOp::Eq,
+            Tok::Op("!=") => CmpOp::Ne,
+            Tok::Op("<=") => CmpOp::Le,
+            Tok::Op(">=") => CmpOp::Ge,
+            Tok::Punct('<') => CmpOp::Lt,
+            Tok::Punct('>') => CmpOp::Gt,
+            Tok::Ident(w) if w == "eq" => CmpOp::Eq,
+            Tok::Ident(w) if w == "neq" => CmpOp::Ne,
+            _ => return Ok(left),
+        };
+        self.pos += 1;
+        let right = self.sum()?;
+        Ok(Expr::Compare(Box::new(left), op, Box::new(right)))
+    }
+
+    fn sum(&mut self) -> Result<Expr, ParseError> {
         self.enter()?;
         let first = self.unary()?;
         let mut rest = Vec::new();
@@ -464,6 +827,12 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Expr, ParseError> {
+        if self.dialect == Dialect::Mu && self.eat('!') {
+            self.enter()?;
+            let inner = self.unary()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
+        }
         if self.eat('-') {
             self.enter()?;
             let inner = self.unary()?;

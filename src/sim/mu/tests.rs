@@ -449,7 +449,9 @@ fn unknown_functions_are_named_and_the_known_ones_listed() {
             "{got}"
         );
         assert!(
-            got.ends_with(&format!(", sources\nERROR: remote-eval: '{code}'\n")),
+            got.ends_with(&format!(
+                ", sources, setInPoint, setOutPoint, inPoint, outPoint, setFrameStart, setFrameEnd, viewNode, setViewNode, bind, unbind, defineMinorMode, activateMode, deactivateMode, isModeActive, remoteConnections, remoteContacts, remoteLocalContactName, remoteSendEvent\nERROR: remote-eval: '{code}'\n"
+            )),
             "{got}"
         );
     }
@@ -1339,4 +1341,508 @@ fn python_lists_are_bounded_like_strings() {
     let nested = |n: usize| format!("[{}]", vec!["rv.commands.sources()"; n].join(", "));
     assert!(s.eval_py(&nested(10), now).starts_with("[['00m"), "ten fit");
     assert_eq!(s.eval_py(&nested(20), now), refused);
+}
+
+// ------------------------------------------ Mu for event handlers (rv-events.md)
+
+/// The Mu the rvshell engine uploads to subscribe contact `rvshell-k3x9q2`
+/// to frame-changed and range-changed (verbatim; `tests/sim_events.rs`
+/// sends the same file over the wire).
+const CLIENT_UPLOAD: &str = include_str!("testdata/rvshell_client_upload.mu");
+
+/// The `remoteSendEvent` messages in the effects, with their recipients.
+fn sent(s: &mut Session) -> Vec<(Option<Vec<String>>, String)> {
+    s.take_effects()
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::SendEvent {
+                recipients,
+                message,
+            } => Some((recipients, message)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Just the messages.
+fn messages(s: &mut Session) -> Vec<String> {
+    sent(s).into_iter().map(|(_, m)| m).collect()
+}
+
+fn connected(contacts: &[&str]) -> Session {
+    let mut s = Session::new();
+    for c in contacts {
+        assert!(s.add_connection(c));
+    }
+    s
+}
+
+#[test]
+fn the_client_upload_runs_and_forwards_frame_and_range_changes_to_its_contact() {
+    let now = Instant::now();
+    let mut s = connected(&["other@localhost", "rvshell-k3x9q2@localhost"]);
+    assert_eq!(s.eval_mu(CLIENT_UPLOAD, now), "true");
+    assert!(sent(&mut s).is_empty());
+    assert_eq!(
+        s.eval_mu("isModeActive(\"rvshell-events-rvshell-k3x9q2\")", now),
+        "true"
+    );
+    assert_eq!(s.eval_mu("setFrame(7)", now), "void");
+    assert_eq!(
+        sent(&mut s),
+        [(
+            Some(vec!["rvshell-k3x9q2@localhost".to_owned()]),
+            "EVENT frame-changed * 7".to_owned()
+        )]
+    );
+    s.eval_mu("setFrame(7)", now);
+    assert!(sent(&mut s).is_empty(), "no change, no event");
+    s.eval_mu("setFrameEnd(50)", now);
+    assert_eq!(messages(&mut s), ["EVENT range-changed * 1 50"]);
+    // Signing off stops the events.
+    assert_eq!(
+        s.eval_mu(
+            r#"commands.deactivateMode("rvshell-events-rvshell-k3x9q2"); true;"#,
+            now
+        ),
+        "true"
+    );
+    s.eval_mu("setFrame(9)", now);
+    assert!(sent(&mut s).is_empty());
+}
+
+#[test]
+fn a_handler_finds_no_contact_when_its_client_is_gone() {
+    let now = Instant::now();
+    let mut s = connected(&["rvshell-k3x9q2@localhost"]);
+    s.eval_mu(CLIENT_UPLOAD, now);
+    s.remove_connection("rvshell-k3x9q2@localhost");
+    s.eval_mu("setFrame(3)", now);
+    assert!(sent(&mut s).is_empty());
+}
+
+/// The rvNetwork.py form (rv-events.md §2) for contact `py.client`: mode
+/// "default", the event's contents forwarded.
+fn rv_network_bind(name: &str, event: &str) -> String {
+    include_str!("testdata/rv_network_bind.mu")
+        .replace("HANDLER", name)
+        .replace("EVENT-NAME", event)
+}
+
+#[test]
+fn the_rv_network_py_form_binds_in_default_and_forwards_contents() {
+    let now = Instant::now();
+    let mut s = connected(&["py.client@localhost"]);
+    assert_eq!(
+        s.eval_mu(&rv_network_bind("h1", "new-in-point"), now),
+        "true"
+    );
+    assert_eq!(
+        s.eval_mu(&rv_network_bind("h2", "new-out-point"), now),
+        "true"
+    );
+    assert_eq!(
+        s.eval_mu(
+            "setInPoint(10); setOutPoint(20); inPoint() + outPoint()",
+            now
+        ),
+        "30"
+    );
+    assert_eq!(
+        messages(&mut s),
+        ["EVENT new-in-point * 10", "EVENT new-out-point * 20"]
+    );
+    // Play loops within the in and out points.
+    s.eval_mu("setFrame(20); extra_commands.stepForward1()", now);
+    assert_eq!(s.frame(now), 10);
+}
+
+#[test]
+fn events_carry_their_values_and_fire_only_on_change() {
+    let now = Instant::now();
+    let mut s = Session::new();
+    let forward = |event: &str, payload: &str| {
+        format!(
+            r#"function: f_{id} (void; Event event) {{ commands.remoteSendEvent("{event}", "*", {payload}, nil); event.reject(); }}
+bind("default", "global", "{event}", f_{id}, "");"#,
+            id = event.replace('-', "_")
+        )
+    };
+    for (event, payload) in [
+        ("frame-changed", "string(frame())"),
+        ("play-start", "string(frame())"),
+        ("play-stop", "string(frame())"),
+        ("fps-changed", "string(fps())"),
+        (
+            "range-changed",
+            "string(frameStart()) + \" \" + string(frameEnd())",
+        ),
+        ("new-in-point", "event.contents()"),
+        ("new-out-point", "event.contents()"),
+        ("source-group-complete", "event.contents()"),
+        ("after-graph-view-change", "event.contents()"),
+    ] {
+        let code = forward(event, payload);
+        assert_eq!(s.eval_mu(&code, now), "void", "{code}");
+    }
+    s.eval_mu("setFPS(30); setFPS(30)", now);
+    assert_eq!(messages(&mut s), ["EVENT fps-changed * 30.000000"]);
+    s.eval_mu("setInPoint(5); setOutPoint(8)", now);
+    assert_eq!(
+        messages(&mut s),
+        ["EVENT new-in-point * 5", "EVENT new-out-point * 8"]
+    );
+    s.eval_mu("setFrameStart(2)", now);
+    assert_eq!(
+        messages(&mut s),
+        ["EVENT range-changed * 2 100", "EVENT frame-changed * 2"],
+        "the frame moves into the new range"
+    );
+    s.eval_mu(
+        r#"newImageSource("M", 2, 2, 2, 2, 0, 0, 1.0, 4, 8, false, 1, 10, 24.0, nil, nil)"#,
+        now,
+    );
+    assert_eq!(
+        messages(&mut s),
+        [
+            "EVENT range-changed * 1 10",
+            "EVENT source-group-complete * sourceGroup000000;;new"
+        ]
+    );
+    assert_eq!(s.eval_mu("viewNode()", now), r#""defaultSequence""#);
+    s.eval_mu(r#"setViewNode("sourceGroup000000")"#, now);
+    assert_eq!(
+        messages(&mut s),
+        ["EVENT after-graph-view-change * sourceGroup000000"]
+    );
+    assert!(
+        s.eval_mu(r#"setViewNode("nosuch")"#, now)
+            .contains("no node named nosuch")
+    );
+    // Step commands, and stop reporting the frame reached before play-stop.
+    s.eval_mu(
+        "extra_commands.stepForward1(); extra_commands.stepBackward1()",
+        now,
+    );
+    assert_eq!(
+        messages(&mut s),
+        ["EVENT frame-changed * 3", "EVENT frame-changed * 2"]
+    );
+    s.eval_mu("play(); play()", now);
+    assert_eq!(messages(&mut s), ["EVENT play-start * 2"]);
+    s.eval_mu("stop(); stop()", ms(now, 100)); // 30 fps: 3 frames on
+    assert_eq!(
+        messages(&mut s),
+        ["EVENT frame-changed * 5", "EVENT play-stop * 5"]
+    );
+}
+
+#[test]
+fn the_clock_reports_each_displayed_frame_at_times_anchored_to_the_start() {
+    for fps in [24, 60, 240] {
+        let t0 = Instant::now();
+        let mut s = Session::new();
+        s.eval_mu(
+            &format!(
+                r#"function: f (void; Event event) {{ remoteSendEvent("frame-changed", "*", string(frame()), nil); }}
+bind("default", "global", "frame-changed", f, "");
+setFrameEnd(100000); setFPS({fps}); play();"#
+            ),
+            t0,
+        );
+        assert!(sent(&mut s).is_empty());
+        let mut now = t0;
+        let mut frames = Vec::new();
+        for _ in 0..2 * fps {
+            let Some(due) = s.next_frame_at(now) else {
+                panic!("playing, so a frame is due");
+            };
+            assert!(due > now);
+            now = due;
+            s.tick(now);
+            frames.extend(messages(&mut s));
+        }
+        // Two seconds: every frame once, in order, none bunched or skipped.
+        let want: Vec<String> = (2..=2 * fps + 1)
+            .map(|f| format!("EVENT frame-changed * {f}"))
+            .collect();
+        assert_eq!(frames, want, "{fps} fps");
+        let drift = now.duration_since(t0).as_secs_f64() - 2.0;
+        assert!((0.0..0.001).contains(&drift), "{fps} fps: drift {drift}");
+        // Woken late, the clock reports the frame shown then, once.
+        s.tick(ms(now, 1000));
+        assert_eq!(
+            messages(&mut s),
+            [format!("EVENT frame-changed * {}", 3 * fps + 1)]
+        );
+        s.eval_mu("stop()", ms(now, 1000));
+        assert_eq!(s.next_frame_at(now), None);
+    }
+}
+
+#[test]
+fn handlers_run_in_mode_order_until_one_does_not_reject() {
+    let now = Instant::now();
+    let mut s = Session::new();
+    let code = r#"
+function: say (void; string what) { remoteSendEvent("ran", "*", what, nil); }
+function: d (void; Event event) { say("default"); event.reject(); }
+function: a (void; Event event) { say("a:" + event.name() + ":" + event.contents()); }
+function: b (void; Event event) { say("b"); event.reject(); }
+defineMinorMode("a", 2, 0); defineMinorMode("b", 1, 0);
+bind("default", "global", "e", d, "");
+bind("a", "global", "e", a, "");
+bind("b", "global", "e", b, "");
+bind("b", "other-table", "e", d, "");
+activateMode("a"); activateMode("b");
+"#;
+    assert_eq!(s.eval_mu(code, now), "void");
+    s.fire_event("e", "x y", now);
+    assert_eq!(
+        messages(&mut s),
+        [
+            "EVENT ran * default",
+            "EVENT ran * b",
+            "EVENT ran * a:e:x y"
+        ]
+    );
+    // Rebinding replaces; unbind removes.
+    s.eval_mu(
+        r#"bind("b", "global", "e", d, "again"); unbind("a", "global", "e")"#,
+        now,
+    );
+    s.fire_event("e", "", now);
+    assert_eq!(
+        messages(&mut s),
+        ["EVENT ran * default", "EVENT ran * default"]
+    );
+}
+
+#[test]
+fn bind_needs_an_existing_mode_and_an_event_handler() {
+    let now = Instant::now();
+    let mut s = Session::new();
+    s.eval_mu("function: h (void; Event event) { }", now);
+    let got = s.eval_mu(r#"bind("nosuch", "global", "e", h, "")"#, now);
+    assert!(
+        got.starts_with("ERROR: remote-eval: bind: No mode named nosuch\n"),
+        "{got}"
+    );
+    let got = s.eval_mu(
+        r#"function: g (int; int x) { return x + 1; } bind("default", "global", "e", g, "")"#,
+        now,
+    );
+    assert!(
+        got.contains("g is (int; int x); an event handler must be (void; Event)"),
+        "{got}"
+    );
+    assert_eq!(s.eval_mu("g(41)", now), "42", "functions persist");
+    assert_eq!(
+        s.eval_mu(
+            r#"defineMinorMode("m", 0, 0); defineMinorMode("m", 1, 1); isModeActive("m")"#,
+            now
+        ),
+        "false"
+    );
+    assert!(
+        s.eval_mu(r#"activateMode("nosuch")"#, now)
+            .contains("No mode named nosuch")
+    );
+    assert_eq!(s.eval_mu(r#"deactivateMode("nosuch"); true"#, now), "true");
+}
+
+#[test]
+fn a_failing_handler_is_logged_and_the_event_goes_on() {
+    let now = Instant::now();
+    let mut s = Session::new();
+    s.eval_mu(
+        r#"function: bad (void; Event event) { int("not a number"); }
+function: good (void; Event event) { remoteSendEvent("ok", "*", "", nil); }
+defineMinorMode("m", 0, 0); activateMode("m");
+bind("default", "global", "e", bad, ""); bind("m", "global", "e", good, "");"#,
+        now,
+    );
+    s.fire_event("e", "", now);
+    assert_eq!(messages(&mut s), ["EVENT ok * "]);
+    // A handler that fails inside an eval does not fail the eval.
+    s.eval_mu(
+        r#"bind("default", "global", "frame-changed", bad, "")"#,
+        now,
+    );
+    assert_eq!(s.eval_mu("setFrame(4); frame()", now), "4");
+}
+
+#[test]
+fn loops_and_recursion_are_bounded() {
+    let now = Instant::now();
+    let mut s = Session::new();
+    let code = "while (true) {}";
+    assert_eq!(
+        s.eval_mu(code, now),
+        mu_error(
+            &format!(
+                "the code ran more than {MAX_STEPS} steps (the simulator's step limit); is there an endless loop?"
+            ),
+            code
+        )
+    );
+    let code = "function: r (int; int n) { return r(n + 1); } r(0)";
+    assert_eq!(
+        s.eval_mu(code, now),
+        mu_error(
+            &format!(
+                "calls nested deeper than {MAX_CALL_DEPTH} (the simulator's recursion depth limit)"
+            ),
+            code
+        )
+    );
+    // A handler that loops is aborted and the session goes on.
+    s.eval_mu(
+        r#"function: spin (void; Event event) { while (true) {} }
+bind("default", "global", "e", spin, "");"#,
+        now,
+    );
+    s.fire_event("e", "", now);
+    assert_eq!(s.eval_mu("frame()", now), "1");
+    // A handler that fires its own event recurses until the depth limit.
+    s.eval_mu(
+        r#"function: again (void; Event event) { setFrame(frame() + 1); }
+bind("default", "global", "frame-changed", again, "");"#,
+        now,
+    );
+    assert_eq!(
+        s.eval_mu("setFrame(2); frame()", now),
+        (2 + MAX_CALL_DEPTH).to_string()
+    );
+}
+
+#[test]
+fn deep_recursion_fits_in_a_small_stack() {
+    // Tokio's workers have 2 MiB stacks; the limits must stop any code
+    // well before that (1.5 MiB here, in a debug build, whose frames are
+    // the largest), however it nests: through blocks, sums, calls or
+    // handlers that fire events.
+    let blocks = |n: usize| format!("{}{}", "{ ".repeat(n), "} ".repeat(n));
+    let sum = |n: usize| format!("{}n{}", "1 + (".repeat(n), ")".repeat(n));
+    let shapes = [
+        format!(
+            "function: r (int; int n) {{ {} return r(n + 1); }} r(0)",
+            blocks(MAX_DEPTH - 4)
+        ),
+        format!(
+            "function: r (int; int n) {{ return r({}); }} r(0)",
+            sum(MAX_DEPTH / 2 - 4)
+        ),
+        "function: r (int; int n) { { { { if (n >= 0) { { return r(n + 1) + 1; } } } } } return 0; } r(0)"
+            .to_owned(),
+        "function: h (void; Event event) { { { { setFrame(frame() + 1); } } } } \
+         bind(\"default\", \"global\", \"frame-changed\", h, \"\"); setFrame(2); frame()"
+            .to_owned(),
+    ];
+    for code in shapes {
+        let got = std::thread::Builder::new()
+            .stack_size(3 << 19)
+            .spawn(move || Session::new().eval_mu(&code, Instant::now()))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(
+            got.contains("recursion depth limit") || got.parse::<i32>().is_ok(),
+            "{got}"
+        );
+    }
+}
+
+#[test]
+fn mu_statements_and_operators() {
+    let now = Instant::now();
+    let mut s = Session::new();
+    for (code, want) in [
+        ("int n = 0; while (n < 10) n = n + 1; n", "10"),
+        ("int n = 0, m = 2; if (n == 0) m = 3; else m = 4; m", "3"),
+        ("if (1 > 2) 1; else if (2 >= 2) 5;", "void"),
+        ("string s; s eq nil", "true"),
+        (
+            r#"string s = "a"; s neq nil && !(s == "b") || false"#,
+            "true",
+        ),
+        ("1 != 1 || 2 <= 1", "false"),
+        (
+            r#"int n = 0; for_each (x; string[] {"a", "b" + "c"}) n = n + 1; n"#,
+            "2",
+        ),
+        (
+            r#"string out = ""; for_each (x; string[] {"a", "b"}) { out = out + x; } out"#,
+            r#""ab""#,
+        ),
+        (r#"int("42") + int(2.9) + int(true)"#, "45"),
+        (
+            "string(1) + string(2.5) + string(false)",
+            r#""12.500000false""#,
+        ),
+        (r#"float("1.5")"#, "1.5"),
+        (r#"regex("^a\\.b@").match("a.b@host")"#, "true"),
+        (r#"regex("^a\\.b@").match("axb@host")"#, "false"),
+        (
+            "function: twice (int; int x) { return x + x; } twice(twice(3))",
+            "12",
+        ),
+        ("require commands; commands.frame()", "1"),
+        ("remoteLocalContactName()", r#""rvsim""#),
+        ("remoteConnections()", "string[] {}"),
+    ] {
+        assert_eq!(s.eval_mu(code, now), want, "{code}");
+    }
+    for (code, message) in [
+        (r#"regex("(").match("x")"#, "bad regex"),
+        ("if (1) 2;", "a condition must be bool, got int"),
+        (r#"int n = "a";"#, "n is int, cannot hold string"),
+        ("int n = 0; n = nil;", "n is int, cannot hold nil"),
+        ("for_each (x; 3) x;", "for_each needs a string[], got int"),
+        (r#"int("x")"#, "cannot convert \"x\" to int"),
+        ("1 < \"a\"", "cannot apply < to int and string"),
+        (
+            "function: f (int; int x) { } f(1)",
+            "f ended without returning its int",
+        ),
+        (
+            "function: f (void; int x) { } f()",
+            "f (void; int x) called with 0 arguments",
+        ),
+        ("nosuch = 1", "unknown identifier nosuch"),
+        ("frame().match(1)", "int has no method match()"),
+    ] {
+        let got = s.eval_mu(code, now);
+        assert!(
+            got.starts_with("ERROR: remote-eval: ") && got.contains(message),
+            "{code}: {got}"
+        );
+    }
+    // Type errors inside a function body are found before anything runs.
+    let got = s.eval_mu("play(); function: f (void; Event e) { 1 + play(); }", now);
+    assert!(got.contains("cannot apply + to int and void"), "{got}");
+    assert!(!s.is_playing());
+}
+
+#[test]
+fn remote_contacts_and_connections() {
+    let now = Instant::now();
+    let mut s = connected(&["a@localhost", "b@10.0.0.5"]);
+    assert!(!s.add_connection("a@localhost"), "duplicates are refused");
+    s.remove_connection("a@localhost");
+    s.set_local_contact_name("rv-host");
+    assert_eq!(
+        s.eval_mu("remoteConnections()", now),
+        r#"string[] {"b@10.0.0.5"}"#
+    );
+    assert_eq!(s.eval_mu("remoteContacts()", now), r#"string[] {"a", "b"}"#);
+    assert_eq!(s.eval_mu("remoteLocalContactName()", now), r#""rv-host""#);
+    s.eval_mu(r#"remoteSendEvent("x", "*", nil, nil); remoteSendEvent("y", "t", "c d", string[] {"nobody"})"#, now);
+    assert_eq!(
+        sent(&mut s),
+        [
+            (None, "EVENT x * ".to_owned()),
+            (Some(vec!["nobody".to_owned()]), "EVENT y t c d".to_owned())
+        ]
+    );
 }
