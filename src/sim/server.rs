@@ -277,6 +277,12 @@ impl Simulator {
         self.state.clock.notify_one();
     }
 
+    /// How many times RV event `name` has fired so far (from the clock,
+    /// commands or [`Simulator::fire_event`]).
+    pub fn events_fired(&self, name: &str) -> u64 {
+        lock(&self.state.shared).session.fired_count(name)
+    }
+
     /// Signs off every client with DISCONNECT, closes, writes the pending
     /// dump files, and waits.
     pub async fn shutdown(mut self) {
