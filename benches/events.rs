@@ -15,23 +15,42 @@
 
 mod common;
 
+use futures_util::{SinkExt, StreamExt};
 use rvshell::rv::client::{ClientEvent, Config, RvClient};
+use rvshell::rv::codec::RvCodec;
+use rvshell::rv::events;
+use rvshell::rv::frame::Frame;
 use rvshell::sim::server::Simulator;
 use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc::UnboundedReceiver;
+use tokio_util::codec::Framed;
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (rounds, seconds) = if quick { (2_000, 2) } else { (20_000, 10) };
-    let (_thread, sim, sim_rt) = common::simulator_with_handle(None);
-    let sim = std::sync::Arc::new(sim);
+    println!("rvshell live-events benchmark (simulator on loopback)\n");
+    // Where the scheduler puts the two threads changes every figure more
+    // than anything measured, so each placement is pinned and reported.
+    for (placement, sim_cpu, client_cpu) in [("same CPU", 0, 0), ("separate CPUs", 0, 1)] {
+        common::pin(Some(client_cpu));
+        let (_thread, sim, sim_rt) = common::simulator_with_handle(Some(sim_cpu));
+        let sim = std::sync::Arc::new(sim);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        println!("{placement}:");
+        rt.block_on(latency(&sim, &sim_rt, rounds));
+        println!();
+    }
+    common::pin(None);
+    let (_thread, sim, _) = common::simulator_with_handle(None);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    println!("rvshell live-events benchmark (simulator on loopback)\n");
-    rt.block_on(latency(&sim, &sim_rt, rounds));
-    println!();
+    println!("playback (unpinned):");
     for fps in [24, 60, 240] {
         rt.block_on(playback(&sim, fps, seconds));
     }
@@ -103,6 +122,21 @@ async fn latency(sim: &std::sync::Arc<Simulator>, sim_rt: &tokio::runtime::Handl
         client.eval("1").await.unwrap();
         round_trip.push(start.elapsed());
     }
+    // The same, read by a bare tokio socket with no engine: the bound any
+    // client pays here (the simulator's writer, loopback, a thread wake-up).
+    let mut bare = raw_subscriber(sim).await;
+    let mut floor = Vec::with_capacity(rounds);
+    for i in 0..rounds + 200 {
+        let fired = fire_on_sim_thread(sim, sim_rt).await;
+        let frame = bare.next().await.unwrap().unwrap();
+        let received = Instant::now();
+        assert!(matches!(frame, Frame::Message(ref m) if m.starts_with("EVENT frame-changed")));
+        let (fired, _) = fired.await.unwrap();
+        if i >= 200 {
+            floor.push(received.duration_since(fired));
+        }
+    }
+    let floor = common::stats(floor);
     let event = common::stats(one_way);
     let trip = common::stats(round_trip);
     let handlers = common::stats(in_sim);
@@ -120,6 +154,12 @@ async fn latency(sim: &std::sync::Arc<Simulator>, sim_rt: &tokio::runtime::Handl
     println!(
         "    of which the simulator runs the Mu handler and queues the EVENT: median {:.1} us",
         us(handlers.median)
+    );
+    println!(
+        "  bare tokio socket, no engine          median {:>7.1} us   p99 {:>7.1} us   {:.2}x round trip",
+        us(floor.median),
+        us(floor.p99),
+        floor.median.as_secs_f64() / trip.median.as_secs_f64()
     );
     println!(
         "  baseline: eval(\"1\") RETURNEVENT->RETURN median {:>7.1} us   p99 {:>7.1} us",
@@ -178,6 +218,33 @@ async fn playback(sim: &Simulator, fps: u32, seconds: u64) {
         cpu.as_secs_f64() / seconds as f64 * 100.0
     );
     client.close().await;
+}
+
+/// A subscriber without the engine: greeting, heartbeat off and the install
+/// written and read by hand.
+async fn raw_subscriber(sim: &Simulator) -> Framed<TcpStream, RvCodec> {
+    let stream = TcpStream::connect(sim.local_addr()).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let mut peer = Framed::new(stream, RvCodec::default());
+    peer.send(Frame::NewGreeting {
+        contact: "bench-bare".into(),
+        app: "rvshell".into(),
+    })
+    .await
+    .unwrap();
+    peer.send(Frame::PingPongControl(false)).await.unwrap();
+    assert!(matches!(peer.next().await, Some(Ok(Frame::Greeting(_)))));
+    let install = events::install_code("bench-bare", &["frame-changed".to_owned()]);
+    peer.send(Frame::Message(format!(
+        "RETURNEVENT remote-eval * {install}"
+    )))
+    .await
+    .unwrap();
+    assert_eq!(
+        peer.next().await.unwrap().unwrap(),
+        Frame::Message("RETURN true".into())
+    );
+    peer
 }
 
 fn us(d: Duration) -> f64 {
