@@ -59,6 +59,9 @@ pub enum DmxCommand {
         /// Universe number.
         #[arg(short, long)]
         universe: u32,
+        /// Print {"universe": U, "values": [512 integers]}.
+        #[arg(long)]
+        json: bool,
     },
     /// Set all 512 channels of a universe to 0.
     Blackout {
@@ -67,9 +70,18 @@ pub enum DmxCommand {
         universe: u32,
     },
     /// List the universes olad knows.
-    Universes,
+    Universes {
+        /// Print a JSON list of {"id", "name", "merge_mode", "input_ports",
+        /// "output_ports", "rdm_devices"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// List devices and their ports.
-    Devices,
+    Devices {
+        /// Print a JSON list of devices, each with its input and output ports.
+        #[arg(long)]
+        json: bool,
+    },
     /// Patch (or unpatch) a device port to a universe.
     ///
     /// Like `ola_patch -d D -p P -u U`.
@@ -127,6 +139,9 @@ pub enum DmxCommand {
         /// Universe number.
         #[arg(short, long)]
         universe: u32,
+        /// One JSON object per frame and line: {"time", "universe", "values"}.
+        #[arg(long)]
+        json: bool,
     },
     /// Measure round trips and throughput into a universe (it gets
     /// overwritten), next to the OLA Python client and ola_streaming_client.
@@ -270,13 +285,22 @@ async fn dispatch(command: DmxCommand, olad: &Olad) -> Result<(), Failure> {
                 .map_err(|e| explain(e, addr, Some(universe)))?;
             close(&client, addr).await
         }
-        DmxCommand::Get { universe } => {
+        DmxCommand::Get { universe, json } => {
             let client = connect(olad, false).await?;
             let data = client
                 .get_dmx(universe)
                 .await
                 .map_err(|e| explain(e, addr, Some(universe)))?;
-            println!("{}", join_slots(&data));
+            if json {
+                let mut values = data.to_vec();
+                values.resize(MAX_SLOTS, 0);
+                println!(
+                    "{}",
+                    serde_json::json!({ "universe": universe, "values": values })
+                );
+            } else {
+                println!("{}", join_slots(&data));
+            }
             close(&client, addr).await
         }
         DmxCommand::Blackout { universe } => {
@@ -287,19 +311,37 @@ async fn dispatch(command: DmxCommand, olad: &Olad) -> Result<(), Failure> {
                 .map_err(|e| explain(e, addr, Some(universe)))?;
             close(&client, addr).await
         }
-        DmxCommand::Universes => {
+        DmxCommand::Universes { json } => {
             let client = connect(olad, false).await?;
             let universes = client
                 .universes()
                 .await
                 .map_err(|e| explain(e, addr, None))?;
+            let mode_name = |mode: i32| match MergeMode::try_from(mode) {
+                Ok(MergeMode::Htp) => "HTP",
+                Ok(MergeMode::Ltp) => "LTP",
+                Err(_) => "?",
+            };
+            if json {
+                let list: Vec<_> = universes
+                    .iter()
+                    .map(|u| {
+                        serde_json::json!({
+                            "id": u.universe,
+                            "name": u.name,
+                            "merge_mode": mode_name(u.merge_mode),
+                            "input_ports": u.input_port_count,
+                            "output_ports": u.output_port_count,
+                            "rdm_devices": u.rdm_devices,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::from(list));
+                return close(&client, addr).await;
+            }
             let mut out = String::new();
             for u in universes {
-                let mode = match MergeMode::try_from(u.merge_mode) {
-                    Ok(MergeMode::Htp) => "HTP",
-                    Ok(MergeMode::Ltp) => "LTP",
-                    Err(_) => "?",
-                };
+                let mode = mode_name(u.merge_mode);
                 out.push_str(&format!(
                     "{:>5}  {:<24} {mode}  inputs {}  outputs {}  rdm devices {}\n",
                     u.universe,
@@ -312,12 +354,29 @@ async fn dispatch(command: DmxCommand, olad: &Olad) -> Result<(), Failure> {
             print!("{out}");
             close(&client, addr).await
         }
-        DmxCommand::Devices => {
+        DmxCommand::Devices { json } => {
             let client = connect(olad, false).await?;
             let devices = client
                 .devices(None)
                 .await
                 .map_err(|e| explain(e, addr, None))?;
+            if json {
+                let list: Vec<_> = devices
+                    .iter()
+                    .map(|d| {
+                        serde_json::json!({
+                            "alias": d.device_alias,
+                            "id": d.device_id,
+                            "name": d.device_name,
+                            "plugin": d.plugin_id,
+                            "input_ports": d.input_port.iter().map(port_json).collect::<Vec<_>>(),
+                            "output_ports": d.output_port.iter().map(port_json).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::from(list));
+                return close(&client, addr).await;
+            }
             let mut out = String::new();
             for d in devices {
                 out.push_str(&format!(
@@ -379,7 +438,7 @@ async fn dispatch(command: DmxCommand, olad: &Olad) -> Result<(), Failure> {
             check_priority(priority)?;
             stream(olad, universe, priority).await
         }
-        DmxCommand::Monitor { universe } => monitor(olad, universe).await,
+        DmxCommand::Monitor { universe, json } => monitor(olad, universe, json).await,
         DmxCommand::Bench {
             universe,
             frames,
@@ -416,6 +475,21 @@ fn check_priority(priority: Option<u8>) -> Result<(), Failure> {
 
 async fn close(client: &OlaClient, addr: &str) -> Result<(), Failure> {
     client.close().await.map_err(|e| explain(e, addr, None))
+}
+
+/// A port as `dmx devices --json` prints it: `universe` is null when not
+/// patched.
+fn port_json(p: &PortInfo) -> serde_json::Value {
+    let universe = match p.universe {
+        Some(u) if p.active.unwrap_or(true) => Some(u),
+        _ => None,
+    };
+    serde_json::json!({
+        "port": p.port_id,
+        "description": p.description,
+        "universe": universe,
+        "rdm": p.supports_rdm.unwrap_or(false),
+    })
 }
 
 fn port_line(kind: &str, p: &PortInfo) -> String {
@@ -586,7 +660,7 @@ async fn stream(olad: &Olad, universe: u32, priority: Option<u8>) -> Result<(), 
 /// it has, should stdout still be stalled.
 const WRITER_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
-async fn monitor(olad: &Olad, universe: u32) -> Result<(), Failure> {
+async fn monitor(olad: &Olad, universe: u32, json: bool) -> Result<(), Failure> {
     let addr = olad.addr.as_str();
     let client = connect(olad, true).await?;
     let mut events = client.events();
@@ -601,16 +675,22 @@ async fn monitor(olad: &Olad, universe: u32) -> Result<(), Failure> {
     let (latest, frames) = watch::channel(None);
     let (notices, notice_rx) = mpsc::unbounded_channel();
     let (done, writer_done) = oneshot::channel::<()>();
-    let header = std::io::stdout().is_terminal().then(|| Header {
-        universe,
-        addr: addr.to_owned(),
-    });
+    let format = if json {
+        Format::Json { universe }
+    } else if std::io::stdout().is_terminal() {
+        Format::Grid(Header {
+            universe,
+            addr: addr.to_owned(),
+        })
+    } else {
+        Format::Lines
+    };
     let writer = std::thread::Builder::new()
         .name("dmx-monitor-out".into())
         .spawn({
             let runtime = tokio::runtime::Handle::current();
             move || {
-                write_frames(&runtime, header, frames, notice_rx);
+                write_frames(&runtime, format, frames, notice_rx);
                 drop(done);
             }
         });
@@ -666,6 +746,16 @@ async fn monitor(olad: &Olad, universe: u32) -> Result<(), Failure> {
     outcome
 }
 
+/// How the monitor prints frames.
+enum Format {
+    /// The live view on a terminal.
+    Grid(Header),
+    /// One comma-separated line per frame.
+    Lines,
+    /// One JSON object per frame and line.
+    Json { universe: u32 },
+}
+
 /// What the live view's first line names.
 struct Header {
     universe: u32,
@@ -677,7 +767,7 @@ struct Header {
 /// notices on stderr, until both senders are gone or stdout fails.
 fn write_frames(
     runtime: &tokio::runtime::Handle,
-    header: Option<Header>,
+    format: Format,
     mut frames: watch::Receiver<Option<DmxFrame>>,
     mut notices: mpsc::UnboundedReceiver<String>,
 ) {
@@ -686,7 +776,7 @@ fn write_frames(
         Frame(Option<DmxFrame>),
     }
     let mut stdout = std::io::stdout().lock();
-    if let Some(h) = &header {
+    if let Format::Grid(h) = &format {
         let written = writeln!(
             stdout,
             "\x1b[2J\x1b[Huniverse {} on olad at {}: waiting for data (Ctrl-C to quit)",
@@ -714,11 +804,20 @@ fn write_frames(
             }
             Some(Next::Frame(None)) => {}
             Some(Next::Frame(Some(frame))) => {
-                let text = match &header {
-                    Some(h) => {
+                let text = match &format {
+                    Format::Grid(h) => {
                         render_grid(h.universe, &h.addr, &frame.data, frame.seq, frame.priority)
                     }
-                    None => format!("{}\n", join_slots(&frame.data)),
+                    Format::Lines => format!("{}\n", join_slots(&frame.data)),
+                    Format::Json { universe } => {
+                        let time = crate::clock::LocalTime::of(std::time::SystemTime::now());
+                        let doc = serde_json::json!({
+                            "time": time.rfc3339(),
+                            "universe": universe,
+                            "values": frame.data.to_vec(),
+                        });
+                        format!("{doc}\n")
+                    }
                 };
                 if stdout
                     .write_all(text.as_bytes())
