@@ -12,7 +12,7 @@
 //! (refused, timed out, bad arguments).
 
 use crate::cmd::shell::{DemoArgs, ShellArgs};
-use crate::cmd::{dmx, push, rv, shell, sim, watch};
+use crate::cmd::{dmx, man, push, rv, shell, sim, watch};
 use crate::config::FileConfig;
 use crate::options::{Levels, LogArgs, typed};
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -55,6 +55,8 @@ pub enum Command {
     Dmx(dmx::DmxArgs),
     /// Open the interactive shell against a built-in RV simulator.
     Demo(DemoArgs),
+    /// Print the man page (or write one per command with --dir).
+    Man(man::ManArgs),
     /// Print shell completions.
     Completions {
         /// The shell to generate completions for.
@@ -123,7 +125,7 @@ impl Cli {
                 args.timeout.merge(Some(&rv_top.timeout), levels);
                 args.olad.merge(Some(olad_top), levels, file);
             }
-            Some(Command::Completions { .. }) | None => {}
+            Some(Command::Completions { .. } | Command::Man(_)) | None => {}
         }
         Ok(())
     }
@@ -147,6 +149,7 @@ impl Cli {
                 );
                 ExitCode::SUCCESS
             }
+            Some(Command::Man(args)) => man::run(args, Cli::command()),
             Some(Command::Demo(args)) => shell::demo(&args, self.history_size),
             None => shell::run(&self.shell, self.history_size),
         }
@@ -402,6 +405,11 @@ mod tests {
             (
                 &["completions"],
                 &[],
+                &["--host", "--port", "--olad", "--timeout", "--contact"],
+            ),
+            (
+                &["man"],
+                &["--dir"],
                 &["--host", "--port", "--olad", "--timeout", "--contact"],
             ),
         ];

@@ -7,6 +7,7 @@
 //! (refused, timed out, bad arguments).
 
 pub mod dmx;
+pub mod man;
 pub mod push;
 pub mod rv;
 pub mod shell;
