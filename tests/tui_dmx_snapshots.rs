@@ -9,7 +9,8 @@ use rvshell::app::dmx_tab::{DmxCommand, DmxEvent, OladState, PortEntry, Universe
 use rvshell::app::history::History;
 use rvshell::app::{App, AppEvent, Command, NetEvent};
 
-const SIZES: [(u16, u16); 2] = [(100, 30), (60, 20)];
+/// Large, the default terminal (80x24), and small.
+const SIZES: [(u16, u16); 3] = [(100, 30), (80, 24), (60, 20)];
 
 fn key(code: KeyCode) -> AppEvent {
     AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))

@@ -10,7 +10,8 @@ use rvshell::rv::client::{ClientEvent, ConnState};
 use rvshell::rv::message::Event;
 use std::time::Duration;
 
-const SIZES: [(u16, u16); 2] = [(100, 30), (60, 20)];
+/// Large, the default terminal (80x24), and small.
+const SIZES: [(u16, u16); 3] = [(100, 30), (80, 24), (60, 20)];
 
 fn key(code: KeyCode) -> AppEvent {
     AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))
@@ -289,7 +290,7 @@ fn playback_live() {
             )),
         }));
     }
-    for (w, h) in SIZES.into_iter().chain([(80, 24)]) {
+    for (w, h) in SIZES {
         let terminal = draw(&mut app, w, h);
         insta::assert_snapshot!(format!("playback_live_{w}x{h}"), terminal.backend());
     }
