@@ -67,7 +67,7 @@ fn fail(code: u8, err: impl std::fmt::Display) -> ExitCode {
 
 /// Runs `rvshell push`.
 pub fn run(args: PushArgs) -> ExitCode {
-    let config = args.rv.client_config();
+    let config = crate::cmd::rv::config_for(&args.rv);
     let depth = args.bits;
     let tiling = match args.tile_size {
         Some((w, h)) => Tiling::Buckets { w, h },

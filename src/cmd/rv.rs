@@ -62,6 +62,15 @@ pub struct PingArgs {
     pub rv: RvArgs,
 }
 
+/// The connection settings of `rv`, after saying on stderr how the port
+/// was found when that needs saying (a `--tag` nobody has, several RVs).
+pub fn config_for(rv: &RvArgs) -> Config {
+    if let Some(note) = rv.port_note() {
+        eprintln!("rvshell: {note}");
+    }
+    rv.client_config()
+}
+
 fn read_arg(value: String) -> anyhow::Result<String> {
     if value != "-" {
         return Ok(value);
@@ -183,7 +192,7 @@ pub fn eval(args: EvalArgs) -> ExitCode {
         Ok(code) => code,
         Err(err) => return fail(format!("{err:#}")),
     };
-    let config = args.rv.client_config();
+    let config = config_for(&args.rv);
     let name = if args.py {
         "remote-pyeval"
     } else {
@@ -212,7 +221,7 @@ pub fn event(args: EventArgs) -> ExitCode {
         Ok(contents) => contents,
         Err(err) => return fail(format!("{err:#}")),
     };
-    let config = args.rv.client_config();
+    let config = config_for(&args.rv);
     let event = Event {
         name: args.name,
         target: args.target,
@@ -237,7 +246,7 @@ pub fn event(args: EventArgs) -> ExitCode {
 
 /// `rvshell ping`.
 pub fn ping(args: PingArgs) -> ExitCode {
-    let config = args.rv.client_config();
+    let config = config_for(&args.rv);
     let address = config.address();
     let rt = match runtime() {
         Ok(rt) => rt,
