@@ -77,10 +77,12 @@ fn connected() -> App {
         UniverseEntry {
             universe: 1,
             name: "Dummy".into(),
+            output_ports: 1,
         },
         UniverseEntry {
             universe: 2,
             name: "Stage left".into(),
+            output_ports: 1,
         },
     ]))));
     app.update(dmx(DmxEvent::Loaded {
@@ -138,10 +140,12 @@ fn universe_picker() {
             UniverseEntry {
                 universe: 1,
                 name: "Dummy".into(),
+                output_ports: 1,
             },
             UniverseEntry {
                 universe: 2,
                 name: "Stage left".into(),
+                output_ports: 1,
             },
         ]))));
         app.update(key(KeyCode::Down));
@@ -297,6 +301,7 @@ fn small_sizes_never_panic() {
                         .map(|universe| UniverseEntry {
                             universe,
                             name: format!("a long universe name number {universe}"),
+                            output_ports: 1,
                         })
                         .collect()))));
                 }
