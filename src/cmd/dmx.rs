@@ -806,7 +806,17 @@ fn write_frames(
             Some(Next::Frame(Some(frame))) => {
                 let text = match &format {
                     Format::Grid(h) => {
-                        render_grid(h.universe, &h.addr, &frame.data, frame.seq, frame.priority)
+                        // The terminal's width now: it may have been resized.
+                        let columns = crossterm::terminal::size().map_or(80, |(w, _)| w);
+                        let row = slots_per_row(columns);
+                        render_grid(
+                            h.universe,
+                            &h.addr,
+                            &frame.data,
+                            frame.seq,
+                            frame.priority,
+                            row,
+                        )
                     }
                     Format::Lines => format!("{}\n", join_slots(&frame.data)),
                     Format::Json { universe } => {
@@ -832,8 +842,23 @@ fn write_frames(
     }
 }
 
-/// The live view: 32 rows of 16 slots, with the first channel of each row.
-fn render_grid(universe: u32, addr: &str, data: &[u8], seq: u64, priority: Option<i32>) -> String {
+/// How many slots a row of the live view holds in `columns`: a multiple of
+/// 8 (so channel numbers line up: 1, 9, 17, ...), at least 8, each slot 4
+/// columns after the 4 of the row's first channel.
+fn slots_per_row(columns: u16) -> usize {
+    let fit = usize::from(columns).saturating_sub(4) / 4;
+    (fit / 8 * 8).clamp(8, MAX_SLOTS)
+}
+
+/// The live view: rows of `per_row` slots, with the first channel of each row.
+fn render_grid(
+    universe: u32,
+    addr: &str,
+    data: &[u8],
+    seq: u64,
+    priority: Option<i32>,
+    per_row: usize,
+) -> String {
     let mut out = String::with_capacity(3000);
     out.push_str("\x1b[H");
     let priority = priority
@@ -843,10 +868,11 @@ fn render_grid(universe: u32, addr: &str, data: &[u8], seq: u64, priority: Optio
         "universe {universe} on olad at {addr}: frame {seq}, {} slots{priority} (Ctrl-C to quit)\x1b[K\n",
         data.len()
     ));
-    for row in 0..MAX_SLOTS / 16 {
-        out.push_str(&format!("{:>3}:", row * 16 + 1));
-        for col in 0..16 {
-            match data.get(row * 16 + col) {
+    let per_row = per_row.max(1);
+    for row in 0..MAX_SLOTS.div_ceil(per_row) {
+        out.push_str(&format!("{:>3}:", row * per_row + 1));
+        for col in 0..per_row.min(MAX_SLOTS - row * per_row) {
+            match data.get(row * per_row + col) {
                 Some(v) => out.push_str(&format!(" {v:>3}")),
                 None => out.push_str("   ."),
             }
@@ -971,10 +997,32 @@ mod tests {
 
     #[test]
     fn grid_shows_every_slot() {
-        let grid = render_grid(1, "a", &[255; 512], 3, Some(100));
-        assert_eq!(grid.matches(" 255").count(), 512);
-        assert!(grid.contains("frame 3"));
-        let short = render_grid(1, "a", &[1, 2], 1, None);
-        assert_eq!(short.matches("   .").count(), 510);
+        for per_row in [8, 16, 48, 512] {
+            let grid = render_grid(1, "a", &[255; 512], 3, Some(100), per_row);
+            assert_eq!(grid.matches(" 255").count(), 512, "{per_row}");
+            assert!(grid.contains("frame 3"));
+            let short = render_grid(1, "a", &[1, 2], 1, None, per_row);
+            assert_eq!(short.matches("   .").count(), 510, "{per_row}");
+        }
+    }
+
+    #[test]
+    fn rows_follow_the_terminal_width() {
+        assert_eq!(slots_per_row(80), 16);
+        assert_eq!(slots_per_row(60), 8);
+        assert_eq!(slots_per_row(200), 48);
+        assert_eq!(slots_per_row(10), 8, "never fewer than 8");
+        assert_eq!(slots_per_row(u16::MAX), 512);
+        // Every row fits the width it was made for.
+        for columns in [40u16, 80, 132, 200] {
+            let grid = render_grid(1, "a", &[255; 512], 1, None, slots_per_row(columns));
+            for line in grid.lines().skip(1) {
+                let visible = line.trim_end_matches("\x1b[K").len();
+                assert!(
+                    visible <= usize::from(columns).max(36),
+                    "{columns}: {visible}"
+                );
+            }
+        }
     }
 }
