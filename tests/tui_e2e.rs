@@ -136,11 +136,22 @@ fn two_rvs_send_to_all_and_quit_signs_off_with_disconnect() {
     ));
     assert!(
         screen.contains(&format!(
-            "rvsim@127.0.0.1:{} → EVENT remote-eval * fullScreenMode(true",
+            "rvsim@127.0.0.1:{} → EVENT remote-eval *",
             sim.local_addr().port()
         )),
         "{screen}"
     );
+    // The simulator got it too (its feedback line may wrap between words).
+    let full = rt.block_on(async {
+        let config = rvshell::rv::client::Config::new("127.0.0.1", sim.local_addr().port());
+        let (client, _) = rvshell::rv::client::RvClient::connect(config)
+            .await
+            .unwrap();
+        let full = client.eval("isFullScreen()").await.unwrap();
+        client.close().await;
+        full
+    });
+    assert_eq!(full, "true");
     tmux.keys(&["q"]);
     let rc = wait_for_file(&dir.path().join("rc"));
     assert_eq!(rc.trim(), "0");
