@@ -112,7 +112,11 @@ impl Default for SimConfig {
             name: "rvsim".into(),
             ping_interval: Duration::from_secs(15),
             pong_timeout: Duration::from_secs(600),
-            limits: Limits::default(),
+            // As liberal as RV in what it accepts (rv-protocol.md §13).
+            limits: Limits {
+                lenient: true,
+                ..Limits::default()
+            },
             dump: None,
             canvas_memory: DEFAULT_MEMORY_BUDGET,
         }
@@ -497,7 +501,10 @@ async fn serve(
                     continue;
                 }
                 Err(err) => {
-                    tracing::warn!(%contact, %err, "closing connection");
+                    // RV would stop answering and keep the socket open
+                    // (rv-protocol.md §13); closing is kinder to a client
+                    // waiting for an answer.
+                    tracing::warn!(%contact, %err, "closing connection (RV would stop answering it)");
                     // The frames before it were handled: their answers go out.
                     let _ = write_half.write_all(&outbox.take()).await;
                     break 'session;
