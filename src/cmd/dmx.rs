@@ -208,6 +208,10 @@ fn explain(err: OlaError, addr: &str, universe: Option<u32>) -> Failure {
             ))
         }
         _ if err.is_refusal() => Failure::Refused(format!("{err} (olad at {addr})")),
+        OlaError::Closed => Failure::Other(format!(
+            "lost olad at {addr}: it closed the connection or went away; what was not \
+             acknowledged may not have reached it"
+        )),
         _ => Failure::Other(err.to_string()),
     }
 }

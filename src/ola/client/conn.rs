@@ -190,7 +190,9 @@ pub(super) async fn run_writer(
         match end {
             WriteEnd::Close(done) => return finish(&shared, done),
             WriteEnd::Lost(reason) => {
-                tracing::warn!(addr = %shared.addr, %reason, "olad connection lost");
+                // The caller hears of it (ClientEvent::Disconnected, or the
+                // failed request): a log line, not a warning on stderr.
+                tracing::info!(addr = %shared.addr, %reason, "olad connection lost");
                 {
                     let mut st = shared.lock();
                     st.epoch += 1;

@@ -1,0 +1,241 @@
+//! Hung and dying peers: the simulator and olad stopped with SIGSTOP
+//! mid-request, and killed with SIGKILL mid-push and mid-stream. Requests
+//! time out with a clear message, nothing hangs, and after SIGCONT (or a
+//! restart) the next operation works with no manual step.
+
+mod common;
+
+use common::rvshell;
+use common::sim::Sim;
+use rvshell::ola::daemon::{OladOptions, OladProcess};
+use std::io::Write;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Sends `signal` to our own child `pid`.
+fn signal(pid: u32, signal: libc::c_int) {
+    let pid = libc::pid_t::try_from(pid).expect("a pid fits in pid_t");
+    // SAFETY: kill(2) takes plain integers; `pid` is a child of this test
+    // (started by it and not yet reaped), so it cannot have been reused.
+    let sent = unsafe { libc::kill(pid, signal) };
+    assert_eq!(
+        sent,
+        0,
+        "kill({pid}, {signal}): {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_stopped_simulator_times_out_with_a_clear_message_and_recovers_on_sigcont() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Sim::start(dir.path(), &["--no-port-file"]);
+    let port = sim.port.to_string();
+    let eval = |code: &str| {
+        rvshell(dir.path())
+            .args(["eval", "--port", &port, "--timeout", "1", code])
+            .output()
+            .unwrap()
+    };
+    assert_eq!(eval("1").status.code(), Some(0));
+    signal(sim.child.id(), libc::SIGSTOP);
+    let start = Instant::now();
+    let out = eval("frame()");
+    let took = start.elapsed();
+    signal(sim.child.id(), libc::SIGCONT);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    // The kernel still accepts the connection for a stopped process: the
+    // greeting is what times out, and the message says how to read that.
+    assert!(err.contains("within 1"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    // Back: the next request works with no manual step.
+    let out = eval("frame()");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn a_simulator_killed_mid_push_ends_the_push_and_a_restarted_one_takes_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sim = Sim::start(dir.path(), &["--no-port-file"]);
+    let port = sim.port.to_string();
+    // A big image, so the push is still going when the simulator dies.
+    let big = dir.path().join("big.png");
+    image::RgbaImage::from_fn(3840, 2160, |x, y| {
+        image::Rgba([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8, 255])
+    })
+    .save(&big)
+    .unwrap();
+    let push = rvshell(dir.path())
+        .args(["push", "--port", &port, "--tiles", "8x8", "--media", "big"])
+        .arg(&big)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kill it once pixels are flowing: the source exists by then.
+    let start = Instant::now();
+    loop {
+        let out = rvshell(dir.path())
+            .args(["eval", "--port", &port, "--timeout", "2", "sources()"])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&out.stdout).contains("big") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the push never started"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    sim.child.kill().unwrap();
+    sim.child.wait().unwrap();
+    let out = push.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("stopped after") && err.contains("of 64 tiles"),
+        "says how far it got: {err}"
+    );
+    // A new simulator on the same port: the next push just works.
+    let sim2 = rvshell(dir.path())
+        .args(["sim", "--no-port-file", "--port", &port])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut sim2 = common::sim::Sim {
+        child: sim2,
+        port: sim.port,
+    };
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(sim2.child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.starts_with("listening on"), "{line}");
+    let chart = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/test-chart.png");
+    let out = rvshell(dir.path())
+        .args(["push", "--port", &port, chart])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let _ = sim2.terminate();
+}
+
+async fn olad() -> OladProcess {
+    OladProcess::start(OladOptions {
+        patch_universe: Some(1),
+        ..OladOptions::default()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_stopped_olad_times_out_a_stream_and_recovers_on_sigcont() {
+    let olad = olad().await;
+    let addr = olad.addr().to_string();
+    let pid = olad.pid().expect("olad runs");
+    let dir = tempfile::tempdir().unwrap();
+    let mut stream = rvshell(dir.path())
+        .args([
+            "dmx",
+            "--olad",
+            &addr,
+            "--timeout",
+            "1",
+            "stream",
+            "-u",
+            "1",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = stream.stdin.take().unwrap();
+    writeln!(stdin, "1,2,3").unwrap();
+    signal(pid, libc::SIGSTOP);
+    for i in 0..50 {
+        writeln!(stdin, "{i},{i},{i}").unwrap();
+    }
+    drop(stdin);
+    let start = Instant::now();
+    let out = stream.wait_with_output().unwrap();
+    let took = start.elapsed();
+    signal(pid, libc::SIGCONT);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("olad") && err.contains(&addr), "{err}");
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    // After SIGCONT: a set and a get work with no manual step.
+    let set = rvshell(dir.path())
+        .args(["dmx", "--olad", &addr, "set", "-u", "1", "9,8,7"])
+        .output()
+        .unwrap();
+    assert_eq!(set.status.code(), Some(0), "{}", stderr(&set));
+    let get = rvshell(dir.path())
+        .args(["dmx", "--olad", &addr, "get", "-u", "1"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&get.stdout).starts_with("9,8,7"));
+}
+
+#[tokio::test]
+async fn olad_killed_mid_stream_ends_it_with_exit_2_and_a_restarted_one_takes_the_next() {
+    let mut olad = olad().await;
+    let addr = olad.addr().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let mut stream = rvshell(dir.path())
+        .args([
+            "dmx",
+            "--olad",
+            &addr,
+            "--timeout",
+            "2",
+            "stream",
+            "-u",
+            "1",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = stream.stdin.take().unwrap();
+    writeln!(stdin, "1,2,3").unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    olad.kill();
+    // Whatever the stream still writes goes nowhere; its end is reported.
+    for i in 0..20 {
+        let _ = writeln!(stdin, "{i}");
+    }
+    drop(stdin);
+    let out = stream.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(err.contains(&format!("lost olad at {addr}")), "{err}");
+    olad.restart().await.unwrap();
+    let set = rvshell(dir.path())
+        .args([
+            "dmx",
+            "--olad",
+            &olad.addr().to_string(),
+            "set",
+            "-u",
+            "1",
+            "4",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(set.status.code(), Some(0), "{}", stderr(&set));
+}
