@@ -1,0 +1,192 @@
+//! What must hold for every input, one function per fuzz target. Shared by
+//! the cargo-fuzz targets (`fuzz_targets/*.rs`) and by the ordinary test
+//! suite (`tests/fuzz_corpus.rs`), which replays the saved corpus and every
+//! input that once failed (`fuzz/regressions/`), so a crash found by the
+//! fuzzer stays fixed on the stable toolchain too.
+//!
+//! "Does not panic" is only the start: each check also asserts a property
+//! (the same frames whatever the split, round trips where an encoder
+//! exists, bounded output).
+#![allow(dead_code)]
+
+use bytes::BytesMut;
+use rvshell::rv::frame::{Frame, Limits};
+use rvshell::rv::message::Message;
+use rvshell::rv::pixels::TileHeader;
+use std::time::Instant;
+
+/// Small enough that a hostile length is refused fast, large enough for
+/// real frames.
+fn limits(lenient: bool) -> Limits {
+    Limits {
+        max_payload: 1 << 20,
+        max_header: 4096,
+        lenient,
+    }
+}
+
+/// Parses `chunks` fed one after another, as a socket delivers them: every
+/// frame, then the error that ended it (if any).
+fn frames_of(chunks: &[&[u8]], limits: &Limits) -> (Vec<Frame>, bool) {
+    let mut buf = BytesMut::new();
+    let mut frames = Vec::new();
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        loop {
+            match Frame::parse(&mut buf, limits) {
+                Ok(Some(frame)) => {
+                    assert!(buf.capacity() <= (limits.max_payload + 8192).max(1 << 21));
+                    frames.push(frame);
+                }
+                Ok(None) => break,
+                Err(_) => return (frames, true),
+            }
+        }
+    }
+    (frames, false)
+}
+
+/// The RV frame reader: the same frames (and the same error, at the same
+/// place) come out whatever points the stream is split at; every frame
+/// re-encodes and parses back to itself; MESSAGE texts parse without panic.
+/// The first byte picks strict or lenient parsing, the next two seed the
+/// split points.
+pub fn rv_frames(data: &[u8]) {
+    if data.len() < 3 {
+        return;
+    }
+    let limits = limits(data[0] & 1 == 1);
+    let mut rng = fastrand::Rng::with_seed(u64::from(u16::from_le_bytes([data[1], data[2]])));
+    let stream = &data[3..];
+    let (whole, whole_err) = frames_of(&[stream], &limits);
+    let mut chunks = Vec::new();
+    let mut at = 0;
+    while at < stream.len() {
+        let n = rng.usize(1..=(stream.len() - at).min(64));
+        chunks.push(&stream[at..at + n]);
+        at += n;
+    }
+    let (split, split_err) = frames_of(&chunks, &limits);
+    assert_eq!(whole, split, "the split changed the frames");
+    assert_eq!(whole_err, split_err, "the split changed the error");
+    for frame in &whole {
+        if let Frame::Message(text) = frame {
+            let _ = Message::parse(text);
+        }
+        let mut encoded = BytesMut::new();
+        if frame.encode(&mut encoded).is_ok() {
+            let again = Frame::parse(&mut encoded, &limits)
+                .expect("an encoded frame parses")
+                .expect("an encoded frame is whole");
+            assert_eq!(&again, frame, "round trip");
+            assert!(encoded.is_empty(), "the encoding is exactly one frame");
+        }
+    }
+}
+
+/// The PIXELTILE header parser: never panics, and a header it builds
+/// (`to_header`) parses back to the same tile.
+pub fn tile_header(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    for header in [text.to_owned(), format!("PIXELTILE({text})")] {
+        if let Some(tile) = TileHeader::parse(&header)
+            && let Ok(built) = tile.to_header()
+        {
+            assert_eq!(TileHeader::parse(&built), Some(tile.clone()), "{built}");
+        }
+    }
+}
+
+/// GREETING and NEWGREETING with any payload: parsed or refused, never a
+/// panic; what parses re-encodes to the same greeting.
+pub fn greeting(data: &[u8]) {
+    for lenient in [false, true] {
+        let limits = limits(lenient);
+        for kind in ["GREETING", "NEWGREETING"] {
+            let mut buf = BytesMut::new();
+            buf.extend_from_slice(format!("{kind} {} ", data.len()).as_bytes());
+            buf.extend_from_slice(data);
+            let Ok(Some(frame)) = Frame::parse(&mut buf, &limits) else {
+                continue;
+            };
+            let mut encoded = BytesMut::new();
+            if frame.encode(&mut encoded).is_ok() {
+                let again = Frame::parse(&mut encoded, &limits).unwrap().unwrap();
+                assert_eq!(again, frame);
+            }
+        }
+    }
+}
+
+/// The simulator's Mu, everything the wire can send it: the text as a
+/// `remote-eval`, then RV's events fired (running whatever handlers it
+/// bound). Always an answer, bounded in size; the session stays usable.
+pub fn sim_mu(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut session = rvshell::sim::mu::Session::new();
+    session.add_connection("fuzz@localhost");
+    let now = Instant::now();
+    let answer = session.eval_mu(&text, now);
+    assert!(
+        answer.len() <= 8 << 20,
+        "an answer of {} bytes",
+        answer.len()
+    );
+    for event in ["frame-changed", "play-start", "source-group-complete"] {
+        session.fire_event(event, "x", now);
+    }
+    let _ = session.take_effects();
+    // Still serving: a plain request answers as it should.
+    assert_eq!(session.eval_mu("1 + 1", now), "2");
+}
+
+/// The simulator's Python subset: `remote-pyeval` and `remote-pyexec`.
+pub fn sim_python(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut session = rvshell::sim::mu::Session::new();
+    let now = Instant::now();
+    let answer = session.eval_py(&text, now);
+    assert!(
+        answer.len() <= 8 << 20,
+        "an answer of {} bytes",
+        answer.len()
+    );
+    session.exec_py(&text, now);
+    assert_eq!(session.eval_py("1 + 1", now), "2");
+}
+
+/// OLA's RPC stream: the 4-byte framing and the `RpcMessage` envelope.
+/// Bodies never exceed the cap; an envelope that decodes re-encodes and
+/// decodes to itself.
+pub fn ola_rpc(data: &[u8]) {
+    use prost::Message as _;
+    use rvshell::ola::codec::{MAX_BODY, OlaCodec, encode_message};
+    use rvshell::ola::pb::rpc::RpcMessage;
+    let mut codec = OlaCodec::new();
+    let mut buf = BytesMut::from(data);
+    while let Ok(Some(body)) = codec.decode_body(&mut buf) {
+        assert!(body.len() <= MAX_BODY);
+        let Ok(msg) = RpcMessage::decode(body) else {
+            continue;
+        };
+        let mut out = BytesMut::new();
+        if encode_message(&msg, &mut out).is_ok() {
+            let mut again = OlaCodec::new();
+            let body = again.decode_body(&mut out).unwrap().unwrap();
+            assert_eq!(RpcMessage::decode(body).unwrap(), msg);
+        }
+    }
+}
+
+/// The config file: parsed or refused with a message naming the file.
+pub fn config(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let path = std::path::Path::new("fuzz.toml");
+    if let Err(err) = rvshell::config::parse(path, text) {
+        assert!(err.to_string().contains("fuzz.toml"), "{err}");
+    }
+}
