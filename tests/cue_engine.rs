@@ -7,17 +7,10 @@ use rvshell::cue::show::Show;
 use rvshell::rv::events::RvEvent;
 use std::time::Duration;
 
-const SHOW: &str = r#"
-priority = 100
-[scenes.house]
-universe = 1
-values = "1-4=255"
-[scenes.dim]
-universe = 1
-values = "1-4=25"
-[scenes.flash]
-universe = 1
-values = "5=255"
+/// The README's example, and more scenes and cues after it.
+const SHOW: &str = concat!(
+    include_str!("data/show.toml"),
+    r#"
 [scenes.spot]
 universe = 2
 values = "1=200"
@@ -25,37 +18,17 @@ values = "1=200"
 universe = 1
 values = "1=128"
 [[cues]]
-on = "play-start"
-scene = "dim"
-fade = 2.0
-[[cues]]
-on = "play-stop"
-scene = "house"
-fade = 1.0
-[[cues]]
-on = "frames"
-frames = "1005-1010"
-scene = "flash"
-fade = 0
-[[cues]]
 on = "frames"
 frames = "1008-1020"
 scene = "spot"
-[[cues]]
-on = "source-group-complete"
-contents = "^sourceGroup0+1;;new$"
-scene = "house"
-fade = 0.5
 [[cues]]
 on = "new-in-point"
 scene = "house"
 [[cues]]
 on = "new-in-point"
 scene = "half"
-[failsafe]
-scene = "house"
-fade = 3.0
-"#;
+"#
+);
 
 fn engine() -> Engine {
     Engine::new(Show::parse(SHOW, "show.toml").unwrap())

@@ -10,7 +10,7 @@
 use rvshell::cue::link::{Link, LinkEvent, LinkOptions};
 use rvshell::cue::show::Show;
 use rvshell::ola::client::{ClientConfig, OlaClient};
-use rvshell::ola::daemon::{OladOptions, OladProcess};
+use rvshell::ola::daemon::OladProcess;
 use rvshell::rv::client::{Config, Reconnect, RvClient};
 use rvshell::sim::server::{SimConfig, Simulator};
 use std::net::SocketAddr;
@@ -58,16 +58,10 @@ async fn sim_at(bind: SocketAddr) -> Simulator {
     .unwrap()
 }
 
+mod common;
+
 async fn olad() -> OladProcess {
-    match OladProcess::start(OladOptions {
-        patch_universe: Some(1),
-        ..OladOptions::default()
-    })
-    .await
-    {
-        Ok(olad) => olad,
-        Err(err) => panic!("{err}"),
-    }
+    common::ola::olad(Some(1)).await
 }
 
 fn rv_config(addr: SocketAddr) -> Config {

@@ -81,6 +81,8 @@ pub enum LinkEvent {
         universe: u32,
         /// olad's or the client's words.
         error: String,
+        /// olad itself refused the frame (rather than not being reachable).
+        refused: bool,
     },
 }
 
@@ -161,6 +163,7 @@ impl Output {
                             self.report(LinkEvent::SendFailed {
                                 universe: frame.universe,
                                 error: err.to_string(),
+                                refused: err.is_refusal(),
                             });
                         }
                         continue;
