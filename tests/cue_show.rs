@@ -5,7 +5,7 @@ use rvshell::cue::show::{Show, ShowError, Trigger};
 use std::time::Duration;
 
 /// The example of the README and `cue::show`'s docs.
-pub const EXAMPLE: &str = include_str!("data/show.toml");
+const EXAMPLE: &str = include_str!("data/show.toml");
 
 fn errors(text: &str) -> String {
     match Show::parse(text, "bad.toml") {
@@ -125,4 +125,16 @@ fn toml_syntax_errors_are_located_too() {
     insta::assert_snapshot!(errors("[scenes.a]\nuniverse = \n"),
         @"bad.toml:2:12: not valid TOML: string values must be quoted, expected literal string"
     );
+}
+
+#[test]
+fn the_readme_and_the_module_docs_show_this_example() {
+    let readme = include_str!("../README.md");
+    assert!(readme.contains(EXAMPLE), "README.md's show differs");
+    let docs: String = include_str!("../src/cue/show.rs")
+        .lines()
+        .filter_map(|l| l.strip_prefix("//! ").or((l == "//!").then_some("")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(docs.contains(EXAMPLE), "cue::show's docs differ");
 }
