@@ -254,3 +254,54 @@ async fn fire_fades_a_universe_to_a_scene_on_olad() {
     assert_eq!(codes, (Some(2), Some(1)));
     client.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_drives_olad_until_sigterm() {
+    let olad = common::ola::olad(Some(1)).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let show = write(tmp.path(), "show.toml", SHOW);
+    let sim = common::sim::Sim::start(tmp.path(), &[]);
+    let port = sim.port.to_string();
+    let mut run = common::rvshell(tmp.path())
+        .args(["cue", "run", &show, "--port", &port])
+        .args(["--olad", &olad.addr().to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(run.stdout.take().unwrap());
+    let (path, port2) = (tmp.path().to_owned(), port.clone());
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut lines = Vec::new();
+        for _ in 0..2 {
+            let mut line = String::new();
+            stdout.read_line(&mut line).unwrap();
+            lines.push(line.trim_end().to_owned());
+            if lines.len() == 1 {
+                rvshell(&path)
+                    .args(["eval", "--port", &port2, "setFPS(1.0); play()"])
+                    .assert()
+                    .success();
+            }
+        }
+        lines
+    })
+    .await
+    .unwrap();
+    assert_eq!(lines[0], "armed: 3 cues on 1 universe");
+    assert!(
+        lines[1].ends_with(" play-start -> dim (fade 0.3 s)"),
+        "{lines:?}"
+    );
+    let client = OlaClient::connect(&olad.addr().to_string()).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while client.get_dmx(1).await.unwrap()[..4] != [25; 4] {
+        assert!(std::time::Instant::now() < deadline, "olad never held dim");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let status = tokio::task::spawn_blocking(move || common::sim::terminate(&mut run))
+        .await
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    client.close().await.unwrap();
+}

@@ -56,7 +56,10 @@ pub struct RunArgs {
     /// are not printed). Universes start at zero.
     #[arg(long)]
     pub dry_run: bool,
-    /// One JSON object per line.
+    /// One JSON object per line: {"armed": {"cues", "universes",
+    /// "events"}} first, then {"time", "event", "scene", "universe", "fade",
+    /// "cue"} per cue fired ("cue" counts from 1; null for the failsafe),
+    /// and with --dry-run {"frame": {"universe", "changed": {"CH": VALUE}}}.
     #[arg(long)]
     pub json: bool,
     /// Stop after this many cues have fired and their fades are done.
