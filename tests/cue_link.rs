@@ -85,9 +85,27 @@ struct Running {
     task: JoinHandle<Result<(), rvshell::cue::LinkError>>,
 }
 
-/// Starts the link on fresh, reconnecting clients; returns once armed.
+/// Starts the link on [`SHOW`] with fresh, reconnecting clients; returns
+/// once armed.
 async fn start_link(sim: &Simulator, olad: &OladProcess) -> Running {
-    let show = Show::parse(SHOW, "show.toml").unwrap();
+    let mut running = start_show(sim, olad, SHOW).await;
+    match next_report(&mut running.reports).await {
+        LinkEvent::Armed {
+            cues,
+            universes,
+            events,
+        } => {
+            assert_eq!((cues, universes), (3, vec![1]));
+            assert_eq!(events, ["play-start", "play-stop", "frame-changed"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    running
+}
+
+/// Starts the link on `show` with fresh, reconnecting clients.
+async fn start_show(sim: &Simulator, olad: &OladProcess, show: &str) -> Running {
+    let show = Show::parse(show, "show.toml").unwrap();
     let mut config = rv_config(sim.local_addr());
     config.reconnect = Some(Reconnect {
         initial: Duration::from_millis(50),
@@ -103,21 +121,10 @@ async fn start_link(sim: &Simulator, olad: &OladProcess) -> Running {
     )
     .await
     .unwrap();
-    let (tx, mut reports) = mpsc::unbounded_channel();
+    let (tx, reports) = mpsc::unbounded_channel();
     let stop = CancellationToken::new();
     let link = Link::new(show, rv, Some(ola), tx);
     let task = tokio::spawn(link.run(events, stop.clone(), LinkOptions::default()));
-    match next_report(&mut reports).await {
-        LinkEvent::Armed {
-            cues,
-            universes,
-            events,
-        } => {
-            assert_eq!((cues, universes), (3, vec![1]));
-            assert_eq!(events, ["play-start", "play-stop", "frame-changed"]);
-        }
-        other => panic!("{other:?}"),
-    }
     Running {
         reports,
         stop,
@@ -274,6 +281,34 @@ async fn olad_restarted_mid_show_gets_the_current_state_back() {
         }
     }
     until_olad_holds(&olad, &[25, 25, 25, 25, 255]).await;
+    link.stop.cancel();
+    link.task.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_show_of_a_failsafe_only_arms_at_once_and_fades_it_in() {
+    let olad = olad().await;
+    let sim = sim_at("127.0.0.1:0".parse().unwrap()).await;
+    let show = "[scenes.safe]\nuniverse = 1\nvalues = \"7=70\"\n[failsafe]\nscene = \"safe\"\n";
+    let mut link = start_show(&sim, &olad, show).await;
+    assert_eq!(
+        next_report(&mut link.reports).await,
+        LinkEvent::Armed {
+            cues: 0,
+            universes: vec![1],
+            events: vec![]
+        }
+    );
+    sim.shutdown().await;
+    assert!(matches!(
+        next_report(&mut link.reports).await,
+        LinkEvent::RvLost { .. }
+    ));
+    assert!(matches!(
+        next_report(&mut link.reports).await,
+        LinkEvent::Failsafe { .. }
+    ));
+    until_olad_holds(&olad, &[0, 0, 0, 0, 0, 0, 70]).await;
     link.stop.cancel();
     link.task.await.unwrap().unwrap();
 }

@@ -50,6 +50,14 @@ fn the_example_is_valid() {
 }
 
 #[test]
+fn an_empty_show_is_valid_and_needs_no_events() {
+    let show = Show::parse("", "empty.toml").unwrap();
+    assert_eq!(show.summary(), "0 scenes, 0 cues, 0 universes");
+    assert!(show.events().is_empty());
+    assert_eq!(show.priority, 100);
+}
+
+#[test]
 fn every_error_is_reported_with_line_and_column() {
     let text = r#"priority = 300
 colour = "red"

@@ -187,7 +187,9 @@ impl Link {
     /// are only reported), reporting on `reports`. Give `rv` a reconnect
     /// policy ([`rv::Config::reconnect`]) and `ola` reconnecting
     /// ([`ola::ClientConfig::reconnect`]) for a show that survives either
-    /// peer going away.
+    /// peer going away. `reports` is unbounded and gets a
+    /// [`LinkEvent::Frame`] per frame (50 a second while fading): read it,
+    /// or drop its receiver.
     pub fn new(
         show: Show,
         rv: RvClient,
@@ -222,7 +224,9 @@ impl Link {
         self.output.seed(&mut self.engine).await?;
         let wanted = self.engine.show().events();
         let mut armed = false;
-        if self.rv.subscribe(&wanted).await? {
+        // A show of a failsafe only needs no events (and an empty
+        // subscription would never be confirmed).
+        if wanted.is_empty() || self.rv.subscribe(&wanted).await? {
             self.arm(&wanted);
             armed = true;
         }

@@ -256,15 +256,19 @@ impl Show {
     pub fn summary(&self) -> String {
         let universes = self.universes();
         let list: Vec<String> = universes.iter().map(u32::to_string).collect();
+        let list = if list.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", list.join(", "))
+        };
         format!(
-            "{} scene{}, {} cue{}, {} universe{} ({}){}",
+            "{} scene{}, {} cue{}, {} universe{}{list}{}",
             self.scenes.len(),
             plural(self.scenes.len()),
             self.cues.len(),
             plural(self.cues.len()),
             universes.len(),
             plural(universes.len()),
-            list.join(", "),
             if self.failsafe.is_some() {
                 ", failsafe"
             } else {
