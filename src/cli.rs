@@ -12,7 +12,7 @@
 //! (refused, timed out, bad arguments).
 
 use crate::cmd::shell::{DemoArgs, ShellArgs};
-use crate::cmd::{cue, dmx, push, rv, shell, sim, watch};
+use crate::cmd::{cue, dmx, man, push, rv, shell, sim, watch};
 use crate::config::FileConfig;
 use crate::options::{Levels, LogArgs, typed};
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -57,6 +57,8 @@ pub enum Command {
     Cue(cue::CueArgs),
     /// Open the interactive shell against a built-in RV simulator.
     Demo(DemoArgs),
+    /// Print the man page (or write one per command with --dir).
+    Man(man::ManArgs),
     /// Print shell completions.
     Completions {
         /// The shell to generate completions for.
@@ -126,7 +128,7 @@ impl Cli {
                 args.timeout.merge(Some(&rv_top.timeout), levels);
                 args.olad.merge(Some(olad_top), levels, file);
             }
-            Some(Command::Completions { .. }) | None => {}
+            Some(Command::Completions { .. } | Command::Man(_)) | None => {}
         }
         Ok(())
     }
@@ -151,6 +153,7 @@ impl Cli {
                 );
                 ExitCode::SUCCESS
             }
+            Some(Command::Man(args)) => man::run(args, Cli::command()),
             Some(Command::Demo(args)) => shell::demo(&args, self.history_size),
             None => shell::run(&self.shell, self.history_size),
         }
@@ -468,6 +471,11 @@ mod tests {
             (
                 &["completions"],
                 &[],
+                &["--host", "--port", "--olad", "--timeout", "--contact"],
+            ),
+            (
+                &["man"],
+                &["--dir"],
                 &["--host", "--port", "--olad", "--timeout", "--contact"],
             ),
         ];

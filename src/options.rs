@@ -188,6 +188,13 @@ impl RvArgs {
         self.timeout.merge(above.map(|a| &a.timeout), levels);
     }
 
+    /// What the user should know about how the port was found, when
+    /// discovery did not find exactly one RV (see
+    /// [`discover::choice_note_in`]).
+    pub fn port_note(&self) -> Option<String> {
+        discover::choice_note_in(&discover::port_dir(), self.port.port, &self.port.tag)
+    }
+
     /// The connection settings these options describe; without `--port`,
     /// the port of the running RV whose port file matches `--tag`.
     pub fn client_config(&self) -> Config {

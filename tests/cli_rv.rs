@@ -111,6 +111,22 @@ fn eval_finds_the_simulator_through_its_port_file() {
     assert!(stdout(&out).starts_with("FRAME = "), "{}", stdout(&out));
 }
 
+/// `--tag` with no matching port file names the tags that are there.
+#[test]
+fn a_tag_nobody_has_names_the_tags_there_are() {
+    let sim = Sim::start("show-a");
+    // Discovery falls back to 45124, whatever runs there: only the note,
+    // the first line on stderr, matters here.
+    let out = sim.run(&["eval", "--tag", "show-b", "--timeout", "2", "frame()"]);
+    let err = stderr(&out);
+    let first = err.lines().next().unwrap_or_default();
+    assert_eq!(
+        first,
+        r#"rvshell: no running RV has the port-file tag "show-b" (running RVs have the tags "show-a"); trying port 45124"#,
+        "{err}"
+    );
+}
+
 #[test]
 fn eval_reads_code_from_stdin_and_python_with_py() {
     let sim = Sim::start("");

@@ -91,7 +91,7 @@ proptest! {
         chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 1..16),
         prefix in prop_oneof![Just(&b""[..]), Just(&b"MESSAGE "[..]), Just(&b"PIXELTILE(a) "[..]), Just(&b"PING 1"[..])],
     ) {
-        let limits = Limits { max_payload: 256, max_header: 32 };
+        let limits = Limits { max_payload: 256, max_header: 32, lenient: false };
         let mut codec = RvCodec::new(limits);
         let mut buf = BytesMut::new();
         buf.extend_from_slice(prefix);

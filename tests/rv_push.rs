@@ -79,7 +79,15 @@ async fn play_rv(
         tiles: 0,
         creation: None,
     };
-    if !update_only {
+    if update_only {
+        // The push asks first whether RV has the media at all.
+        assert_eq!(
+            next(peer).await,
+            Some(Frame::Message("RETURNEVENT remote-eval * sources()".into()))
+        );
+        let reply = format!("RETURN string[] {{\"other\", \"{media}\"}}");
+        peer.send(Frame::Message(reply)).await.unwrap();
+    } else {
         match next(peer).await {
             Some(Frame::Message(text)) => {
                 let block = text
@@ -208,6 +216,38 @@ async fn update_only_sends_tiles_without_creating_a_source() {
         .await
         .unwrap_err();
     assert!(matches!(err, PushError::UpdateNeedsMedia), "{err}");
+}
+
+#[tokio::test]
+async fn update_only_for_a_media_rv_lacks_sends_nothing() {
+    let (client, _listener, mut peer) = connected().await;
+    let samples = test_samples(16, 9, Depth::U8);
+    let options = PushOptions {
+        media: Some("gone".into()),
+        update_only: true,
+        ..PushOptions::default()
+    };
+    let cancel = CancellationToken::new();
+    let rv = async {
+        assert_eq!(
+            next(&mut peer).await,
+            Some(Frame::Message("RETURNEVENT remote-eval * sources()".into()))
+        );
+        // "gone" only as part of another name: not a match.
+        let reply = "RETURN string[] {\"gone2\", \"x\"}";
+        peer.send(Frame::Message(reply.into())).await.unwrap();
+    };
+    let (result, ()) = tokio::join!(push(&client, &samples, &options, &cancel, |_| {}), rv);
+    match result {
+        Err(PushError::NoSuchMedia { media }) => assert_eq!(media, "gone"),
+        other => panic!("{other:?}"),
+    }
+    client.close().await;
+    // Nothing but the sign-off followed the question.
+    assert_eq!(
+        next(&mut peer).await,
+        Some(Frame::Message("DISCONNECT".into()))
+    );
 }
 
 #[tokio::test]

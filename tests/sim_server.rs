@@ -275,3 +275,52 @@ async fn a_pixel_tile_for_another_event_is_not_inserted() {
     );
     client.close().await;
 }
+
+/// rv-protocol.md §13: the simulator keeps a client RV would keep: a length
+/// written `+N`, a MESSAGE that is not UTF-8 (answered, decoded lossily),
+/// and `PINGPONGCONTROL` with any non-zero number (heartbeat on: it pings).
+#[tokio::test]
+async fn takes_what_rv_takes_from_a_client() {
+    let sim = sim_with(SimConfig {
+        ping_interval: Duration::from_millis(50),
+        ..SimConfig::default()
+    })
+    .await;
+    let mut stream = TcpStream::connect(sim.local_addr()).await.unwrap();
+    stream
+        .write_all(b"NEWGREETING 10 lenient rv")
+        .await
+        .unwrap();
+    // Heartbeat off first, so only the sign-on is read before the tests.
+    stream.write_all(b"PINGPONGCONTROL 1 0").await.unwrap();
+    let code = b"RETURNEVENT remote-eval * frame()";
+    stream
+        .write_all(format!("MESSAGE +{} ", code.len()).as_bytes())
+        .await
+        .unwrap();
+    stream.write_all(code).await.unwrap();
+    // "\xff" in a string literal: not UTF-8, RV answers all the same.
+    let bad = b"RETURNEVENT remote-eval * \"\xff\"";
+    stream
+        .write_all(format!("MESSAGE {} ", bad.len()).as_bytes())
+        .await
+        .unwrap();
+    stream.write_all(bad).await.unwrap();
+    let mut peer = Framed::new(stream, RvCodec::default());
+    assert_eq!(next(&mut peer).await, Some(Frame::Greeting("rvsim".into())));
+    assert_eq!(
+        next(&mut peer).await,
+        Some(Frame::Message("RETURN 1".into()))
+    );
+    assert_eq!(
+        next(&mut peer).await,
+        Some(Frame::Message("RETURN \"\u{fffd}\"".into()))
+    );
+    // Any non-zero number turns the heartbeat back on: a PING comes.
+    peer.get_mut()
+        .write_all(b"PINGPONGCONTROL 1 2")
+        .await
+        .unwrap();
+    assert_eq!(next(&mut peer).await, Some(Frame::Ping));
+    sim.shutdown().await;
+}

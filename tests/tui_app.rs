@@ -830,3 +830,58 @@ fn live_events_drive_the_selected_rvs_playback_state_without_polling() {
         "{polled:?}"
     );
 }
+
+fn last_text(app: &App) -> String {
+    app.feedback.lines().back().unwrap().text.clone()
+}
+
+#[test]
+fn a_frame_number_that_is_too_large_is_called_that() {
+    let mut app = app_with(1);
+    app.update(ch('g'));
+    type_text(&mut app, "99999999999999999999");
+    assert!(app.update(key(KeyCode::Enter)).is_empty());
+    let text = last_text(&app);
+    assert!(text.contains("is too large for a frame number"), "{text}");
+    assert!(!text.contains("is not a frame number"), "{text}");
+}
+
+#[test]
+fn an_empty_target_is_called_empty() {
+    let mut app = app_with(1);
+    app.update(ch('2'));
+    // Name, then target.
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Tab));
+    app.update(ctrl('u'));
+    assert!(app.update(ctrl('s')).is_empty());
+    let text = last_text(&app);
+    assert!(text.contains("the event target is empty"), "{text}");
+    assert!(!text.contains("one word"), "{text}");
+}
+
+#[test]
+fn sending_to_all_says_which_rvs_were_skipped() {
+    let mut app = app_with(3);
+    app.update(AppEvent::Net(NetEvent::State {
+        contact: 1,
+        state: ConnState::Retrying {
+            reason: "connection refused".into(),
+            delay: Duration::from_secs(4),
+        },
+    }));
+    app.update(ch('a'));
+    let commands = app.update(ch(' '));
+    assert_eq!(commands.len(), 2, "the two connected RVs");
+    let skipped = app
+        .feedback
+        .lines()
+        .iter()
+        .map(|l| l.text.clone())
+        .find(|t| t.contains("skipped"))
+        .expect("a line names the skipped RV");
+    assert!(
+        skipped.contains("sending to 2 of 3 RVs; skipped, not connected: 127.0.0.1:45125"),
+        "{skipped}"
+    );
+}

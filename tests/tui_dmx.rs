@@ -361,10 +361,12 @@ fn the_universe_picker_lists_switches_and_patches() {
         UniverseEntry {
             universe: 1,
             name: "Dummy".into(),
+            output_ports: 1,
         },
         UniverseEntry {
             universe: 7,
             name: "Stage left".into(),
+            output_ports: 1,
         },
     ]))));
     app.update(key(KeyCode::Down));
@@ -392,6 +394,7 @@ fn the_universe_picker_lists_switches_and_patches() {
     app.update(dmx(DmxEvent::Universes(Ok(vec![UniverseEntry {
         universe: 7,
         name: "Stage left".into(),
+        output_ports: 1,
     }]))));
     assert_eq!(
         app.update(ch('p')),
@@ -688,6 +691,7 @@ fn the_picker_goes_to_a_typed_universe_number() {
     app.update(dmx(DmxEvent::Universes(Ok(vec![UniverseEntry {
         universe: 1,
         name: "Dummy".into(),
+        output_ports: 1,
     }]))));
     for c in "420".chars() {
         assert!(app.update(ch(c)).is_empty());
@@ -719,10 +723,12 @@ fn pick_universe_7(app: &mut App) -> Vec<Command> {
         UniverseEntry {
             universe: 1,
             name: "Dummy".into(),
+            output_ports: 1,
         },
         UniverseEntry {
             universe: 7,
             name: "Stage left".into(),
+            output_ports: 1,
         },
     ]))));
     app.update(key(KeyCode::Down));
@@ -886,4 +892,44 @@ fn olad_pushes_redraw_only_when_they_show_and_change() {
         Some(20),
         "but kept"
     );
+}
+
+/// A universe with no output port: frames sent there go nowhere, and the
+/// tab says so when it is picked, with the key that patches one.
+#[test]
+fn picking_a_universe_without_an_output_port_says_frames_go_nowhere() {
+    let mut app = app();
+    app.update(ch('U'));
+    app.update(dmx(DmxEvent::Universes(Ok(vec![
+        UniverseEntry {
+            universe: 1,
+            name: "Dummy".into(),
+            output_ports: 1,
+        },
+        UniverseEntry {
+            universe: 9,
+            name: "Inputs only".into(),
+            output_ports: 0,
+        },
+    ]))));
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.dmx.console.universe(), 9);
+    let lines = feedback(&app);
+    assert!(
+        lines.contains("Universe 9 has no output port patched: frames sent there go nowhere"),
+        "{lines}"
+    );
+    assert!(lines.contains("U then p patches a port"), "{lines}");
+    // A patched universe says nothing of the kind.
+    app.update(ch('U'));
+    app.update(dmx(DmxEvent::Universes(Ok(vec![UniverseEntry {
+        universe: 1,
+        name: "Dummy".into(),
+        output_ports: 1,
+    }]))));
+    app.update(key(KeyCode::Up));
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.dmx.console.universe(), 1);
+    assert_eq!(feedback(&app).matches("no output port patched").count(), 1);
 }

@@ -9,7 +9,8 @@ use rvshell::app::dmx_tab::{DmxCommand, DmxEvent, OladState, PortEntry, Universe
 use rvshell::app::history::History;
 use rvshell::app::{App, AppEvent, Command, NetEvent};
 
-const SIZES: [(u16, u16); 2] = [(100, 30), (60, 20)];
+/// Large, the default terminal (80x24), and small.
+const SIZES: [(u16, u16); 3] = [(100, 30), (80, 24), (60, 20)];
 
 fn key(code: KeyCode) -> AppEvent {
     AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))
@@ -76,10 +77,12 @@ fn connected() -> App {
         UniverseEntry {
             universe: 1,
             name: "Dummy".into(),
+            output_ports: 1,
         },
         UniverseEntry {
             universe: 2,
             name: "Stage left".into(),
+            output_ports: 1,
         },
     ]))));
     app.update(dmx(DmxEvent::Loaded {
@@ -137,10 +140,12 @@ fn universe_picker() {
             UniverseEntry {
                 universe: 1,
                 name: "Dummy".into(),
+                output_ports: 1,
             },
             UniverseEntry {
                 universe: 2,
                 name: "Stage left".into(),
+                output_ports: 1,
             },
         ]))));
         app.update(key(KeyCode::Down));
@@ -296,6 +301,7 @@ fn small_sizes_never_panic() {
                         .map(|universe| UniverseEntry {
                             universe,
                             name: format!("a long universe name number {universe}"),
+                            output_ports: 1,
                         })
                         .collect()))));
                 }

@@ -136,11 +136,22 @@ fn two_rvs_send_to_all_and_quit_signs_off_with_disconnect() {
     ));
     assert!(
         screen.contains(&format!(
-            "rvsim@127.0.0.1:{} → EVENT remote-eval * fullScreenMode(true",
+            "rvsim@127.0.0.1:{} → EVENT remote-eval *",
             sim.local_addr().port()
         )),
         "{screen}"
     );
+    // The simulator got it too (its feedback line may wrap between words).
+    let full = rt.block_on(async {
+        let config = rvshell::rv::client::Config::new("127.0.0.1", sim.local_addr().port());
+        let (client, _) = rvshell::rv::client::RvClient::connect(config)
+            .await
+            .unwrap();
+        let full = client.eval("isFullScreen()").await.unwrap();
+        client.close().await;
+        full
+    });
+    assert_eq!(full, "true");
     tmux.keys(&["q"]);
     let rc = wait_for_file(&dir.path().join("rc"));
     assert_eq!(rc.trim(), "0");
@@ -207,4 +218,54 @@ fn without_a_terminal_the_shell_says_so_and_connects_to_nothing() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("needs a terminal"), "{args:?}: {err}");
     }
+}
+
+/// Live RV state: a second client plays the simulator and the big frame
+/// number on the Playback tab changes with no key pressed.
+#[test]
+fn another_client_moves_the_frame_on_screen_with_no_key_pressed() {
+    require_tmux();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sim = rt
+        .block_on(rvshell::sim::server::Simulator::start(
+            rvshell::sim::server::SimConfig {
+                bind: ([127, 0, 0, 1], 0).into(),
+                ..Default::default()
+            },
+        ))
+        .unwrap();
+    let port = sim.local_addr().port();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let bin = env!("CARGO_BIN_EXE_rvshell");
+    let script = format!(
+        "RVSHELL_DATA_DIR={d}/data RVSHELL_CONFIG={d}/none.toml \
+         '{bin}' rvsim 127.0.0.1 {port} --log-file {d}/log; echo $? > {d}/rc; sleep 120"
+    );
+    let tmux = Tmux::start(&script);
+    tmux.wait_for("● live");
+    // The big digits of 73 (rows of ▀ █ glyphs) are not on screen before.
+    let big = |n: &str| rvshell_bigdigits_row(n);
+    assert!(!tmux.screen().contains(&big("73")));
+    let driver = rt.block_on(async {
+        let (driver, _) = rvshell::rv::client::RvClient::connect(rvshell::rv::client::Config::new(
+            "127.0.0.1",
+            port,
+        ))
+        .await
+        .unwrap();
+        driver.eval("setFrame(73)").await.unwrap();
+        driver
+    });
+    tmux.wait_for(&big("73"));
+    rt.block_on(driver.close());
+    tmux.keys(&["q"]);
+    let rc = wait_for_file(&dir.path().join("rc"));
+    assert_eq!(rc.trim(), "0");
+    rt.block_on(sim.shutdown());
+}
+
+/// The middle row of the big digits the Playback tab draws for `n`.
+fn rvshell_bigdigits_row(n: &str) -> String {
+    rvshell::ui::big_digits(n)[1].clone()
 }

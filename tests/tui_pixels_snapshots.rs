@@ -14,7 +14,8 @@ use rvshell::rv::client::{ClientEvent, ConnState};
 use rvshell::rv::push::Progress;
 use std::time::Duration;
 
-const SIZES: [(u16, u16); 2] = [(100, 30), (60, 20)];
+/// Large, the default terminal (80x24), and small.
+const SIZES: [(u16, u16); 3] = [(100, 30), (80, 24), (60, 20)];
 
 fn key(code: KeyCode) -> AppEvent {
     AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))

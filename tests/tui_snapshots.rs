@@ -10,7 +10,8 @@ use rvshell::rv::client::{ClientEvent, ConnState};
 use rvshell::rv::message::Event;
 use std::time::Duration;
 
-const SIZES: [(u16, u16); 2] = [(100, 30), (60, 20)];
+/// Large, the default terminal (80x24), and small.
+const SIZES: [(u16, u16); 3] = [(100, 30), (80, 24), (60, 20)];
 
 fn key(code: KeyCode) -> AppEvent {
     AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))
@@ -259,4 +260,38 @@ fn status_line_shows_the_heartbeat() {
     app.heartbeat = Some(std::time::Duration::from_secs(15));
     let line = status(&draw(&mut app, 140, 30));
     assert!(line.contains("heartbeat 15s"), "{line}");
+}
+
+/// The Playback tab live: RV forwards its events; the state query answered,
+/// then playback runs (the frame, playing, fps, view and the in/out bar).
+#[test]
+fn playback_live() {
+    let mut app = session(1);
+    let commands = app.update(AppEvent::Net(NetEvent::Client {
+        contact: 0,
+        event: ClientEvent::Subscribed {
+            events: vec!["frame-changed".into(), "play-start".into()],
+        },
+    }));
+    let Some(rvshell::app::Command::Send { request, .. }) = commands.first() else {
+        panic!("{commands:?}")
+    };
+    app.update(AppEvent::Net(NetEvent::Reply {
+        request: *request,
+        result: Ok(r#""1001;false;24.000000;1001;1100;1010;1090;sourceGroup000000""#.into()),
+    }));
+    for (name, contents) in [("play-start", "1001"), ("frame-changed", "1050")] {
+        app.update(AppEvent::Net(NetEvent::Client {
+            contact: 0,
+            event: ClientEvent::RvEvent(rvshell::rv::events::RvEvent::new(
+                name,
+                contents,
+                "127.0.0.1:45124",
+            )),
+        }));
+    }
+    for (w, h) in SIZES {
+        let terminal = draw(&mut app, w, h);
+        insta::assert_snapshot!(format!("playback_live_{w}x{h}"), terminal.backend());
+    }
 }

@@ -24,6 +24,14 @@ impl Drop for SimThread {
 /// CPUs of the calling thread.
 #[allow(dead_code)] // each bench uses what it needs
 pub fn simulator_on(cpu: Option<usize>) -> (SimThread, Simulator) {
+    let (thread, sim, _) = simulator_with_handle(cpu);
+    (thread, sim)
+}
+
+/// [`simulator_on`], plus a handle on the simulator's runtime, to run code
+/// on its thread (e.g. to time something from the simulator's side).
+#[allow(dead_code)]
+pub fn simulator_with_handle(cpu: Option<usize>) -> (SimThread, Simulator, tokio::runtime::Handle) {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let (started, sim) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
@@ -41,16 +49,18 @@ pub fn simulator_on(cpu: Option<usize>) -> (SimThread, Simulator) {
             })
             .await
             .unwrap();
-            started.send(sim).unwrap();
+            started
+                .send((sim, tokio::runtime::Handle::current()))
+                .unwrap();
             let _ = stopped.await;
         });
     });
-    let sim = sim.recv().unwrap();
+    let (sim, handle) = sim.recv().unwrap();
     let guard = SimThread {
         stop: Some(stop),
         thread: Some(thread),
     };
-    (guard, sim)
+    (guard, sim, handle)
 }
 
 /// [`simulator_on`] any CPU.

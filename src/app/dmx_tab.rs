@@ -67,6 +67,8 @@ impl OladState {
 pub struct UniverseEntry {
     pub universe: u32,
     pub name: String,
+    /// Output ports patched to it: with none, frames sent there go nowhere.
+    pub output_ports: u32,
 }
 
 /// One port that can be patched to a universe.
@@ -793,6 +795,19 @@ impl DmxTab {
             LineKind::Info,
             format!("DMX console on universe {universe}{name}"),
         );
+        if self
+            .names
+            .iter()
+            .any(|e| e.universe == universe && e.output_ports == 0)
+        {
+            self.log(
+                LineKind::Error,
+                format!(
+                    "Universe {universe} has no output port patched: frames sent there go \
+                     nowhere until one is; U then p patches a port"
+                ),
+            );
+        }
         if self.is_connected() {
             let mut commands = vec![DmxCommand::Load(universe), DmxCommand::Register(universe)];
             commands.extend(self.pump(false));
@@ -1064,8 +1079,14 @@ impl DmxTab {
                         LineKind::Info,
                         format!("patched {} to universe {universe}", port.label()),
                     );
-                    if !self.names.iter().any(|e| e.universe == universe) {
-                        self.names.push(UniverseEntry { universe, name });
+                    let outputs = u32::from(port.is_output);
+                    match self.names.iter_mut().find(|e| e.universe == universe) {
+                        Some(entry) => entry.output_ports += outputs,
+                        None => self.names.push(UniverseEntry {
+                            universe,
+                            name,
+                            output_ports: outputs,
+                        }),
                     }
                     self.switch_universe(universe)
                 }

@@ -161,11 +161,19 @@ impl App {
                 }
                 commands
             }
-            Err(_) => {
+            Err(err) => {
+                let why = if matches!(
+                    err.kind(),
+                    std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow
+                ) {
+                    format!("{text} is too large for a frame number")
+                } else {
+                    format!("{text:?} is not a frame number; type digits, then Enter")
+                };
                 self.log(
                     LineKind::Error,
                     String::new(),
-                    format!("go to frame: {text:?} is not a frame number; type digits, then Enter"),
+                    format!("go to frame: {why}"),
                 );
                 Vec::new()
             }

@@ -119,10 +119,11 @@ impl App {
                 if let Some(view) = self.contacts.get_mut(contact) {
                     view.live.mode = LiveMode::Live;
                 }
+                tracing::info!(events = %events.join(" "), "RV forwards its events");
                 self.log(
                     LineKind::Connection,
                     from,
-                    format!("Live: RV forwards its events ({})", events.join(" ")),
+                    "Live: RV forwards its events (frame, play/stop, range, sources)",
                 );
                 return self.ask_state(contact);
             }

@@ -54,24 +54,47 @@ impl App {
     /// the user typed is touched either way.
     pub(super) fn send(&mut self, origin: Origin, event: Event, rsvp: bool) -> Vec<Command> {
         for (what, value) in [("name", &event.name), ("target", &event.target)] {
-            if value.is_empty() || value.chars().any(char::is_whitespace) {
-                self.log(
-                    LineKind::Error,
-                    String::new(),
-                    format!(
-                        "not sent: event {what} {value:?} must be one word without spaces \
-                         (RV splits the message at spaces); your text is kept"
-                    ),
-                );
-                return Vec::new();
-            }
+            let why = if value.is_empty() {
+                format!(
+                    "not sent: the event {what} is empty; type one (the target is usually *); \
+                     your text is kept"
+                )
+            } else if value.chars().any(char::is_whitespace) {
+                format!(
+                    "not sent: event {what} {value:?} must be one word without spaces \
+                     (RV splits the message at spaces); your text is kept"
+                )
+            } else {
+                continue;
+            };
+            self.log(LineKind::Error, String::new(), why);
+            return Vec::new();
         }
         // The frame poll asks the selected RV only, whatever "send to all" says.
         let to_all = self.send_to_all && origin != Origin::Poll;
         let targets: Vec<usize> = if to_all {
-            (0..self.contacts.len())
-                .filter(|&i| self.contacts[i].is_connected())
-                .collect()
+            let (up, down): (Vec<usize>, Vec<usize>) =
+                (0..self.contacts.len()).partition(|&i| self.contacts[i].is_connected());
+            if !up.is_empty() && !down.is_empty() && origin != Origin::Poll {
+                let skipped: Vec<String> = down
+                    .iter()
+                    .map(|&i| {
+                        let c = &self.contacts[i];
+                        format!("{} ({})", c.address, c.state_text(self.now))
+                    })
+                    .collect();
+                self.log(
+                    LineKind::Error,
+                    String::new(),
+                    format!(
+                        "sending to {} of {} RVs; skipped, not connected: {}",
+                        up.len(),
+                        self.contacts.len(),
+                        skipped.join(", ")
+                    ),
+                );
+            }
+            up
         } else {
             self.contacts
                 .get(self.selected)

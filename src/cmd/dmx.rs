@@ -60,6 +60,9 @@ pub enum DmxCommand {
         /// Universe number.
         #[arg(short, long)]
         universe: u32,
+        /// Print {"universe": U, "values": [512 integers]}.
+        #[arg(long)]
+        json: bool,
     },
     /// Set all 512 channels of a universe to 0.
     Blackout {
@@ -68,9 +71,18 @@ pub enum DmxCommand {
         universe: u32,
     },
     /// List the universes olad knows.
-    Universes,
+    Universes {
+        /// Print a JSON list of {"id", "name", "merge_mode", "input_ports",
+        /// "output_ports", "rdm_devices"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// List devices and their ports.
-    Devices,
+    Devices {
+        /// Print a JSON list of devices, each with its input and output ports.
+        #[arg(long)]
+        json: bool,
+    },
     /// Patch (or unpatch) a device port to a universe.
     ///
     /// Like `ola_patch -d D -p P -u U`.
@@ -128,6 +140,9 @@ pub enum DmxCommand {
         /// Universe number.
         #[arg(short, long)]
         universe: u32,
+        /// One JSON object per frame and line: {"time", "universe", "values"}.
+        #[arg(long)]
+        json: bool,
     },
     /// Measure round trips and throughput into a universe (it gets
     /// overwritten), next to the OLA Python client and ola_streaming_client.
@@ -271,13 +286,22 @@ async fn dispatch(command: DmxCommand, olad: &Olad) -> Result<(), Failure> {
                 .map_err(|e| explain(e, addr, Some(universe)))?;
             close(&client, addr).await
         }
-        DmxCommand::Get { universe } => {
+        DmxCommand::Get { universe, json } => {
             let client = connect(olad, false).await?;
             let data = client
                 .get_dmx(universe)
                 .await
                 .map_err(|e| explain(e, addr, Some(universe)))?;
-            println!("{}", join_slots(&data));
+            if json {
+                let mut values = data.to_vec();
+                values.resize(MAX_SLOTS, 0);
+                println!(
+                    "{}",
+                    serde_json::json!({ "universe": universe, "values": values })
+                );
+            } else {
+                println!("{}", join_slots(&data));
+            }
             close(&client, addr).await
         }
         DmxCommand::Blackout { universe } => {
@@ -288,19 +312,37 @@ async fn dispatch(command: DmxCommand, olad: &Olad) -> Result<(), Failure> {
                 .map_err(|e| explain(e, addr, Some(universe)))?;
             close(&client, addr).await
         }
-        DmxCommand::Universes => {
+        DmxCommand::Universes { json } => {
             let client = connect(olad, false).await?;
             let universes = client
                 .universes()
                 .await
                 .map_err(|e| explain(e, addr, None))?;
+            let mode_name = |mode: i32| match MergeMode::try_from(mode) {
+                Ok(MergeMode::Htp) => "HTP",
+                Ok(MergeMode::Ltp) => "LTP",
+                Err(_) => "?",
+            };
+            if json {
+                let list: Vec<_> = universes
+                    .iter()
+                    .map(|u| {
+                        serde_json::json!({
+                            "id": u.universe,
+                            "name": u.name,
+                            "merge_mode": mode_name(u.merge_mode),
+                            "input_ports": u.input_port_count,
+                            "output_ports": u.output_port_count,
+                            "rdm_devices": u.rdm_devices,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::from(list));
+                return close(&client, addr).await;
+            }
             let mut out = String::new();
             for u in universes {
-                let mode = match MergeMode::try_from(u.merge_mode) {
-                    Ok(MergeMode::Htp) => "HTP",
-                    Ok(MergeMode::Ltp) => "LTP",
-                    Err(_) => "?",
-                };
+                let mode = mode_name(u.merge_mode);
                 out.push_str(&format!(
                     "{:>5}  {:<24} {mode}  inputs {}  outputs {}  rdm devices {}\n",
                     u.universe,
@@ -313,12 +355,29 @@ async fn dispatch(command: DmxCommand, olad: &Olad) -> Result<(), Failure> {
             print!("{out}");
             close(&client, addr).await
         }
-        DmxCommand::Devices => {
+        DmxCommand::Devices { json } => {
             let client = connect(olad, false).await?;
             let devices = client
                 .devices(None)
                 .await
                 .map_err(|e| explain(e, addr, None))?;
+            if json {
+                let list: Vec<_> = devices
+                    .iter()
+                    .map(|d| {
+                        serde_json::json!({
+                            "alias": d.device_alias,
+                            "id": d.device_id,
+                            "name": d.device_name,
+                            "plugin": d.plugin_id,
+                            "input_ports": d.input_port.iter().map(port_json).collect::<Vec<_>>(),
+                            "output_ports": d.output_port.iter().map(port_json).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::from(list));
+                return close(&client, addr).await;
+            }
             let mut out = String::new();
             for d in devices {
                 out.push_str(&format!(
@@ -380,7 +439,7 @@ async fn dispatch(command: DmxCommand, olad: &Olad) -> Result<(), Failure> {
             check_priority(priority)?;
             stream(olad, universe, priority).await
         }
-        DmxCommand::Monitor { universe } => monitor(olad, universe).await,
+        DmxCommand::Monitor { universe, json } => monitor(olad, universe, json).await,
         DmxCommand::Bench {
             universe,
             frames,
@@ -417,6 +476,21 @@ fn check_priority(priority: Option<u8>) -> Result<(), Failure> {
 
 async fn close(client: &OlaClient, addr: &str) -> Result<(), Failure> {
     client.close().await.map_err(|e| explain(e, addr, None))
+}
+
+/// A port as `dmx devices --json` prints it: `universe` is null when not
+/// patched.
+fn port_json(p: &PortInfo) -> serde_json::Value {
+    let universe = match p.universe {
+        Some(u) if p.active.unwrap_or(true) => Some(u),
+        _ => None,
+    };
+    serde_json::json!({
+        "port": p.port_id,
+        "description": p.description,
+        "universe": universe,
+        "rdm": p.supports_rdm.unwrap_or(false),
+    })
 }
 
 fn port_line(kind: &str, p: &PortInfo) -> String {
@@ -494,7 +568,7 @@ async fn stream(olad: &Olad, universe: u32, priority: Option<u8>) -> Result<(), 
 /// it has, should stdout still be stalled.
 const WRITER_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
-async fn monitor(olad: &Olad, universe: u32) -> Result<(), Failure> {
+async fn monitor(olad: &Olad, universe: u32, json: bool) -> Result<(), Failure> {
     let addr = olad.addr.as_str();
     let client = connect(olad, true).await?;
     let mut events = client.events();
@@ -509,16 +583,22 @@ async fn monitor(olad: &Olad, universe: u32) -> Result<(), Failure> {
     let (latest, frames) = watch::channel(None);
     let (notices, notice_rx) = mpsc::unbounded_channel();
     let (done, writer_done) = oneshot::channel::<()>();
-    let header = std::io::stdout().is_terminal().then(|| Header {
-        universe,
-        addr: addr.to_owned(),
-    });
+    let format = if json {
+        Format::Json { universe }
+    } else if std::io::stdout().is_terminal() {
+        Format::Grid(Header {
+            universe,
+            addr: addr.to_owned(),
+        })
+    } else {
+        Format::Lines
+    };
     let writer = std::thread::Builder::new()
         .name("dmx-monitor-out".into())
         .spawn({
             let runtime = tokio::runtime::Handle::current();
             move || {
-                write_frames(&runtime, header, frames, notice_rx);
+                write_frames(&runtime, format, frames, notice_rx);
                 drop(done);
             }
         });
@@ -574,6 +654,16 @@ async fn monitor(olad: &Olad, universe: u32) -> Result<(), Failure> {
     outcome
 }
 
+/// How the monitor prints frames.
+enum Format {
+    /// The live view on a terminal.
+    Grid(Header),
+    /// One comma-separated line per frame.
+    Lines,
+    /// One JSON object per frame and line.
+    Json { universe: u32 },
+}
+
 /// What the live view's first line names.
 struct Header {
     universe: u32,
@@ -585,7 +675,7 @@ struct Header {
 /// notices on stderr, until both senders are gone or stdout fails.
 fn write_frames(
     runtime: &tokio::runtime::Handle,
-    header: Option<Header>,
+    format: Format,
     mut frames: watch::Receiver<Option<DmxFrame>>,
     mut notices: mpsc::UnboundedReceiver<String>,
 ) {
@@ -594,7 +684,7 @@ fn write_frames(
         Frame(Option<DmxFrame>),
     }
     let mut stdout = std::io::stdout().lock();
-    if let Some(h) = &header {
+    if let Format::Grid(h) = &format {
         let written = writeln!(
             stdout,
             "\x1b[2J\x1b[Huniverse {} on olad at {}: waiting for data (Ctrl-C to quit)",
@@ -622,11 +712,30 @@ fn write_frames(
             }
             Some(Next::Frame(None)) => {}
             Some(Next::Frame(Some(frame))) => {
-                let text = match &header {
-                    Some(h) => {
-                        render_grid(h.universe, &h.addr, &frame.data, frame.seq, frame.priority)
+                let text = match &format {
+                    Format::Grid(h) => {
+                        // The terminal's width now: it may have been resized.
+                        let columns = crossterm::terminal::size().map_or(80, |(w, _)| w);
+                        let row = slots_per_row(columns);
+                        render_grid(
+                            h.universe,
+                            &h.addr,
+                            &frame.data,
+                            frame.seq,
+                            frame.priority,
+                            row,
+                        )
                     }
-                    None => format!("{}\n", join_slots(&frame.data)),
+                    Format::Lines => format!("{}\n", join_slots(&frame.data)),
+                    Format::Json { universe } => {
+                        let time = crate::clock::LocalTime::of(std::time::SystemTime::now());
+                        let doc = serde_json::json!({
+                            "time": time.rfc3339(),
+                            "universe": universe,
+                            "values": frame.data.to_vec(),
+                        });
+                        format!("{doc}\n")
+                    }
                 };
                 if stdout
                     .write_all(text.as_bytes())
@@ -641,8 +750,23 @@ fn write_frames(
     }
 }
 
-/// The live view: 32 rows of 16 slots, with the first channel of each row.
-fn render_grid(universe: u32, addr: &str, data: &[u8], seq: u64, priority: Option<i32>) -> String {
+/// How many slots a row of the live view holds in `columns`: a multiple of
+/// 8 (so channel numbers line up: 1, 9, 17, ...), at least 8, each slot 4
+/// columns after the 4 of the row's first channel.
+fn slots_per_row(columns: u16) -> usize {
+    let fit = usize::from(columns).saturating_sub(4) / 4;
+    (fit / 8 * 8).clamp(8, MAX_SLOTS)
+}
+
+/// The live view: rows of `per_row` slots, with the first channel of each row.
+fn render_grid(
+    universe: u32,
+    addr: &str,
+    data: &[u8],
+    seq: u64,
+    priority: Option<i32>,
+    per_row: usize,
+) -> String {
     let mut out = String::with_capacity(3000);
     out.push_str("\x1b[H");
     let priority = priority
@@ -652,10 +776,11 @@ fn render_grid(universe: u32, addr: &str, data: &[u8], seq: u64, priority: Optio
         "universe {universe} on olad at {addr}: frame {seq}, {} slots{priority} (Ctrl-C to quit)\x1b[K\n",
         data.len()
     ));
-    for row in 0..MAX_SLOTS / 16 {
-        out.push_str(&format!("{:>3}:", row * 16 + 1));
-        for col in 0..16 {
-            match data.get(row * 16 + col) {
+    let per_row = per_row.max(1);
+    for row in 0..MAX_SLOTS.div_ceil(per_row) {
+        out.push_str(&format!("{:>3}:", row * per_row + 1));
+        for col in 0..per_row.min(MAX_SLOTS - row * per_row) {
+            match data.get(row * per_row + col) {
                 Some(v) => out.push_str(&format!(" {v:>3}")),
                 None => out.push_str("   ."),
             }
@@ -743,10 +868,32 @@ mod tests {
 
     #[test]
     fn grid_shows_every_slot() {
-        let grid = render_grid(1, "a", &[255; 512], 3, Some(100));
-        assert_eq!(grid.matches(" 255").count(), 512);
-        assert!(grid.contains("frame 3"));
-        let short = render_grid(1, "a", &[1, 2], 1, None);
-        assert_eq!(short.matches("   .").count(), 510);
+        for per_row in [8, 16, 48, 512] {
+            let grid = render_grid(1, "a", &[255; 512], 3, Some(100), per_row);
+            assert_eq!(grid.matches(" 255").count(), 512, "{per_row}");
+            assert!(grid.contains("frame 3"));
+            let short = render_grid(1, "a", &[1, 2], 1, None, per_row);
+            assert_eq!(short.matches("   .").count(), 510, "{per_row}");
+        }
+    }
+
+    #[test]
+    fn rows_follow_the_terminal_width() {
+        assert_eq!(slots_per_row(80), 16);
+        assert_eq!(slots_per_row(60), 8);
+        assert_eq!(slots_per_row(200), 48);
+        assert_eq!(slots_per_row(10), 8, "never fewer than 8");
+        assert_eq!(slots_per_row(u16::MAX), 512);
+        // Every row fits the width it was made for.
+        for columns in [40u16, 80, 132, 200] {
+            let grid = render_grid(1, "a", &[255; 512], 1, None, slots_per_row(columns));
+            for line in grid.lines().skip(1) {
+                let visible = line.trim_end_matches("\x1b[K").len();
+                assert!(
+                    visible <= usize::from(columns).max(36),
+                    "{columns}: {visible}"
+                );
+            }
+        }
     }
 }

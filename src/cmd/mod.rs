@@ -8,6 +8,7 @@
 
 pub mod cue;
 pub mod dmx;
+pub mod man;
 pub mod push;
 pub mod rv;
 pub mod shell;

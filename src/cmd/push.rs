@@ -3,7 +3,7 @@
 use crate::options::RvArgs;
 use crate::rv::client::RvClient;
 use crate::rv::pixels::{DecodeLimits, Depth, Samples, Tiling, load_image};
-use crate::rv::push::{PushError, PushOptions, push};
+use crate::rv::push::{PushError, PushOptions, check, push};
 use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -34,6 +34,9 @@ pub struct PushArgs {
     /// Resend pixels into an existing media (needs --media); create no source.
     #[arg(long, requires = "media")]
     pub update_only: bool,
+    /// Print one JSON object: {"media", "source", "tiles", "bytes", "seconds"}.
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub rv: RvArgs,
 }
@@ -64,7 +67,7 @@ fn fail(code: u8, err: impl std::fmt::Display) -> ExitCode {
 
 /// Runs `rvshell push`.
 pub fn run(args: PushArgs) -> ExitCode {
-    let config = args.rv.client_config();
+    let config = crate::cmd::rv::config_for(&args.rv);
     let depth = args.bits;
     let tiling = match args.tile_size {
         Some((w, h)) => Tiling::Buckets { w, h },
@@ -91,6 +94,10 @@ pub fn run(args: PushArgs) -> ExitCode {
         update_only: args.update_only,
         ..PushOptions::default()
     };
+    // Everything that can be wrong without RV is said before connecting.
+    if let Err(err) = check(&samples, &options) {
+        return fail(2, err);
+    }
     // Two workers: the inverse of a tile is computed while the other is written.
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -136,6 +143,17 @@ pub fn run(args: PushArgs) -> ExitCode {
         }
         client.close().await;
         match result {
+            Ok(report) if args.json => {
+                let doc = serde_json::json!({
+                    "media": report.media,
+                    "source": report.node,
+                    "tiles": report.tiles,
+                    "bytes": report.bytes,
+                    "seconds": report.send_time.as_secs_f64(),
+                });
+                println!("{doc}");
+                ExitCode::SUCCESS
+            }
             Ok(report) => {
                 println!("media {}", report.media);
                 if let Some(node) = &report.node {
@@ -154,7 +172,7 @@ pub fn run(args: PushArgs) -> ExitCode {
                 );
                 ExitCode::SUCCESS
             }
-            Err(err @ PushError::Refused { .. }) => fail(1, err),
+            Err(err @ (PushError::Refused { .. } | PushError::NoSuchMedia { .. })) => fail(1, err),
             Err(err @ PushError::Cancelled { .. }) => fail(130, err),
             Err(err) => fail(2, err),
         }

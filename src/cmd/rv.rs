@@ -2,7 +2,7 @@
 
 use crate::options::RvArgs;
 use crate::rv::client::{Config, RvClient};
-use crate::rv::message::{Event, unquote_mu};
+use crate::rv::message::{Event, MuValue, decode_mu, decode_python, unquote_mu};
 use anyhow::Context;
 use clap::Args;
 use std::io::{Read, Write};
@@ -17,8 +17,11 @@ pub struct EvalArgs {
     #[arg(long)]
     pub py: bool,
     /// Print a quoted Mu string result unquoted and unescaped.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     pub unquote: bool,
+    /// Print one JSON object: {"rv", "return", "value", "error"} (see the README).
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub rv: RvArgs,
     /// The code; `-` reads it from stdin.
@@ -31,6 +34,9 @@ pub struct EventArgs {
     /// Send a RETURNEVENT and print the RETURN.
     #[arg(long = "return")]
     pub rsvp: bool,
+    /// With --return: print one JSON object, as `eval --json` does.
+    #[arg(long, requires = "rsvp")]
+    pub json: bool,
     #[command(flatten)]
     pub rv: RvArgs,
     /// Event target (ignored by RV).
@@ -49,8 +55,20 @@ pub struct PingArgs {
     /// How many round trips to measure.
     #[arg(long, short = 'c', default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub count: u32,
+    /// Print one JSON object: {"count", "min_ms", "median_ms", "max_ms"}.
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub rv: RvArgs,
+}
+
+/// The connection settings of `rv`, after saying on stderr how the port
+/// was found when that needs saying (a `--tag` nobody has, several RVs).
+pub fn config_for(rv: &RvArgs) -> Config {
+    if let Some(note) = rv.port_note() {
+        eprintln!("rvshell: {note}");
+    }
+    rv.client_config()
 }
 
 fn read_arg(value: String) -> anyhow::Result<String> {
@@ -76,14 +94,48 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Prints a RETURN payload verbatim (plus a newline if it lacks one); exit 1
-/// for a failure: Mu's `ERROR:` lines, or the `<class 'X'>: message` that
-/// `remote-pyeval` returns for a Python exception (rv-protocol.md §4).
-fn print_return(value: &str, unquote: bool) -> ExitCode {
-    let text = if unquote {
-        unquote_mu(value)
+/// How a RETURN is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Output {
+    /// Verbatim, or with Mu's quoting removed.
+    Text { unquote: bool },
+    /// One JSON object; `py`: the value is Python's `str()`, not Mu's form.
+    Json { py: bool },
+}
+
+/// The JSON document of a RETURN: `rv` (`host:port`), `return` (verbatim),
+/// `value` (decoded, or null), `error` (an `ERROR:` or a Python exception).
+fn return_json(rv: &str, value: &str, py: bool) -> serde_json::Value {
+    let decoded = if py {
+        decode_python(value)
     } else {
-        value.to_owned()
+        decode_mu(value)
+    };
+    let error = is_failure(value);
+    let decoded = match decoded {
+        _ if error => serde_json::Value::Null,
+        Some(MuValue::String(text)) => text.into(),
+        Some(MuValue::Int(int)) => int.into(),
+        Some(MuValue::Float(float)) => float.into(),
+        Some(MuValue::Bool(flag)) => flag.into(),
+        None => serde_json::Value::Null,
+    };
+    serde_json::json!({ "rv": rv, "return": value, "value": decoded, "error": error })
+}
+
+/// Mu's `ERROR:` lines, or the `<class 'X'>: message` that `remote-pyeval`
+/// returns for a Python exception (rv-protocol.md §4).
+fn is_failure(value: &str) -> bool {
+    value.starts_with("ERROR:") || is_python_exception(value)
+}
+
+/// Prints a RETURN payload verbatim (plus a newline if it lacks one), or
+/// as JSON; exit 1 for a failure ([`is_failure`]).
+fn print_return(rv: &str, value: &str, output: Output) -> ExitCode {
+    let text = match output {
+        Output::Text { unquote: true } => unquote_mu(value),
+        Output::Text { unquote: false } => value.to_owned(),
+        Output::Json { py } => return_json(rv, value, py).to_string(),
     };
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes());
@@ -91,7 +143,7 @@ fn print_return(value: &str, unquote: bool) -> ExitCode {
         let _ = stdout.write_all(b"\n");
     }
     let _ = stdout.flush();
-    if value.starts_with("ERROR:") || is_python_exception(value) {
+    if is_failure(value) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -113,14 +165,15 @@ fn is_python_exception(value: &str) -> bool {
 }
 
 /// Sends one event and prints the RETURN when `rsvp`.
-async fn one_event(config: Config, event: Event, rsvp: bool, unquote: bool) -> ExitCode {
+async fn one_event(config: Config, event: Event, rsvp: bool, output: Output) -> ExitCode {
+    let rv = config.address();
     let (client, _events) = match RvClient::connect(config).await {
         Ok(connected) => connected,
         Err(err) => return fail(err),
     };
     let code = if rsvp {
         match client.send_return_event(event).await {
-            Ok(value) => print_return(&value, unquote),
+            Ok(value) => print_return(&rv, &value, output),
             Err(err) => fail(err),
         }
     } else {
@@ -139,7 +192,7 @@ pub fn eval(args: EvalArgs) -> ExitCode {
         Ok(code) => code,
         Err(err) => return fail(format!("{err:#}")),
     };
-    let config = args.rv.client_config();
+    let config = config_for(&args.rv);
     let name = if args.py {
         "remote-pyeval"
     } else {
@@ -150,7 +203,13 @@ pub fn eval(args: EvalArgs) -> ExitCode {
             config,
             Event::new(name, code),
             true,
-            args.unquote,
+            if args.json {
+                Output::Json { py: args.py }
+            } else {
+                Output::Text {
+                    unquote: args.unquote,
+                }
+            },
         )),
         Err(err) => fail(err),
     }
@@ -162,7 +221,7 @@ pub fn event(args: EventArgs) -> ExitCode {
         Ok(contents) => contents,
         Err(err) => return fail(format!("{err:#}")),
     };
-    let config = args.rv.client_config();
+    let config = config_for(&args.rv);
     let event = Event {
         name: args.name,
         target: args.target,
@@ -172,14 +231,22 @@ pub fn event(args: EventArgs) -> ExitCode {
         return fail(err);
     }
     match runtime() {
-        Ok(rt) => rt.block_on(one_event(config, event, args.rsvp, false)),
+        Ok(rt) => {
+            let py = event.name == "remote-pyeval";
+            let output = if args.json {
+                Output::Json { py }
+            } else {
+                Output::Text { unquote: false }
+            };
+            rt.block_on(one_event(config, event, args.rsvp, output))
+        }
         Err(err) => fail(err),
     }
 }
 
 /// `rvshell ping`.
 pub fn ping(args: PingArgs) -> ExitCode {
-    let config = args.rv.client_config();
+    let config = config_for(&args.rv);
     let address = config.address();
     let rt = match runtime() {
         Ok(rt) => rt,
@@ -204,6 +271,16 @@ pub fn ping(args: PingArgs) -> ExitCode {
         client.close().await;
         times.sort_unstable();
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        if args.json {
+            let doc = serde_json::json!({
+                "count": times.len(),
+                "min_ms": ms(times[0]),
+                "median_ms": ms(times[times.len() / 2]),
+                "max_ms": ms(times[times.len() - 1]),
+            });
+            println!("{doc}");
+            return ExitCode::SUCCESS;
+        }
         println!(
             "{} PING/PONG round trips to {peer} at {address}: min {:.3} ms, median {:.3} ms, max {:.3} ms",
             times.len(),

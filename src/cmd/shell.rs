@@ -54,6 +54,7 @@ pub fn run(args: &ShellArgs, history_size: Option<usize>) -> ExitCode {
     let settings = match configs(args) {
         Ok(rvs) => Settings {
             rvs,
+            notes: args.rv.port_note().into_iter().collect(),
             expected: args.name.clone(),
             olad: args.olad.olad.clone(),
             olad_timeout: args.rv.timeout.timeout,
@@ -72,6 +73,7 @@ pub fn demo(args: &DemoArgs, history_size: Option<usize>) -> ExitCode {
     template.handshake_timeout = args.timeout.timeout;
     finish(runner::demo(Settings {
         rvs: vec![template],
+        notes: Vec::new(),
         expected: None,
         olad: args.olad.olad.clone(),
         olad_timeout: args.timeout.timeout,

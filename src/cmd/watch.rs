@@ -69,7 +69,7 @@ pub fn run(args: WatchArgs) -> ExitCode {
             return fail(err);
         }
     }
-    let mut config = args.rv.client_config();
+    let mut config = crate::cmd::rv::config_for(&args.rv);
     // A watcher outlives an RV restart: reconnect, and the handlers are
     // installed again by the connection itself.
     config.reconnect = Some(Reconnect::default());

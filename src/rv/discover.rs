@@ -105,6 +105,59 @@ pub fn choose_port_in(dir: &Path, explicit: Option<u16>, tag: &str) -> PortChoic
     }
 }
 
+/// The tags of the running RVs' port files in `dir` (each once, sorted).
+pub fn tags_in(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut tags: Vec<String> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_str()?.to_owned();
+            let (pid, tag) = name.split_once('_')?;
+            let pid = pid.parse::<u32>().ok()?;
+            process_alive(pid).then(|| tag.to_owned())
+        })
+        .collect();
+    tags.sort();
+    tags.dedup();
+    tags
+}
+
+/// What a user should know about how the port was chosen in `dir`, when
+/// discovery did not find exactly one RV: a tag nobody has (and which tags
+/// there are), or several RVs with the tag. `None` when there is nothing
+/// to say.
+pub fn choice_note_in(dir: &Path, explicit: Option<u16>, tag: &str) -> Option<String> {
+    let quoted = |t: &str| format!("{t:?}");
+    match choose_port_in(dir, explicit, tag) {
+        PortChoice::Explicit(_) | PortChoice::Discovered(_) => None,
+        PortChoice::Default { candidates: 0 } => {
+            let tags = tags_in(dir);
+            if tags.is_empty() && tag.is_empty() {
+                return None;
+            }
+            let found = if tags.is_empty() {
+                format!("no RV port files in {}", dir.display())
+            } else {
+                let list: Vec<String> = tags.iter().map(|t| quoted(t)).collect();
+                format!("running RVs have the tags {}", list.join(", "))
+            };
+            Some(format!(
+                "no running RV has the port-file tag {} ({found}); trying port {}",
+                quoted(tag),
+                crate::rv::DEFAULT_PORT
+            ))
+        }
+        PortChoice::Default { candidates } => Some(format!(
+            "{candidates} running RVs have the port-file tag {}; give --port to choose one; \
+             trying port {}",
+            quoted(tag),
+            crate::rv::DEFAULT_PORT
+        )),
+    }
+}
+
 /// [`choose_port_in`] over [`port_dir`].
 pub fn choose_port(explicit: Option<u16>, tag: &str) -> PortChoice {
     choose_port_in(&port_dir(), explicit, tag)
@@ -178,6 +231,33 @@ mod tests {
         );
         assert!(find_in(dir.path(), "bad").unwrap().is_empty());
         assert!(find_in(&dir.path().join("missing"), "").unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_note_names_the_tags_that_are_there() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            choice_note_in(dir.path(), None, ""),
+            None,
+            "nothing running"
+        );
+        let note = choice_note_in(dir.path(), None, "show").unwrap();
+        assert!(note.contains("no RV port files in"), "{note}");
+        let _a = OwnPortFile::create_in(dir.path(), 45300, "show_a").unwrap();
+        std::fs::write(dir.path().join("1_"), "45301\n").unwrap();
+        let note = choice_note_in(dir.path(), None, "show_b").unwrap();
+        assert!(
+            note.starts_with(r#"no running RV has the port-file tag "show_b" (running RVs have the tags "", "show_a")"#),
+            "{note}"
+        );
+        assert_eq!(choice_note_in(dir.path(), None, "show_a"), None);
+        assert_eq!(choice_note_in(dir.path(), Some(5), "show_b"), None);
+        std::fs::write(dir.path().join("1_show_a"), "45302\n").unwrap();
+        let note = choice_note_in(dir.path(), None, "show_a").unwrap();
+        assert!(
+            note.starts_with("2 running RVs have the port-file tag"),
+            "{note}"
+        );
     }
 
     #[test]

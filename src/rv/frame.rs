@@ -21,6 +21,14 @@
 //! - Data frames (`DATAEVENT(...)`, `PIXELTILE(...)`) are any type token that
 //!   ends in `)`; a space inside the header breaks RV's framing (§2, §6, §7), so
 //!   encoding refuses spaces in headers, names and targets.
+//! - What RV accepts though nobody sends it (§13): `PINGPONGCONTROL` with any
+//!   non-zero number turns the heartbeat on, on both sides; with
+//!   [`Limits::lenient`] (the simulator) a `+` before the length and text
+//!   payloads that are not UTF-8 (decoded lossily) are accepted as RV does.
+//!   The client stays strict: a peer that garbles its text is reported, not
+//!   half-understood. `MESSAGE 0` and unknown type tokens make RV stop
+//!   answering while keeping the socket; both sides here drop the
+//!   connection instead (kinder to a client waiting on it), with the reason.
 //! - Parsing is check-then-parse: the header is validated and the frame's total
 //!   size known before anything is allocated, so a hostile length is refused
 //!   without reserving the claimed size. An incomplete frame is not an error.
@@ -39,6 +47,12 @@ pub struct Limits {
     pub max_payload: usize,
     /// Longest type token accepted (data headers included), in bytes.
     pub max_header: usize,
+    /// Accept what RV itself accepts though no RV or rvshell sends it
+    /// (rv-protocol.md §13): a length with a leading `+`, and text payloads
+    /// that are not UTF-8 (decoded lossily, U+FFFD). The simulator is
+    /// lenient, like RV; the client is strict, so a garbled peer is reported
+    /// rather than half-understood.
+    pub lenient: bool,
 }
 
 impl Default for Limits {
@@ -47,6 +61,7 @@ impl Default for Limits {
         Self {
             max_payload: 512 << 20,
             max_header: 4096,
+            lenient: false,
         }
     }
 }
@@ -253,7 +268,11 @@ fn locate(buf: &[u8], limits: &Limits) -> Result<Option<Located>, ParseError> {
     };
     let token = &buf[..token_len];
     let kind = classify(token).ok_or_else(|| ParseError::UnknownType(Snippet::of(token)))?;
-    let len_start = token_len + 1;
+    let mut len_start = token_len + 1;
+    // Qt's toInt, which RV uses, takes a sign (§13).
+    if limits.lenient && buf.get(len_start) == Some(&b'+') {
+        len_start += 1;
+    }
     let rest = &buf[len_start..];
     let digits = rest
         .iter()
@@ -321,6 +340,25 @@ fn text(kind_token: &[u8], payload: &[u8]) -> Result<String, ParseError> {
     })
 }
 
+/// A text payload: strict UTF-8, or lossily decoded where `lenient`, as
+/// RV's `QString::fromUtf8` does (§13).
+fn payload_text(kind_token: &[u8], payload: &[u8], lenient: bool) -> Result<String, ParseError> {
+    if lenient {
+        Ok(String::from_utf8_lossy(payload).into_owned())
+    } else {
+        text(kind_token, payload)
+    }
+}
+
+/// RV turns the heartbeat on for any non-zero number (Qt's `toInt`, §13):
+/// `1`, `2`, `01`, `-1`; anything else (`0`, `00`, text) is off.
+fn pingpong_on(payload: &[u8]) -> bool {
+    std::str::from_utf8(payload)
+        .ok()
+        .and_then(|t| t.trim().parse::<i64>().ok())
+        .is_some_and(|n| n != 0)
+}
+
 /// The total length of the frame at the front of `buf` once its header is
 /// complete and valid (`None` before that, or if it is invalid: [`Frame::parse`]
 /// reports the error).
@@ -364,7 +402,7 @@ pub fn parse_or_split(
             len: at.end - at.payload_start,
         }));
     }
-    Ok(Frame::take(buf, at)?.map(Split::Frame))
+    Ok(Frame::take(buf, at, limits.lenient)?.map(Split::Frame))
 }
 
 impl Frame {
@@ -372,13 +410,13 @@ impl Frame {
     /// `Ok(None)` and consumes nothing while the frame is incomplete.
     pub fn parse(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Frame>, ParseError> {
         match locate(buf, limits)? {
-            Some(at) => Frame::take(buf, at),
+            Some(at) => Frame::take(buf, at, limits.lenient),
             None => Ok(None),
         }
     }
 
     /// The located frame, consumed once all of it is in `buf`.
-    fn take(buf: &mut BytesMut, at: Located) -> Result<Option<Frame>, ParseError> {
+    fn take(buf: &mut BytesMut, at: Located, lenient: bool) -> Result<Option<Frame>, ParseError> {
         if buf.len() < at.end {
             return Ok(None);
         }
@@ -386,15 +424,19 @@ impl Frame {
         let token = &raw[..at.token_len];
         let frame = match at.kind {
             Kind::NewGreeting => {
-                let payload = text(token, &raw[at.payload_start..])?;
+                let payload = payload_text(token, &raw[at.payload_start..], lenient)?;
                 let mut fields = payload.split(' ');
                 let contact = fields.next().unwrap_or_default().to_owned();
                 let app = fields.next().unwrap_or_default().to_owned();
                 Frame::NewGreeting { contact, app }
             }
-            Kind::Greeting => Frame::Greeting(text(token, &raw[at.payload_start..])?),
-            Kind::Message => Frame::Message(text(token, &raw[at.payload_start..])?),
-            Kind::PingPongControl => Frame::PingPongControl(&raw[at.payload_start..] == b"1"),
+            Kind::Greeting => {
+                Frame::Greeting(payload_text(token, &raw[at.payload_start..], lenient)?)
+            }
+            Kind::Message => {
+                Frame::Message(payload_text(token, &raw[at.payload_start..], lenient)?)
+            }
+            Kind::PingPongControl => Frame::PingPongControl(pingpong_on(&raw[at.payload_start..])),
             Kind::Ping => Frame::Ping,
             Kind::Pong => Frame::Pong,
             Kind::Data => {
@@ -641,6 +683,7 @@ mod tests {
         let limits = Limits {
             max_payload: 100,
             max_header: 16,
+            lenient: false,
         };
         let mut buf = BytesMut::from(&b"MESSAGE 101 "[..]);
         let err = Frame::parse(&mut buf, &limits).unwrap_err();
@@ -756,6 +799,7 @@ mod tests {
         let small = Limits {
             max_payload: 5,
             max_header: 16,
+            lenient: false,
         };
         assert_eq!(frame_len(b"MESSAGE 6 ", &small), None);
     }
@@ -771,5 +815,61 @@ mod tests {
         let rest = frame.encode_head(&mut head).unwrap();
         assert_eq!(&head[..], b"DATAEVENT(e,t,ct) 6 ");
         assert_eq!(rest, Some(&payload));
+    }
+
+    /// rv-protocol.md §13: what RV accepts though nobody sends it.
+    #[test]
+    fn lenient_parsing_takes_what_rv_takes_and_strict_refuses_it() {
+        let strict = Limits::default();
+        let lenient = Limits {
+            lenient: true,
+            ..Limits::default()
+        };
+        let parse =
+            |bytes: &[u8], limits: &Limits| Frame::parse(&mut BytesMut::from(bytes), limits);
+        // A signed length.
+        assert_eq!(
+            parse(b"MESSAGE +5 hello", &lenient),
+            Ok(Some(Frame::Message("hello".into())))
+        );
+        assert!(matches!(
+            parse(b"MESSAGE +5 hello", &strict),
+            Err(ParseError::BadLength { .. })
+        ));
+        assert!(parse(b"MESSAGE ++5 hello", &lenient).is_err());
+        assert!(parse(b"MESSAGE -5 hello", &lenient).is_err());
+        // Text that is not UTF-8.
+        assert_eq!(
+            parse(b"MESSAGE 4 a\xff\xfeb", &lenient),
+            Ok(Some(Frame::Message("a\u{fffd}\u{fffd}b".into())))
+        );
+        assert!(matches!(
+            parse(b"MESSAGE 4 a\xff\xfeb", &strict),
+            Err(ParseError::NotUtf8 { .. })
+        ));
+        // Any non-zero number turns the heartbeat on, on both sides.
+        for limits in [&strict, &lenient] {
+            for (bytes, on) in [
+                (&b"PINGPONGCONTROL 1 1"[..], true),
+                (b"PINGPONGCONTROL 1 2", true),
+                (b"PINGPONGCONTROL 2 01", true),
+                (b"PINGPONGCONTROL 2 -1", true),
+                (b"PINGPONGCONTROL 1 0", false),
+                (b"PINGPONGCONTROL 2 00", false),
+                (b"PINGPONGCONTROL 1 x", false),
+            ] {
+                assert_eq!(
+                    parse(bytes, limits),
+                    Ok(Some(Frame::PingPongControl(on))),
+                    "{:?}",
+                    String::from_utf8_lossy(bytes)
+                );
+            }
+        }
+        // Still refused by both: a zero length, an unknown type.
+        for limits in [&strict, &lenient] {
+            assert!(parse(b"MESSAGE 0 ", limits).is_err());
+            assert!(parse(b"HELLO 5 world", limits).is_err());
+        }
     }
 }

@@ -127,6 +127,56 @@ impl fmt::Display for Message {
     }
 }
 
+/// A RETURN's value, decoded where it has one of Mu's printed forms of a
+/// plain value (`"text"`, `12`, `-1.5`, `true`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum MuValue {
+    String(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+/// Decodes a Mu RETURN ([`MuValue`]); `None` for anything else (`void`,
+/// `nil`, lists, errors, an empty RETURN).
+pub fn decode_mu(value: &str) -> Option<MuValue> {
+    let text = value.strip_suffix('\n').unwrap_or(value);
+    if text.len() >= 2 && text.starts_with('"') && text.ends_with('"') {
+        return Some(MuValue::String(unquote_mu(text)));
+    }
+    decode_scalar(text, "true", "false")
+}
+
+/// Decodes a `remote-pyeval` RETURN (Python's `str()` of the value): ints,
+/// floats, `True`/`False`; any other text is the string itself (`str()` of
+/// a string is the string); `None` for an empty RETURN (Python's None).
+pub fn decode_python(value: &str) -> Option<MuValue> {
+    if value.is_empty() {
+        return None;
+    }
+    decode_scalar(value, "True", "False").or_else(|| Some(MuValue::String(value.to_owned())))
+}
+
+fn decode_scalar(text: &str, yes: &str, no: &str) -> Option<MuValue> {
+    if text == yes {
+        return Some(MuValue::Bool(true));
+    }
+    if text == no {
+        return Some(MuValue::Bool(false));
+    }
+    if let Ok(int) = text.parse::<i64>() {
+        return Some(MuValue::Int(int));
+    }
+    let numeric = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'));
+    match text.parse::<f64>() {
+        Ok(float) if numeric && float.is_finite() => Some(MuValue::Float(float)),
+        _ => None,
+    }
+}
+
 /// Undoes Mu's quoting of a string result (`StringType::outputQuotedString`):
 /// `"FRAME = 12"` becomes `FRAME = 12`. Mu escapes only `"`, `\n`, `\b`,
 /// `\r`, `\t` and other control characters as `\uXXXX`; it writes a
@@ -266,5 +316,32 @@ mod tests {
         assert_eq!(unquote_mu("\""), "\"");
         assert_eq!(unquote_mu("void"), "void");
         assert_eq!(unquote_mu(""), "");
+    }
+
+    #[test]
+    fn mu_values_decode_from_their_printed_forms() {
+        assert_eq!(decode_mu("12"), Some(MuValue::Int(12)));
+        assert_eq!(decode_mu("-3"), Some(MuValue::Int(-3)));
+        assert_eq!(decode_mu("24.0"), Some(MuValue::Float(24.0)));
+        assert_eq!(decode_mu("true"), Some(MuValue::Bool(true)));
+        assert_eq!(
+            decode_mu(r#""FRAME = 1\n""#),
+            Some(MuValue::String("FRAME = 1\n".into()))
+        );
+        for other in [
+            "void",
+            "nil",
+            "",
+            "inf",
+            "nan",
+            r#"string[] {"a"}"#,
+            "ERROR: x",
+        ] {
+            assert_eq!(decode_mu(other), None, "{other:?}");
+        }
+        assert_eq!(decode_python("True"), Some(MuValue::Bool(true)));
+        assert_eq!(decode_python("1.5"), Some(MuValue::Float(1.5)));
+        assert_eq!(decode_python("abc"), Some(MuValue::String("abc".into())));
+        assert_eq!(decode_python(""), None);
     }
 }

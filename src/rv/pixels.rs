@@ -264,6 +264,16 @@ pub enum LoadError {
         /// The decoder's message.
         reason: String,
     },
+    /// The image has no pixels.
+    #[error("{path} is an empty image ({width}x{height}): there is nothing to push")]
+    Empty {
+        /// The path.
+        path: String,
+        /// Its width.
+        width: u32,
+        /// Its height.
+        height: u32,
+    },
     /// The image is larger than the limits.
     #[error("{path} is too large to push: {reason} (limit {max} pixels a side)")]
     TooLarge {
@@ -311,15 +321,22 @@ pub fn load_image_and_format(
     let format = reader.format();
     let image = reader.decode().map_err(|err| match err {
         image::ImageError::Limits(reason) => LoadError::TooLarge {
-            path: shown,
+            path: shown.clone(),
             reason: reason.to_string(),
             max: limits.max_dimension,
         },
         other => LoadError::Decode {
-            path: shown,
+            path: shown.clone(),
             reason: other.to_string(),
         },
     })?;
+    if image.width() == 0 || image.height() == 0 {
+        return Err(LoadError::Empty {
+            path: shown,
+            width: image.width(),
+            height: image.height(),
+        });
+    }
     Ok((image, format))
 }
 
@@ -691,6 +708,37 @@ pub fn unique_media_name(stem: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_image_is_refused_with_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut refused = 0;
+        // Formats whose headers can say 0x0; a decoder that refuses them
+        // itself is fine too, as long as nothing 0x0 gets through.
+        for (name, bytes) in [
+            ("empty.ppm", b"P6\n0 0\n255\n".to_vec()),
+            ("empty.pgm", b"P5\n0 0\n255\n".to_vec()),
+            ("empty.tga", {
+                let mut tga = vec![0u8; 18];
+                tga[2] = 2;
+                tga[16] = 24;
+                tga
+            }),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            match load_image(&path, DecodeLimits::default()) {
+                Ok(image) => panic!("{name}: {}x{} loaded", image.width(), image.height()),
+                Err(err @ LoadError::Empty { .. }) => {
+                    refused += 1;
+                    let text = err.to_string();
+                    assert!(text.contains(name) && text.contains("0x0"), "{text}");
+                }
+                Err(err) => assert!(err.to_string().contains(name), "{err}"),
+            }
+        }
+        eprintln!("{refused} of 3 decoded as 0x0 and refused by the check");
+    }
 
     proptest::proptest! {
         /// The count the Pixels tab shows is the number of tiles the push sends.

@@ -126,6 +126,15 @@ pub enum PushError {
     /// `--update-only` needs to know which media.
     #[error("update-only needs the media name of an existing source (--media NAME)")]
     UpdateNeedsMedia,
+    /// `update_only` for a media RV has no source for; nothing was sent.
+    #[error(
+        "RV has no source for media {media}, so there is nothing to update; \
+         push without --update-only to create it"
+    )]
+    NoSuchMedia {
+        /// The media name.
+        media: String,
+    },
     /// The creation request failed; no pixels were sent.
     #[error("creating source {media} in RV failed: {source}; no pixels were sent")]
     Create {
@@ -168,6 +177,25 @@ pub enum PushError {
     },
 }
 
+/// Checks what can be checked before talking to RV: the tiling fits the
+/// image, the media name can be sent, `update_only` names a media.
+pub fn check(samples: &Samples, options: &PushOptions) -> Result<(), PushError> {
+    options.tiling.plan(samples.width(), samples.height())?;
+    match (&options.media, options.update_only) {
+        (Some(media), _) => check_media(media)?,
+        (None, true) => return Err(PushError::UpdateNeedsMedia),
+        (None, false) => {}
+    }
+    Ok(())
+}
+
+/// Whether RV's `sources()` answer lists `media`: the simulator answers a
+/// `string[]` of media names, RV tuples whose first field is the media
+/// name; either way the name appears quoted (media names hold no `"`).
+fn lists_media(sources: &str, media: &str) -> bool {
+    sources.contains(&format!("\"{media}\""))
+}
+
 /// Creates the source (unless update-only) and sends every tile, reporting
 /// progress after each; stops between tiles when `cancel` fires.
 pub async fn push(
@@ -177,17 +205,27 @@ pub async fn push(
     cancel: &CancellationToken,
     mut progress: impl FnMut(&Progress),
 ) -> Result<PushReport, PushError> {
+    check(samples, options)?;
     let tiles = options.tiling.plan(samples.width(), samples.height())?;
-    let media = match (&options.media, options.update_only) {
-        (Some(media), _) => media.clone(),
-        (None, true) => return Err(PushError::UpdateNeedsMedia),
-        (None, false) => crate::rv::pixels::unique_media_name(&options.stem),
+    let media = match &options.media {
+        Some(media) => media.clone(),
+        None => crate::rv::pixels::unique_media_name(&options.stem),
     };
-    check_media(&media)?;
     let depth = samples.depth();
 
     let started = Instant::now();
     let (reply, node) = if options.update_only {
+        // Pixels for a media RV has no source for would go nowhere: ask first.
+        let sources = client
+            .send_return_event(Event::new("remote-eval", "sources()"))
+            .await
+            .map_err(|source| PushError::Create {
+                media: media.clone(),
+                source,
+            })?;
+        if !lists_media(&sources, &media) {
+            return Err(PushError::NoSuchMedia { media });
+        }
         (String::new(), None)
     } else {
         let block = source_creation_mu(

@@ -624,6 +624,7 @@ mod tests {
         let limits = Limits {
             max_payload: 1 << 30,
             max_header: 4096,
+            lenient: false,
         };
         // Claims 1 GiB, sends 1 MiB, then vanishes: the buffer stays near what arrived.
         let mut bytes = b"PIXELTILE(media=m) 1073741824 ".to_vec();

@@ -154,6 +154,8 @@ impl DmxRunner {
                                     Some(UniverseEntry {
                                         universe: u32::try_from(u.universe).ok()?,
                                         name: u.name,
+                                        output_ports: u32::try_from(u.output_port_count)
+                                            .unwrap_or(0),
                                     })
                                 })
                                 .collect()

@@ -42,6 +42,8 @@ pub struct Settings {
     /// [`demo`], the template of the simulator's connection (its host and
     /// port are replaced by the simulator's).
     pub rvs: Vec<Config>,
+    /// Lines for the feedback pane at start (how the port was found, ...).
+    pub notes: Vec<String>,
     /// The name the user expects RV to greet with (RV's rvshell `NAME`).
     pub expected: Option<String>,
     /// olad's address (for [`demo`]: used when no private olad can start).
@@ -67,6 +69,7 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         history_size,
         settings.expected,
         olad,
+        settings.notes,
     ))
 }
 
@@ -101,6 +104,7 @@ pub fn demo(settings: Settings) -> anyhow::Result<()> {
             history_size,
             Some("rvsim".into()),
             olad,
+            settings.notes,
         )
         .await
     })
@@ -288,6 +292,7 @@ async fn shell(
     history_size: usize,
     expected: Option<String>,
     olad: OladSetup,
+    mut notes: Vec<String>,
 ) -> anyhow::Result<()> {
     let OladSetup {
         target: olad_target,
@@ -305,7 +310,6 @@ async fn shell(
     let (tx, mut rx) = mpsc::unbounded_channel::<Incoming>();
     let mut clients = Vec::new();
     let mut addresses = Vec::new();
-    let mut notes = Vec::new();
     let heartbeat = configs
         .first()
         .and_then(|c| c.heartbeat)

@@ -905,6 +905,9 @@ pub struct Session {
     modes: events::Modes,
     /// Events fired and not yet dispatched to their handlers.
     fired: VecDeque<(String, String)>,
+    /// How many times each event has been fired, for benchmarks that
+    /// compare what a subscriber received with what was fired.
+    fired_counts: HashMap<String, u64>,
     /// The frame last reported with `frame-changed`.
     shown_frame: i32,
     view_node: String,
@@ -937,6 +940,7 @@ impl Session {
             functions: HashMap::new(),
             modes: events::Modes::default(),
             fired: VecDeque::new(),
+            fired_counts: HashMap::new(),
             shown_frame: 1,
             view_node: DEFAULT_VIEW_NODE.into(),
             connections: Vec::new(),
@@ -1043,7 +1047,13 @@ impl Session {
     /// Queues an event for the handlers; they run when the command that
     /// fired it returns to the evaluator.
     fn fire(&mut self, name: &str, contents: &str) {
+        *self.fired_counts.entry(name.to_owned()).or_default() += 1;
         self.fired.push_back((name.to_owned(), contents.to_owned()));
+    }
+
+    /// How many times event `name` has been fired in this session.
+    pub fn fired_count(&self, name: &str) -> u64 {
+        self.fired_counts.get(name).copied().unwrap_or(0)
     }
 
     /// Fires `frame-changed` if the frame at `now` differs from the one

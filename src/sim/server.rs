@@ -112,7 +112,11 @@ impl Default for SimConfig {
             name: "rvsim".into(),
             ping_interval: Duration::from_secs(15),
             pong_timeout: Duration::from_secs(600),
-            limits: Limits::default(),
+            // As liberal as RV in what it accepts (rv-protocol.md §13).
+            limits: Limits {
+                lenient: true,
+                ..Limits::default()
+            },
             dump: None,
             canvas_memory: DEFAULT_MEMORY_BUDGET,
         }
@@ -275,6 +279,12 @@ impl Simulator {
         apply_effects(&self.state, &mut shared);
         drop(shared);
         self.state.clock.notify_one();
+    }
+
+    /// How many times RV event `name` has fired so far (from the clock,
+    /// commands or [`Simulator::fire_event`]).
+    pub fn events_fired(&self, name: &str) -> u64 {
+        lock(&self.state.shared).session.fired_count(name)
     }
 
     /// Signs off every client with DISCONNECT, closes, writes the pending
@@ -491,7 +501,10 @@ async fn serve(
                     continue;
                 }
                 Err(err) => {
-                    tracing::warn!(%contact, %err, "closing connection");
+                    // RV would stop answering and keep the socket open
+                    // (rv-protocol.md §13); closing is kinder to a client
+                    // waiting for an answer.
+                    tracing::warn!(%contact, %err, "closing connection (RV would stop answering it)");
                     // The frames before it were handled: their answers go out.
                     let _ = write_half.write_all(&outbox.take()).await;
                     break 'session;

@@ -595,6 +595,7 @@ mod tests {
             "{}",
             text(&buf)
         );
+        c.backspace();
         let f = c.commit_entry().expect("sent");
         c.send_failed(f.generation, "Universe doesn't exist");
         let (buf, _) = render(&c, 80, 6);

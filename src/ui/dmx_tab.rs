@@ -235,6 +235,15 @@ fn patch_form(form: &PatchForm, frame: &mut Frame, area: Rect) {
 }
 
 /// `olad ADDR state` for the status line.
+/// [`status_spans`] without the address, for a narrow status line.
+pub fn short_status_spans(app: &App) -> Vec<Span<'static>> {
+    let dmx = &app.dmx;
+    vec![
+        Span::styled("  olad ", theme::DIM),
+        Span::styled(dmx.state.text(), state_style(&dmx.state)),
+    ]
+}
+
 pub fn status_spans(app: &App) -> Vec<Span<'static>> {
     let dmx = &app.dmx;
     vec![

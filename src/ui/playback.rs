@@ -91,18 +91,27 @@ fn goto(app: &App, frame: &mut Frame, rect: Rect) {
 /// (or how the frame is learnt when it does not forward them).
 fn big_frame(app: &App, frame: &mut Frame, rect: Rect) {
     let rows = bigdigits::render("0").len() as u16;
-    let (digits_rect, live_rect) = if rect.height >= rows + 2 {
-        let [d, _, l] = Layout::vertical([
+    // Right of the digits when there is room (the usual case: the area is
+    // as tall as the digits), else below them.
+    let digits_width = app
+        .shown_frame()
+        .map_or(30, |f| 6 + bigdigits::width(&f.to_string()) as u16 + 3);
+    let live_rect = if rect.width >= digits_width + 20 {
+        let [_, right] =
+            Layout::horizontal([Constraint::Length(digits_width), Constraint::Min(0)]).areas(rect);
+        Some(right)
+    } else if rect.height >= rows + 2 {
+        let [_, _, below] = Layout::vertical([
             Constraint::Length(rows),
             Constraint::Length(1),
             Constraint::Min(1),
         ])
         .areas(rect);
-        (d, Some(l))
+        Some(below)
     } else {
-        (rect, None)
+        None
     };
-    digits(app, frame, digits_rect);
+    digits(app, frame, rect);
     if let Some(live_rect) = live_rect {
         live_lines(app, frame, live_rect);
     }
@@ -137,7 +146,14 @@ fn live_lines(app: &App, frame: &mut Frame, rect: Rect) {
         if let Some(view) = &live.view {
             parts.push(view.clone());
         }
+        // Whole parts only, as many as fit: "playing" matters more than
+        // the view's name.
+        let mut used = first.iter().map(|s| s.width()).sum::<usize>();
         for part in parts {
+            used += 3 + part.chars().count();
+            if used > usize::from(rect.width) {
+                break;
+            }
             first.push(Span::styled(" · ", theme::DIM));
             first.push(Span::raw(part));
         }

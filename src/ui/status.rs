@@ -18,54 +18,184 @@ fn state_style(contact: &ContactView) -> Style {
     }
 }
 
+/// One part of the status line: its forms from the fullest to the
+/// shortest, and how much it matters (0 most). When the line is too wide,
+/// the parts that matter least are shortened first, then dropped; the
+/// order on screen stays.
+struct Part {
+    rank: u8,
+    forms: Vec<Vec<Span<'static>>>,
+}
+
+fn width(spans: &[Span]) -> usize {
+    spans.iter().map(|s| s.width()).sum()
+}
+
+/// Fits `parts` into `room` columns (see [`Part`]).
+fn fit(parts: Vec<Part>, room: usize) -> Vec<Span<'static>> {
+    // Which form each part shows; `forms.len()` means dropped.
+    let mut form = vec![0usize; parts.len()];
+    let total = |form: &[usize]| -> usize {
+        parts
+            .iter()
+            .zip(form)
+            .filter_map(|(p, &f)| p.forms.get(f).map(|spans| width(spans)))
+            .sum()
+    };
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(parts[i].rank));
+    // Shorten, least important first; the most important part keeps a form.
+    'shrink: for &i in &order {
+        while total(&form) > room {
+            let last = if parts[i].rank == 0 {
+                parts[i].forms.len() - 1
+            } else {
+                parts[i].forms.len()
+            };
+            if form[i] >= last {
+                continue 'shrink;
+            }
+            form[i] += 1;
+        }
+        break;
+    }
+    // Then give back what still fits, most important first (dropping a
+    // long part may leave room for a shorter one after it).
+    let mut by_rank: Vec<usize> = (0..parts.len()).collect();
+    by_rank.sort_by_key(|&i| parts[i].rank);
+    for &i in &by_rank {
+        while form[i] > 0 {
+            form[i] -= 1;
+            if total(&form) > room {
+                form[i] += 1;
+                break;
+            }
+        }
+    }
+    parts
+        .into_iter()
+        .zip(form)
+        .filter_map(|(p, f)| p.forms.into_iter().nth(f))
+        .flatten()
+        .collect()
+}
+
 pub fn draw(app: &App, frame: &mut Frame, rect: Rect) {
-    let mut first = Vec::new();
+    let room = usize::from(rect.width);
+    let mut parts = Vec::new();
     match app.contacts.get(app.selected) {
         Some(contact) => {
-            first.push(Span::styled("RV ", theme::DIM));
-            first.push(Span::raw(contact.label()));
-            first.push(Span::raw(" "));
-            first.push(Span::styled(
-                contact.state_text(app.now),
-                state_style(contact),
-            ));
+            let state = Span::styled(contact.state_text(app.now), state_style(contact));
+            parts.push(Part {
+                rank: 0,
+                forms: vec![
+                    vec![
+                        Span::styled("RV ", theme::DIM),
+                        Span::raw(contact.label()),
+                        Span::raw(" "),
+                        state.clone(),
+                    ],
+                    vec![
+                        Span::raw(contact.address.clone()),
+                        Span::raw(" "),
+                        state.clone(),
+                    ],
+                    vec![state],
+                ],
+            });
         }
-        None => first.push(Span::styled("no RV configured", theme::ERROR)),
+        None => parts.push(Part {
+            rank: 0,
+            forms: vec![vec![Span::styled("no RV configured", theme::ERROR)]],
+        }),
     }
     if app.contacts.len() > 1 {
         let connected = app.contacts.iter().filter(|c| c.is_connected()).count();
-        let to = if app.send_to_all {
-            "sending to all".to_owned()
+        let n = app.contacts.len();
+        let (to, short) = if app.send_to_all {
+            ("sending to all".to_owned(), "→all".to_owned())
         } else {
-            format!("sending to {}/{}", app.selected + 1, app.contacts.len())
+            (
+                format!("sending to {}/{n}", app.selected + 1),
+                format!("→{}/{n}", app.selected + 1),
+            )
         };
-        first.push(Span::styled(
-            format!("  {connected}/{} connected, {to}", app.contacts.len()),
-            theme::DIM,
-        ));
+        parts.push(Part {
+            rank: 1,
+            forms: vec![
+                vec![Span::styled(
+                    format!("  {connected}/{n} connected, {to}"),
+                    theme::DIM,
+                )],
+                vec![Span::styled(
+                    format!("  {connected}/{n} up {short}"),
+                    theme::DIM,
+                )],
+            ],
+        });
     }
-    first.extend(super::dmx_tab::status_spans(app));
+    let dmx = super::dmx_tab::status_spans(app);
+    parts.push(Part {
+        rank: 2,
+        forms: vec![dmx.clone(), super::dmx_tab::short_status_spans(app)],
+    });
     let pending = app.pending_count();
     if pending > 0 {
-        first.push(Span::styled(format!("  {pending} waiting"), theme::WARN));
+        parts.push(Part {
+            rank: 1,
+            forms: vec![
+                vec![Span::styled(format!("  {pending} waiting"), theme::WARN)],
+                vec![Span::styled(format!("  {pending}…"), theme::WARN)],
+            ],
+        });
     }
-    // Last, so a narrow terminal cuts it first.
-    first.push(Span::styled(
-        match app.heartbeat {
-            Some(every) => format!("  heartbeat {}s", every.as_secs_f64()),
-            None => "  heartbeat off".to_owned(),
-        },
-        theme::DIM,
-    ));
-    let mut second = Vec::new();
-    for (key, hint) in keymap::hints(app.tab.context()) {
-        second.push(Span::styled(key, theme::KEY));
-        second.push(Span::styled(format!(" {hint}  "), theme::DIM));
-    }
+    let beat = match app.heartbeat {
+        Some(every) => format!("{}s", every.as_secs_f64()),
+        None => "off".to_owned(),
+    };
+    parts.push(Part {
+        rank: 3,
+        forms: vec![
+            vec![Span::styled(format!("  heartbeat {beat}"), theme::DIM)],
+            vec![Span::styled(format!("  hb {beat}"), theme::DIM)],
+        ],
+    });
+    let first = fit(parts, room);
+    let second = hint_spans(app, room);
     frame.render_widget(
         Paragraph::new(vec![Line::from(first), Line::from(second)]),
         rect,
     );
+}
+
+/// The key hints that fit in `room` columns, in keymap order; quit and help
+/// always stay (last), so `?` is there to find the rest.
+fn hint_spans(app: &App, room: usize) -> Vec<Span<'static>> {
+    let (mut hints, always): (Vec<_>, Vec<_>) = keymap::hints(app.tab.context())
+        .into_iter()
+        .partition(|(_, hint)| !matches!(*hint, "quit" | "help"));
+    hints.extend(always);
+    let spans = |(key, hint): &(String, &str)| {
+        vec![
+            Span::styled(key.clone(), theme::KEY),
+            Span::styled(format!(" {hint}  "), theme::DIM),
+        ]
+    };
+    let keep = hints.len().saturating_sub(2);
+    let tail: Vec<Span> = hints[keep..].iter().flat_map(spans).collect();
+    let mut used = width(&tail);
+    let mut head = Vec::new();
+    for hint in &hints[..keep] {
+        let these = spans(hint);
+        // The trailing two spaces of the last hint shown may be cut.
+        if used + width(&these) > room + 2 {
+            break;
+        }
+        used += width(&these);
+        head.extend(these);
+    }
+    head.extend(tail);
+    head
 }
 
 pub fn contacts(app: &App, frame: &mut Frame, rect: Rect) {

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 
 pub mod ola;
+pub mod proxy;
 pub mod sim;
 pub mod tmux;
 

@@ -94,6 +94,14 @@ pub enum ConsoleError {
         /// The display mode they were typed in.
         mode: DisplayMode,
     },
+    /// Enter on a typed value that cannot be set: nothing was set.
+    #[error("{text} was not set ({why}); the value is unchanged")]
+    NotSet {
+        /// What was typed.
+        text: String,
+        /// Why it cannot be set.
+        why: String,
+    },
     /// A character that is not a digit of the mode.
     #[error("'{ch}' is not a {} digit", mode_name(*.mode))]
     NotADigit {
@@ -599,9 +607,11 @@ impl DmxConsole {
         mode.is_digit(c)
     }
 
-    /// Types one digit of a value at the cursor. Refused (and the entry left
-    /// as it was) when `c` is not a digit of the mode, when there would be
-    /// too many digits, or when the value would be out of range.
+    /// Types one digit of a value at the cursor. A digit that is not one of
+    /// the mode's is refused and not kept. A digit that makes the value out
+    /// of range, or one too many, is kept (so the cell shows what was typed)
+    /// but refused: the value is refused as a whole at Enter, never
+    /// shortened to what fitted, until Backspace makes it valid again.
     pub fn type_char(&mut self, c: char) -> Result<(), ConsoleError> {
         let mode = self.entry.as_ref().map_or(self.mode, |e| e.mode);
         if !mode.is_digit(c) {
@@ -611,17 +621,35 @@ impl DmxConsole {
             .entry
             .as_ref()
             .map_or_else(String::new, |e| e.text.clone());
-        if text.len() >= mode.max_digits() {
+        // One digit past the most a value has is kept (to say what was
+        // typed); more are not.
+        if text.len() > mode.max_digits() {
             return Err(self.refuse(ConsoleError::TooManyDigits { mode }));
         }
         text.push(c.to_ascii_lowercase());
-        match u32::from_str_radix(&text, mode.radix()) {
-            Ok(v) if v <= mode.max_typed() => {
+        self.entry = Some(Entry { text, mode });
+        match self.entry_problem() {
+            None => {
                 self.refusal = None;
-                self.entry = Some(Entry { text, mode });
                 Ok(())
             }
-            _ => Err(self.refuse(ConsoleError::OutOfRange { text, mode })),
+            Some(err) => Err(self.refuse(err)),
+        }
+    }
+
+    /// Why the value being typed cannot be set, if it cannot.
+    fn entry_problem(&self) -> Option<ConsoleError> {
+        let entry = self.entry.as_ref()?;
+        let mode = entry.mode;
+        if entry.text.len() > mode.max_digits() {
+            return Some(ConsoleError::TooManyDigits { mode });
+        }
+        match u32::from_str_radix(&entry.text, mode.radix()) {
+            Ok(v) if v <= mode.max_typed() => None,
+            _ => Some(ConsoleError::OutOfRange {
+                text: entry.text.clone(),
+                mode,
+            }),
         }
     }
 
@@ -633,6 +661,7 @@ impl DmxConsole {
                 self.entry = None;
             }
         }
+        self.refusal = self.entry_problem();
     }
 
     /// Esc: drops the typed value; nothing changes.
@@ -642,9 +671,20 @@ impl DmxConsole {
 
     /// Enter: sets the cursor's slot to the typed value (moving the cursor,
     /// changing mode or any value operation commits too).
+    ///
+    /// A value out of range (or with too many digits) sets nothing: the
+    /// refusal says so, and the slot keeps its value.
     pub fn commit_entry(&mut self) -> Option<Frame> {
+        if let Some(problem) = self.entry_problem() {
+            let text = self.entry.take().map(|e| e.text).unwrap_or_default();
+            self.refuse(ConsoleError::NotSet {
+                text,
+                why: problem.to_string(),
+            });
+            return None;
+        }
         let entry = self.entry.take()?;
-        // type_char only stores digits within the mode's range, so this parse
+        // entry_problem found the digits valid and in range, so this parse
         // cannot fail; a failure would leave the values unchanged.
         let typed = u32::from_str_radix(&entry.text, entry.mode.radix()).ok()?;
         let value = match entry.mode {

@@ -236,13 +236,12 @@ fn typed_decimal_out_of_range_is_refused_not_wrapped() {
         err.to_string(),
         "256 is out of range: decimal values are 0..=255"
     );
-    assert_eq!(c.entry(), Some("25"), "the refused digit is not kept");
+    assert_eq!(c.entry(), Some("256"), "what was typed stays visible");
+    // Backspace makes it valid again.
+    c.backspace();
+    assert_eq!(c.refusal(), None);
     assert_eq!(c.type_char('5'), Ok(()));
     assert_eq!(c.commit_entry().map(|f| f.data[0]), Some(255));
-    c.type_char('9').unwrap();
-    c.type_char('9').unwrap();
-    c.type_char('9').unwrap_err();
-    c.type_char('0').unwrap_err();
     assert!(matches!(
         c.type_char('x'),
         Err(ConsoleError::NotADigit { ch: 'x', .. })
@@ -257,7 +256,37 @@ fn typed_decimal_out_of_range_is_refused_not_wrapped() {
             mode: DisplayMode::Decimal
         })
     );
-    assert_eq!(c.commit_entry().map(|f| f.data[0]), Some(7));
+    // 0071 is not shortened to 007: nothing is set.
+    assert_eq!(c.commit_entry(), None);
+    assert_eq!(c.value(0), 255);
+    assert!(matches!(c.refusal(), Some(ConsoleError::NotSet { .. })));
+}
+
+/// `3 0 0 Enter` used to set 30: the refused third digit was only noted.
+#[test]
+fn a_value_over_255_is_refused_as_a_whole_never_shortened() {
+    let mut c = console();
+    c.type_char('9').unwrap();
+    c.commit_entry().unwrap();
+    for d in ['3', '0'] {
+        c.type_char(d).unwrap();
+    }
+    assert!(c.type_char('0').is_err());
+    assert_eq!(c.commit_entry(), None, "nothing is sent");
+    assert_eq!(c.value(0), 9, "the slot keeps its value");
+    let why = c.refusal().unwrap().to_string();
+    assert!(
+        why.starts_with("300 was not set (300 is out of range"),
+        "{why}"
+    );
+    assert_eq!(c.entry(), None);
+    // More digits after a refusal stay refused, and are bounded.
+    for d in "99999".chars() {
+        let _ = c.type_char(d);
+    }
+    assert_eq!(c.entry(), Some("9999"));
+    assert_eq!(c.commit_entry(), None);
+    assert_eq!(c.value(0), 9);
 }
 
 #[test]
@@ -277,6 +306,8 @@ fn typed_hex_values() {
         c.type_char('g').unwrap_err().to_string(),
         "'g' is not a hex digit"
     );
+    assert_eq!(c.entry(), Some("fe0"), "the digit too many shows");
+    c.backspace();
     assert_eq!(c.commit_entry().map(|f| f.data[0]), Some(254));
 }
 

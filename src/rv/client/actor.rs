@@ -48,13 +48,15 @@ impl Actor {
                     .reroute(Route::Waiting(VecDeque::new()), "connecting");
             }
             let handshake = self.handshake().await;
-            if let Some(first) = self.first_outcome.take() {
-                let failure = handshake.as_ref().err().cloned();
-                let _ = first.send(handshake.as_ref().map(|_| ()).map_err(Clone::clone));
-                if let Some(err) = failure {
-                    self.finish(err.to_string());
-                    return;
-                }
+            // A first handshake that failed ends the client. One that
+            // succeeded is reported once the session is live (in `session`),
+            // so what a caller does right after `connect` goes straight out.
+            if let Err(err) = &handshake
+                && let Some(first) = self.first_outcome.take()
+            {
+                let _ = first.send(Err(err.clone()));
+                self.finish(err.to_string());
+                return;
             }
             let outcome = match handshake {
                 Ok(Greeted {
@@ -261,6 +263,9 @@ impl Actor {
                 self.install(&mut live, subscribed);
             }
             *route = Route::Live(live);
+        }
+        if let Some(first) = self.first_outcome.take() {
+            let _ = first.send(Ok(()));
         }
         let mut last_heard = Instant::now();
         let addr = self.config.address();
