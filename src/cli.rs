@@ -12,7 +12,7 @@
 //! (refused, timed out, bad arguments).
 
 use crate::cmd::shell::{DemoArgs, ShellArgs};
-use crate::cmd::{dmx, man, push, rv, shell, sim, watch};
+use crate::cmd::{cue, dmx, man, push, rv, shell, sim, watch};
 use crate::config::FileConfig;
 use crate::options::{Levels, LogArgs, typed};
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -53,6 +53,8 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Send DMX to universes through OLA's olad.
     Dmx(dmx::DmxArgs),
+    /// Let RV's playback drive DMX scenes with fades, from a show file.
+    Cue(cue::CueArgs),
     /// Open the interactive shell against a built-in RV simulator.
     Demo(DemoArgs),
     /// Print the man page (or write one per command with --dir).
@@ -120,6 +122,7 @@ impl Cli {
                 args.olad.merge(Some(olad_top), levels, file);
                 args.timeout.merge(Some(&rv_top.timeout), levels);
             }
+            Some(Command::Cue(args)) => args.settle(rv_top, olad_top, sub, matches, file),
             Some(Command::Demo(args)) => {
                 args.session.merge(Some(&rv_top.session), levels, file);
                 args.timeout.merge(Some(&rv_top.timeout), levels);
@@ -140,6 +143,7 @@ impl Cli {
             Some(Command::Watch(args)) => watch::run(args),
             Some(Command::Sim(args)) => sim::run(args),
             Some(Command::Dmx(args)) => dmx::run(args),
+            Some(Command::Cue(args)) => cue::run(args),
             Some(Command::Completions { shell }) => {
                 clap_complete::generate(
                     shell,
@@ -163,12 +167,23 @@ fn refuse_untaken(matches: &ArgMatches, name: &str) -> Result<(), CliError> {
     let Some(sub) = top.find_subcommand(name) else {
         return Ok(());
     };
+    // What the subcommand takes, down to the nested subcommand typed
+    // (`cue run` takes RV's options, `cue check` none).
+    let mut taken: Vec<&clap::Id> = sub.get_arguments().map(|a| a.get_id()).collect();
+    let (mut level, mut typed_at) = (sub, matches.subcommand().map(|(_, m)| m));
+    while let Some((nested, below)) = typed_at.and_then(ArgMatches::subcommand) {
+        let Some(next) = level.find_subcommand(nested) else {
+            break;
+        };
+        taken.extend(next.get_arguments().map(|a| a.get_id()));
+        (level, typed_at) = (next, Some(below));
+    }
     for arg in top.get_arguments() {
         let id = arg.get_id().as_str();
         if arg.is_positional() || arg.is_global_set() || !typed(matches, id) {
             continue;
         }
-        if !sub.get_arguments().any(|a| a.get_id() == arg.get_id()) {
+        if !taken.contains(&arg.get_id()) {
             let option = arg
                 .get_long()
                 .map_or_else(|| id.to_owned(), |long| format!("--{long}"));
@@ -303,6 +318,44 @@ mod tests {
     }
 
     #[test]
+    fn options_typed_before_cue_apply_to_its_subcommand() {
+        let file = FileConfig::default();
+        let cli = parsed(
+            &["--olad", "a:1", "--port", "7", "cue", "run", "s.toml"],
+            &file,
+        );
+        let Some(Command::Cue(cue)) = cli.command else {
+            panic!()
+        };
+        let cue::CueCommand::Run(run) = cue.command else {
+            panic!()
+        };
+        assert_eq!(run.olad.olad, "a:1");
+        assert_eq!(run.rv.port.port, Some(7));
+        let cli = parsed(
+            &[
+                "--timeout",
+                "3",
+                "cue",
+                "fire",
+                "s.toml",
+                "dim",
+                "--olad",
+                "b:2",
+            ],
+            &file,
+        );
+        let Some(Command::Cue(cue)) = cli.command else {
+            panic!()
+        };
+        let cue::CueCommand::Fire(fire) = cue.command else {
+            panic!()
+        };
+        assert_eq!(fire.olad.olad, "b:2");
+        assert_eq!(fire.timeout.timeout, Duration::from_secs(3));
+    }
+
+    #[test]
     fn the_config_file_fills_what_nothing_typed_gives() {
         let file = FileConfig {
             host: Some("filehost".into()),
@@ -346,6 +399,8 @@ mod tests {
                 "--port",
             ),
             (&["--connect", "a:1", "ping"], "--connect"),
+            (&["--olad", "x:1", "cue", "check", "s.toml"], "--olad"),
+            (&["--host", "h", "cue", "fire", "s.toml", "a"], "--host"),
         ] {
             let mut all = vec!["rvshell"];
             all.extend_from_slice(args);
@@ -401,6 +456,17 @@ mod tests {
                 &["dmx", "patch"],
                 &["--olad", "--timeout", "--port"],
                 &["--host", "--contact", "--tag"],
+            ),
+            (
+                &["cue", "check"],
+                &[],
+                &["--host", "--port", "--olad", "--timeout"],
+            ),
+            (&["cue", "run"], &[RV, OLAD].concat(), &[]),
+            (
+                &["cue", "fire"],
+                &["--olad", "--timeout"],
+                &["--host", "--port", "--tag", "--contact", "--heartbeat"],
             ),
             (
                 &["completions"],

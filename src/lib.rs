@@ -10,7 +10,8 @@
 //!   protocol and the async connection engine), [`ola`] (OLA's protobuf RPC
 //!   and an async olad client); [`sim`], a server that behaves like RV on the
 //!   wire; [`bench`](mod@bench), measurements shared by `rvshell dmx bench` and
-//!   `benches/`. None of them knows the terminal.
+//!   `benches/`; [`cue`], the show file and cue engine that lets RV's
+//!   playback drive DMX scenes. None of them knows the terminal.
 //! - The interactive shell: [`app`] (its state, `App::update(event) ->
 //!   commands`, no I/O), [`ui`] (drawing `&App`), [`shell`] (the runtime
 //!   that owns the terminal and joins `app` to the network; the only place
@@ -25,6 +26,7 @@ pub mod cli;
 pub mod clock;
 pub mod cmd;
 pub mod config;
+pub mod cue;
 pub mod logging;
 pub mod ola;
 pub mod options;

@@ -3,21 +3,15 @@
 use assert_cmd::Command;
 use rvshell::bench::ola::bench_frame;
 use rvshell::ola::client::OlaClient;
-use rvshell::ola::daemon::{OladOptions, OladProcess};
+use rvshell::ola::daemon::OladProcess;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Duration;
 
+mod common;
+
 async fn olad() -> OladProcess {
-    match OladProcess::start(OladOptions {
-        patch_universe: Some(1),
-        ..OladOptions::default()
-    })
-    .await
-    {
-        Ok(olad) => olad,
-        Err(err) => panic!("{err}"),
-    }
+    common::ola::olad(Some(1)).await
 }
 
 fn rvshell(olad: &OladProcess) -> Command {

@@ -10,19 +10,7 @@ use rvshell::ola::pb::proto::MergeMode;
 use std::time::Duration;
 
 mod common;
-use common::ola::settled;
-
-async fn olad(universe: Option<u32>) -> OladProcess {
-    match OladProcess::start(OladOptions {
-        patch_universe: universe,
-        ..OladOptions::default()
-    })
-    .await
-    {
-        Ok(olad) => olad,
-        Err(err) => panic!("{err}"),
-    }
-}
+use common::ola::{olad, settled};
 
 async fn client(olad: &OladProcess) -> OlaClient {
     OlaClient::connect(&olad.addr().to_string()).await.unwrap()

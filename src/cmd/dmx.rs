@@ -9,6 +9,7 @@ use crate::ola::client::{
 };
 use crate::ola::join_slots;
 use crate::ola::pb::proto::{MergeMode, PortInfo};
+use crate::ola::values::{self, Values, apply_changes};
 use crate::options::{OladArgs, TimeoutArgs};
 use clap::{Args, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -274,8 +275,8 @@ async fn dispatch(command: DmxCommand, olad: &Olad) -> Result<(), Failure> {
             check_priority(priority)?;
             let client = connect(olad, false).await?;
             let frame = match spec {
-                SetSpec::Plain(frame) => frame,
-                SetSpec::Addressed(changes) => {
+                Values::Plain(frame) => frame,
+                Values::Addressed(changes) => {
                     let current = client
                         .get_dmx(universe)
                         .await
@@ -513,109 +514,16 @@ fn port_line(kind: &str, p: &PortInfo) -> String {
     )
 }
 
-/// What `set` was asked to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum SetSpec {
-    /// Only plain values: exactly this frame.
-    Plain(Vec<u8>),
-    /// Some `CH=VAL` / `CH-CH=VAL`: (first channel, last channel, value),
-    /// 1-based, applied over the current values.
-    Addressed(Vec<(usize, usize, u8)>),
-}
-
-/// One DMX value; the error is the message for the user.
-fn parse_value(text: &str) -> Result<u8, String> {
-    text.trim().parse::<u8>().map_err(|_| {
-        format!(
-            "bad DMX value {:?}: values are whole numbers 0..=255",
-            text.trim()
-        )
-    })
-}
-
-fn parse_channel(text: &str) -> Result<usize, Failure> {
-    match text.trim().parse::<usize>() {
-        Ok(c) if (1..=MAX_SLOTS).contains(&c) => Ok(c),
-        _ => Err(Failure::usage(format!(
-            "bad channel {:?}: channels are 1..=512",
-            text.trim()
-        ))),
-    }
-}
-
-/// Parses `set`'s values (see [`DmxCommand::Set`]).
-fn parse_values(text: &str) -> Result<SetSpec, Failure> {
-    let mut changes = Vec::new();
-    let mut addressed = false;
-    let mut next = 1usize;
-    for item in text.split(',') {
-        let item = item.trim();
-        if item.is_empty() {
-            return Err(Failure::usage(format!(
-                "empty value in {text:?}: separate values with single commas"
-            )));
-        }
-        let (first, last, value) = match item.split_once('=') {
-            None => (next, next, parse_value(item).map_err(Failure::usage)?),
-            Some((channels, value)) => {
-                addressed = true;
-                let value = parse_value(value).map_err(Failure::usage)?;
-                match channels.split_once('-') {
-                    None => {
-                        let c = parse_channel(channels)?;
-                        (c, c, value)
-                    }
-                    Some((a, b)) => {
-                        let (a, b) = (parse_channel(a)?, parse_channel(b)?);
-                        if a > b {
-                            return Err(Failure::usage(format!(
-                                "bad channel range {channels:?}: the first channel must not exceed the last"
-                            )));
-                        }
-                        (a, b, value)
-                    }
-                }
-            }
-        };
-        if last > MAX_SLOTS {
-            return Err(Failure::usage(format!(
-                "too many values in {text:?}: a universe has 512 channels"
-            )));
-        }
-        changes.push((first, last, value));
-        next = last + 1;
-    }
-    if addressed {
-        Ok(SetSpec::Addressed(changes))
-    } else {
-        Ok(SetSpec::Plain(
-            changes.into_iter().map(|(_, _, v)| v).collect(),
-        ))
-    }
-}
-
-/// Applies addressed changes over the current values (extended with zeros
-/// as far as the highest channel changed).
-fn apply_changes(current: &[u8], changes: &[(usize, usize, u8)]) -> Vec<u8> {
-    let top = changes.iter().map(|&(_, last, _)| last).max().unwrap_or(0);
-    let mut frame = current.to_vec();
-    if frame.len() < top {
-        frame.resize(top, 0);
-    }
-    for &(first, last, value) in changes {
-        // Channels are 1..=512 and frame.len() >= last, checked above.
-        for slot in &mut frame[first - 1..last] {
-            *slot = value;
-        }
-    }
-    frame
+/// Parses `set`'s values (see [`DmxCommand::Set`] and [`crate::ola::values`]).
+fn parse_values(text: &str) -> Result<Values, Failure> {
+    values::parse_values(text).map_err(|err| Failure::usage(err.to_string()))
 }
 
 /// Parses one line of `stream` input: plain comma-separated values.
 fn parse_frame_line(line: &str) -> Result<Vec<u8>, String> {
     let mut frame = Vec::with_capacity(MAX_SLOTS);
     for item in line.split(',') {
-        let value = parse_value(item)?;
+        let value = values::parse_value(item).map_err(|err| err.to_string())?;
         if frame.len() == MAX_SLOTS {
             return Err("more than 512 values".to_owned());
         }
@@ -890,58 +798,18 @@ fn render_grid(
 mod tests {
     use super::*;
 
-    fn spec(text: &str) -> SetSpec {
-        match parse_values(text) {
-            Ok(spec) => spec,
-            Err(err) => panic!("{text}: {err:?}"),
-        }
-    }
-
-    fn usage_error(text: &str) -> String {
-        match parse_values(text) {
-            Err(Failure::Other(msg)) => msg,
-            other => panic!("{text}: expected a usage error, got {other:?}"),
-        }
-    }
-
+    /// The parsing itself is tested in `ola::values`; here, that a bad
+    /// list is a usage error (exit 2) with the parser's words.
     #[test]
-    fn plain_values_are_the_frame() {
-        assert_eq!(spec("255,0,128"), SetSpec::Plain(vec![255, 0, 128]));
-        assert_eq!(spec(" 1 , 2 "), SetSpec::Plain(vec![1, 2]));
-        let full = vec!["7"; 512].join(",");
-        assert_eq!(spec(&full), SetSpec::Plain(vec![7; 512]));
-    }
-
-    #[test]
-    fn addressed_values_patch_the_current_frame() {
-        let changes = spec("3=9,10-12=200,1");
+    fn bad_values_are_usage_errors() {
         assert_eq!(
-            changes,
-            SetSpec::Addressed(vec![(3, 3, 9), (10, 12, 200), (13, 13, 1)])
+            parse_values("1=2").unwrap(),
+            Values::Addressed(vec![(1, 1, 2)])
         );
-        let SetSpec::Addressed(changes) = changes else {
-            unreachable!()
-        };
-        let frame = apply_changes(&[5, 5, 5, 5], &changes);
-        assert_eq!(frame, vec![5, 5, 9, 5, 0, 0, 0, 0, 0, 200, 200, 200, 1]);
-        // Untouched channels beyond the change keep their current values.
-        let frame = apply_changes(&[1; 20], &[(2, 2, 0)]);
-        assert_eq!(frame.len(), 20);
-        assert_eq!(frame[1], 0);
-        assert_eq!(frame[2], 1);
-    }
-
-    #[test]
-    fn bad_values_are_explained() {
-        assert!(usage_error("300").contains("0..=255"));
-        assert!(usage_error("1,,2").contains("empty value"));
-        assert!(usage_error("0=5").contains("channels are 1..=512"));
-        assert!(usage_error("513=5").contains("channels are 1..=512"));
-        assert!(usage_error("5-2=1").contains("must not exceed"));
-        assert!(usage_error("x").contains("\"x\""));
-        let too_many = vec!["1"; 513].join(",");
-        assert!(usage_error(&too_many).contains("512 channels"));
-        assert!(usage_error("512=1,2").contains("512 channels"));
+        match parse_values("300") {
+            Err(Failure::Other(msg)) => assert!(msg.contains("0..=255"), "{msg}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -949,7 +817,10 @@ mod tests {
         assert_eq!(parse_frame_line("1,2,3").unwrap(), vec![1, 2, 3]);
         assert!(parse_frame_line("1,256").unwrap_err().contains("256"));
         // The same words as `set` for the same bad value.
-        assert_eq!(parse_frame_line("1, x ").unwrap_err(), usage_error("x"));
+        assert_eq!(
+            parse_frame_line("1, x ").unwrap_err(),
+            values::parse_values("x").unwrap_err().to_string()
+        );
         assert!(
             parse_frame_line(&vec!["0"; 513].join(","))
                 .unwrap_err()

@@ -6,6 +6,7 @@
 //! RETURN, a failed olad request), 2 we could not talk to the peer at all
 //! (refused, timed out, bad arguments).
 
+pub mod cue;
 pub mod dmx;
 pub mod man;
 pub mod push;

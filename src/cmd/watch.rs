@@ -149,7 +149,7 @@ async fn watch(
 }
 
 /// Ctrl+C or SIGTERM.
-async fn stop_signal() {
+pub(crate) async fn stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

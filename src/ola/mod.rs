@@ -42,6 +42,7 @@ pub mod client;
 pub mod codec;
 pub mod daemon;
 pub mod pb;
+pub mod values;
 
 /// Slot values as comma-separated decimals, e.g. `255,0,128`: what
 /// `rvshell dmx get` and `rvshell dmx monitor` print, and what
