@@ -53,8 +53,18 @@ pub enum ValuesError {
     #[error("bad channel range {0:?}: the first channel must not exceed the last")]
     Range(String),
     /// Plain values past channel 512.
-    #[error("too many values in {0:?}: a universe has 512 channels")]
-    TooMany(String),
+    #[error(
+        "too many values: {given} given, and value {item} would go to channel {channel}; \
+         a universe has 512 channels"
+    )]
+    TooMany {
+        /// How many values (comma-separated items) were given.
+        given: usize,
+        /// The first item that reaches past channel 512 (1-based).
+        item: usize,
+        /// The channel it would go to.
+        channel: usize,
+    },
 }
 
 /// One DMX value, 0..=255.
@@ -76,7 +86,8 @@ pub fn parse_values(text: &str) -> Result<Values, ValuesError> {
     let mut changes = Vec::new();
     let mut addressed = false;
     let mut next = 1usize;
-    for item in text.split(',') {
+    let given = text.split(',').count();
+    for (index, item) in text.split(',').enumerate() {
         let item = item.trim();
         if item.is_empty() {
             return Err(ValuesError::Empty(text.to_owned()));
@@ -102,7 +113,11 @@ pub fn parse_values(text: &str) -> Result<Values, ValuesError> {
             }
         };
         if last > MAX_SLOTS {
-            return Err(ValuesError::TooMany(text.to_owned()));
+            return Err(ValuesError::TooMany {
+                given,
+                item: index + 1,
+                channel: last,
+            });
         }
         changes.push((first, last, value));
         next = last + 1;
@@ -192,7 +207,14 @@ mod tests {
         assert!(error("5-2=1").contains("must not exceed"));
         assert!(error("x").contains("\"x\""));
         let too_many = vec!["1"; 513].join(",");
-        assert!(error(&too_many).contains("512 channels"));
+        let err = error(&too_many);
+        assert_eq!(
+            err,
+            "too many values: 513 given, and value 513 would go to channel 513; \
+             a universe has 512 channels",
+            "says how many, never echoes them all"
+        );
+        assert!(error("510=1,2,3,4").contains("value 4 would go to channel 513"));
         assert!(error("512=1,2").contains("512 channels"));
     }
 }
