@@ -101,6 +101,9 @@ impl Cli {
         let top = Levels::top(matches);
         self.shell.rv.merge(None, top, file);
         self.shell.olad.merge(None, top, file);
+        if self.shell.show.show.is_none() {
+            self.shell.show.show = file.show.clone();
+        }
         self.history_size = file.history_size()?;
         let Some((name, sub)) = matches.subcommand() else {
             return Ok(());
@@ -110,7 +113,7 @@ impl Cli {
             own: sub,
             parent: Some(matches),
         };
-        let (rv_top, olad_top) = (&self.shell.rv, &self.shell.olad);
+        let (rv_top, olad_top, show_top) = (&self.shell.rv, &self.shell.olad, &self.shell.show);
         match &mut self.command {
             Some(Command::Eval(args)) => args.rv.merge(Some(rv_top), levels, file),
             Some(Command::Event(args)) => args.rv.merge(Some(rv_top), levels, file),
@@ -124,6 +127,10 @@ impl Cli {
             }
             Some(Command::Cue(args)) => args.settle(rv_top, olad_top, sub, matches, file),
             Some(Command::Demo(args)) => {
+                if args.show.show.is_none() {
+                    // Typed before `demo`, else the config file's.
+                    args.show.show = show_top.show.clone();
+                }
                 args.session.merge(Some(&rv_top.session), levels, file);
                 args.timeout.merge(Some(&rv_top.timeout), levels);
                 args.olad.merge(Some(olad_top), levels, file);

@@ -16,6 +16,7 @@
 //! contact = "dailies-left"
 //! olad = "127.0.0.1:9010"
 //! history_size = 1000
+//! show = "/shows/screening-room.toml"
 //! ```
 
 use serde::Deserialize;
@@ -30,6 +31,8 @@ pub struct FileConfig {
     pub contact: Option<String>,
     pub olad: Option<String>,
     pub history_size: Option<usize>,
+    /// The shell's show file for the cue link (`--show`).
+    pub show: Option<PathBuf>,
 }
 
 /// Why the config could not be used.

@@ -118,6 +118,15 @@ pub enum DmxCommand {
         universe: u32,
         name: Option<String>,
     },
+    /// A frame of the cue link (show file): sent in order with the link's
+    /// other frames; answer with [`DmxEvent::CueSent`].
+    SendCue {
+        universe: u32,
+        data: Vec<u8>,
+        priority: u8,
+    },
+    /// GetDmx for the cue link's held state; answer with [`DmxEvent::Held`].
+    LoadHeld(u32),
 }
 
 impl DmxCommand {
@@ -147,6 +156,14 @@ impl DmxCommand {
                 port: port.clone(),
                 universe: *universe,
                 name: name.clone(),
+                result: Err(err),
+            },
+            DmxCommand::SendCue { universe, .. } => DmxEvent::CueSent {
+                universe: *universe,
+                result: Err(err),
+            },
+            DmxCommand::LoadHeld(universe) => DmxEvent::Held {
+                universe: *universe,
                 result: Err(err),
             },
         }
@@ -183,6 +200,16 @@ pub enum DmxEvent {
     },
     Universes(Result<Vec<UniverseEntry>, String>),
     Ports(Result<Vec<PortEntry>, String>),
+    /// The answer to [`DmxCommand::SendCue`].
+    CueSent {
+        universe: u32,
+        result: Result<(), String>,
+    },
+    /// The answer to [`DmxCommand::LoadHeld`].
+    Held {
+        universe: u32,
+        result: Result<Vec<u8>, String>,
+    },
     /// The answer to [`DmxCommand::Patch`], with what it asked for.
     Patched {
         port: PortEntry,
@@ -573,6 +600,8 @@ impl DmxTab {
                 None
             }
             DmxAction::Universes => return self.open_picker(),
+            // The app takes it when a show is loaded (`app::cue`).
+            DmxAction::Link => None,
         };
         self.changed(frame)
     }
@@ -930,6 +959,8 @@ impl DmxTab {
     /// Reacts to a report from the runner.
     pub fn on_event(&mut self, event: DmxEvent, now: Duration) -> Vec<DmxCommand> {
         match event {
+            // The cue link's, answered by the app (`app::cue`).
+            DmxEvent::CueSent { .. } | DmxEvent::Held { .. } => Vec::new(),
             DmxEvent::State(state) => self.on_state(state, true),
             DmxEvent::Reconnected { failed } => {
                 for line in &failed {

@@ -130,6 +130,8 @@ pub enum DmxAction {
     Priority,
     FadeTime,
     Universes,
+    /// Turn the cue link (a show given with --show) on or off.
+    Link,
 }
 
 /// One key: a code and its modifiers. For character keys Shift is ignored
@@ -625,6 +627,14 @@ pub const KEYMAP: &[Binding] = &[
         A::Dmx(DA::Universes),
         "pick a universe, or patch a port to make one",
         Some("universe"),
+        false,
+    ),
+    bind(
+        D,
+        &[ch('L')],
+        A::Dmx(DA::Link),
+        "cue link on/off: RV's playback fires the show's cues (--show)",
+        None,
         false,
     ),
     bind(

@@ -320,11 +320,63 @@ impl App {
             Action::EditCode => self.set_focus(Focus::Editor),
             Action::Pixels(action) => return self.pixels_act(action),
             Action::Dmx(action) => {
+                if let Some(commands) = self.cue_act(action) {
+                    return commands;
+                }
                 let commands = self.dmx.act(action, self.now);
                 return self.dmx_out(commands);
             }
         }
         Vec::new()
+    }
+
+    /// The keys the cue link takes on the OLA-DMX tab when a show is
+    /// loaded: `L`, and F1-F12 / Shift+F for the show's scenes. `None`
+    /// leaves the key to the console.
+    fn cue_act(&mut self, action: crate::app::keymap::DmxAction) -> Option<Vec<Command>> {
+        use crate::app::keymap::DmxAction as DA;
+        let olad = self.dmx.is_connected();
+        let Some(link) = &mut self.cue else {
+            if action == DA::Link {
+                self.log(
+                    LineKind::Error,
+                    "cue".into(),
+                    "no show loaded: start the shell with --show SHOW.toml (or show = \"...\" \
+                     in the config file)",
+                );
+                return Some(Vec::new());
+            }
+            return None;
+        };
+        let out = match action {
+            DA::Link => link.toggle(olad),
+            DA::Recall(n) => {
+                let fade = self.dmx.console.fade_time();
+                link.recall(usize::from(n), fade, self.now)
+            }
+            DA::Store(n) => {
+                let universe = self.dmx.console.universe();
+                let values = *self.dmx.console.values();
+                return Some(match link.store(usize::from(n), universe, &values) {
+                    Ok(text) => {
+                        let path = link.path.clone();
+                        let scene = link.scene_of_key(usize::from(n)).unwrap_or("?").to_owned();
+                        self.log(
+                            LineKind::Info,
+                            "cue".into(),
+                            format!("scene {scene} (F{}) takes the console's values", n + 1),
+                        );
+                        vec![Command::SaveShow { path, text }]
+                    }
+                    Err(err) => {
+                        self.log(LineKind::Error, "cue".into(), format!("not stored: {err}"));
+                        Vec::new()
+                    }
+                });
+            }
+            _ => return None,
+        };
+        Some(self.cue_out(out))
     }
 
     /// Wraps the DMX tab's commands and moves its log lines to the feedback pane.

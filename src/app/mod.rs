@@ -8,6 +8,7 @@
 //! under the same id, which is how the Feedback pane ties each RETURN to the
 //! code that asked for it.
 
+pub mod cue;
 pub mod dmx_console;
 pub mod dmx_grid_layout;
 pub mod dmx_tab;
@@ -125,6 +126,8 @@ pub enum NetEvent {
     Pixels(pixels::PixelsEvent),
     /// olad's connection and the DMX tab's requests.
     Dmx(dmx_tab::DmxEvent),
+    /// The show file was written, or why not.
+    ShowSaved(Result<std::path::PathBuf, String>),
 }
 
 /// Everything `App::update` reacts to.
@@ -159,6 +162,12 @@ pub enum Command {
     Quit,
     /// A Pixels tab job: load, complete, push, cancel.
     Pixels(pixels::PixelsCommand),
+    /// Write the show file (a scene stored with Shift+F); answer with
+    /// [`NetEvent::ShowSaved`].
+    SaveShow {
+        path: std::path::PathBuf,
+        text: String,
+    },
 }
 
 /// Which text field has the keys.
@@ -311,6 +320,8 @@ pub struct App {
     pub pixels: pixels::PixelsTab,
     /// The OLA-DMX tab.
     pub dmx: dmx_tab::DmxTab,
+    /// The cue link, when a show was given (`--show`).
+    pub cue: Option<cue::CueLink>,
 
     pending: HashMap<RequestId, Pending>,
     next_request: RequestId,
@@ -359,6 +370,7 @@ impl App {
             history,
             pixels: pixels::PixelsTab::default(),
             dmx: dmx_tab::DmxTab::new(crate::ola::client::DEFAULT_ADDR),
+            cue: None,
             heartbeat: None,
             pending: HashMap::new(),
             next_request: 1,
@@ -385,10 +397,15 @@ impl App {
         } else {
             None
         };
-        match (rv, self.dmx.tick_interval()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let cue = self
+            .cue
+            .as_ref()
+            .and_then(cue::CueLink::next_due)
+            .map(|due| due.saturating_sub(self.now).max(Duration::from_millis(1)));
+        [rv, self.dmx.tick_interval(), cue]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Polls the frame only as the fallback: Watch on, playing, and the
@@ -398,6 +415,29 @@ impl App {
             && self.playing
             && self.live().is_none_or(|live| live.mode != LiveMode::Live)
             && self.contacts.iter().any(ContactView::is_connected)
+    }
+
+    /// Applies what the cue link asks: lines to the feedback pane, frames
+    /// shown on the console when it shows their universe, commands out.
+    fn cue_out(&mut self, out: cue::CueOut) -> Vec<Command> {
+        for (error, text) in out.lines {
+            let kind = if error {
+                LineKind::Error
+            } else {
+                LineKind::Info
+            };
+            self.log(kind, "cue".into(), text);
+        }
+        for frame in &out.frames {
+            if frame.universe == self.dmx.console.universe() {
+                self.dmx.console.set_readback(&frame.data);
+                self.dirty |= self.tab == Tab::Dmx;
+            }
+        }
+        if !out.commands.is_empty() && self.tab == Tab::Dmx {
+            self.dirty = true;
+        }
+        out.commands.into_iter().map(Command::Dmx).collect()
     }
 
     /// The selected RV's live state.

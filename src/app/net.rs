@@ -9,7 +9,41 @@ impl App {
             NetEvent::State { contact, state } => self.on_state(contact, state),
             NetEvent::Client { contact, event } => return self.on_client(contact, event),
             NetEvent::Reply { request, result } => self.on_reply(request, result),
+            NetEvent::ShowSaved(result) => match result {
+                Ok(path) => self.log(
+                    LineKind::Info,
+                    "cue".into(),
+                    format!("stored into {}", path.display()),
+                ),
+                Err(err) => self.log(
+                    LineKind::Error,
+                    "cue".into(),
+                    format!("the show file was not written: {err}"),
+                ),
+            },
+            NetEvent::Dmx(dmx_tab::DmxEvent::CueSent { universe, result }) => {
+                if let Some(link) = &mut self.cue {
+                    let out = link.on_sent(universe, result);
+                    return self.cue_out(out);
+                }
+            }
+            NetEvent::Dmx(dmx_tab::DmxEvent::Held { universe, result }) => {
+                if let Some(link) = &mut self.cue {
+                    let out = link.on_held(universe, result);
+                    return self.cue_out(out);
+                }
+            }
             NetEvent::Dmx(event) => {
+                let olad_back = matches!(
+                    event,
+                    dmx_tab::DmxEvent::State(dmx_tab::OladState::Connected)
+                        | dmx_tab::DmxEvent::Reconnected { .. }
+                );
+                let mut cue = Vec::new();
+                if olad_back && let Some(link) = &mut self.cue {
+                    let out = link.on_olad_connected();
+                    cue = self.cue_out(out);
+                }
                 // olad's pushes come as often as its sources send: one is
                 // drawn only if it shows (on the DMX tab) and changed.
                 self.dirty |= match &event {
@@ -22,7 +56,9 @@ impl App {
                     _ => true,
                 };
                 let commands = self.dmx.on_event(event, self.now);
-                return self.dmx_out(commands);
+                let mut out = self.dmx_out(commands);
+                out.extend(cue);
+                return out;
             }
             NetEvent::Sent { request, result } => {
                 if let Some(pending) = self.pending.remove(&request)
@@ -71,6 +107,7 @@ impl App {
 
     pub(super) fn on_client(&mut self, contact: usize, event: ClientEvent) -> Vec<Command> {
         let from = self.contact_label(contact);
+        let mut cue_commands = Vec::new();
         match event {
             // The state itself comes from NetEvent::State (the watch channel
             // is always current; this event may be queued behind a later loss).
@@ -96,6 +133,17 @@ impl App {
                 };
                 view.live.mode = LiveMode::Waiting;
                 let was_connected = std::mem::take(&mut view.was_connected);
+                // The link's RV is gone: the show's failsafe.
+                if was_connected
+                    && contact == self.selected
+                    && let Some(link) = &mut self.cue
+                {
+                    let out = link.rv_lost(self.now);
+                    cue_commands = self.cue_out(out);
+                }
+                let Some(view) = self.contacts.get_mut(contact) else {
+                    return cue_commands;
+                };
                 // A refused RV is retried forever: log each cause once.
                 if !was_connected && view.last_failure.as_ref() == Some(&reason) {
                     return Vec::new();
@@ -114,7 +162,15 @@ impl App {
                     self.poll_in_flight = None;
                 }
             }
-            ClientEvent::RvEvent(event) => self.on_rv_event(contact, event),
+            ClientEvent::RvEvent(event) => {
+                if contact == self.selected
+                    && let Some(link) = &mut self.cue
+                {
+                    let out = link.on_event(&event, self.now);
+                    cue_commands = self.cue_out(out);
+                }
+                self.on_rv_event(contact, event);
+            }
             ClientEvent::Subscribed { events } => {
                 if let Some(view) = self.contacts.get_mut(contact) {
                     view.live.mode = LiveMode::Live;
@@ -188,7 +244,7 @@ impl App {
                 self.log(LineKind::Connection, from, "RV signed off (DISCONNECT)")
             }
         }
-        Vec::new()
+        cue_commands
     }
 
     pub(super) fn on_reply(&mut self, request: RequestId, result: Result<String, String>) {

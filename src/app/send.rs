@@ -172,6 +172,10 @@ impl App {
         self.dirty |= self.dmx.console.fade().is_some();
         let dmx = self.dmx.on_tick(self.now);
         let mut commands = self.dmx_out(dmx);
+        if let Some(link) = &mut self.cue {
+            let out = link.tick(self.now);
+            commands.extend(self.cue_out(out));
+        }
         if self.counting_down() {
             self.dirty = true;
         }

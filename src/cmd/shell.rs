@@ -33,6 +33,19 @@ pub struct ShellArgs {
     /// --connect the positionals and --host/--port are not used.
     #[arg(long, value_name = "HOST:PORT", help_heading = "RV connection")]
     pub connect: Vec<String>,
+
+    #[command(flatten)]
+    pub show: ShowArg,
+}
+
+/// The cue link's show file, for the shell and the demo.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ShowArg {
+    /// A show file (TOML, see `rvshell cue`): RV's playback fires its cues
+    /// on the OLA-DMX tab's olad (L turns the link on), F1-F12 recall its
+    /// scenes, Shift+F stores into it.
+    #[arg(long, value_name = "SHOW")]
+    pub show: Option<std::path::PathBuf>,
 }
 
 /// Arguments of `rvshell demo`.
@@ -47,6 +60,9 @@ pub struct DemoArgs {
     /// olad's RPC address, used when no private olad can be started.
     #[command(flatten)]
     pub olad: OladArgs,
+
+    #[command(flatten)]
+    pub show: ShowArg,
 }
 
 /// `rvshell [NAME [HOST [PORT]]] [--connect HOST:PORT ...]`.
@@ -59,6 +75,7 @@ pub fn run(args: &ShellArgs, history_size: Option<usize>) -> ExitCode {
             olad: args.olad.olad.clone(),
             olad_timeout: args.rv.timeout.timeout,
             history_size,
+            show: args.show.show.clone(),
         },
         Err(err) => return fail(err),
     };
@@ -78,6 +95,7 @@ pub fn demo(args: &DemoArgs, history_size: Option<usize>) -> ExitCode {
         olad: args.olad.olad.clone(),
         olad_timeout: args.timeout.timeout,
         history_size,
+        show: args.show.show.clone(),
     }))
 }
 

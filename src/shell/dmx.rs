@@ -23,6 +23,38 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// How long quitting waits for olad's close barrier.
 const CLOSE_LIMIT: Duration = Duration::from_secs(2);
 
+/// Sends the cue link's frames in the order they were made, one at a time
+/// (each waits for olad's Ack, so a fade's frames cannot overtake each
+/// other). Frames that queue up behind a slow olad are coalesced to the
+/// newest per universe: the link's held state is what matters, and the
+/// last frame of a fade is always sent.
+async fn send_cues(
+    client: watch::Receiver<Option<OlaClient>>,
+    mut frames: tokio::sync::mpsc::UnboundedReceiver<(u32, Vec<u8>, u8)>,
+    post: Post,
+) {
+    while let Some(first) = frames.recv().await {
+        let mut batch = vec![first];
+        while let Ok(next) = frames.try_recv() {
+            match batch.iter_mut().find(|(u, ..)| *u == next.0) {
+                Some(slot) => *slot = next,
+                None => batch.push(next),
+            }
+        }
+        for (universe, data, priority) in batch {
+            let current = client.borrow().clone();
+            let result = match current {
+                Some(client) => client
+                    .update_dmx(universe, &data, Some(priority))
+                    .await
+                    .map_err(|e| explain(&e, universe)),
+                None => Err("olad is not connected".to_owned()),
+            };
+            post(DmxEvent::CueSent { universe, result });
+        }
+    }
+}
+
 /// Where the DMX tab's olad is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OladTarget {
@@ -44,6 +76,8 @@ pub struct DmxRunner {
     /// The newest UpdateDmxData task (the app keeps at most one in flight),
     /// awaited on close so the final frame cannot overtake it.
     last_send: Option<JoinHandle<()>>,
+    /// The cue link's frames, sent one after another by [`send_cues`].
+    cues: Option<tokio::sync::mpsc::UnboundedSender<(u32, Vec<u8>, u8)>>,
 }
 
 impl DmxRunner {
@@ -74,6 +108,7 @@ impl DmxRunner {
             conn,
             readback: None,
             last_send: None,
+            cues: None,
         }
     }
 
@@ -87,6 +122,28 @@ impl DmxRunner {
             return;
         };
         match command {
+            DmxCommand::SendCue {
+                universe,
+                data,
+                priority,
+            } => {
+                let cues = self.cues.get_or_insert_with(|| {
+                    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                    tokio::spawn(send_cues(self.client.clone(), rx, post.clone()));
+                    tx
+                });
+                let _ = cues.send((universe, data, priority));
+            }
+            DmxCommand::LoadHeld(universe) => {
+                tokio::spawn(async move {
+                    let result = client
+                        .get_dmx(universe)
+                        .await
+                        .map(|data| data.to_vec())
+                        .map_err(|e| explain(&e, universe));
+                    post(DmxEvent::Held { universe, result });
+                });
+            }
             DmxCommand::Send(frame) => {
                 self.last_send = Some(tokio::spawn(async move {
                     let result = client

@@ -10,6 +10,7 @@
 //! one ([`App::tick_interval`]): an idle shell sleeps in `recv`.
 
 use super::dmx::{DmxRunner, OladTarget};
+use crate::app::cue::CueLink;
 use crate::app::history::{DEFAULT_CAP, History};
 use crate::app::{App, AppEvent, Command, NetEvent};
 use crate::ola::daemon::OladProcess;
@@ -52,10 +53,26 @@ pub struct Settings {
     pub olad_timeout: Duration,
     /// How many sent events the history keeps; `None`: the default.
     pub history_size: Option<usize>,
+    /// A show file for the cue link (`--show`).
+    pub show: Option<PathBuf>,
+}
+
+/// Reads and checks the show file before the terminal is taken, so its
+/// errors (`SHOW:LINE:COL: message`, every one) are read on a plain screen.
+fn load_show(path: Option<&PathBuf>) -> anyhow::Result<Option<CueLink>> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read show {}", path.display()))?;
+    let show = crate::cue::show::Show::parse(&text, &path.display().to_string())
+        .map_err(|err| anyhow::anyhow!("the show does not check:\n{err}"))?;
+    Ok(Some(CueLink::new(path.clone(), text, show)))
 }
 
 /// Runs the shell against the RVs of `settings` until the user quits.
 pub fn run(settings: Settings) -> anyhow::Result<()> {
+    let cue = load_show(settings.show.as_ref())?;
     let olad = OladSetup {
         target: OladTarget::Address(settings.olad.clone()),
         process: None,
@@ -70,12 +87,14 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         settings.expected,
         olad,
         settings.notes,
+        cue,
     ))
 }
 
 /// `rvshell demo`: the shell against an in-process simulator, and a private
 /// olad when OLA is installed.
 pub fn demo(settings: Settings) -> anyhow::Result<()> {
+    let cue = load_show(settings.show.as_ref())?;
     let history_size = settings.history_size.unwrap_or(DEFAULT_CAP);
     runtime()?.block_on(async {
         let sim = Simulator::start(SimConfig {
@@ -105,6 +124,7 @@ pub fn demo(settings: Settings) -> anyhow::Result<()> {
             Some("rvsim".into()),
             olad,
             settings.notes,
+            cue,
         )
         .await
     })
@@ -172,6 +192,20 @@ fn spawn_history_writer(path: Option<PathBuf>) -> mpsc::UnboundedSender<String> 
         }
     });
     tx
+}
+
+/// Writes the show file (a temporary file, then a rename, so a crash never
+/// leaves half a show).
+async fn save_show(path: PathBuf, text: String) -> Result<PathBuf, String> {
+    tokio::task::spawn_blocking(move || {
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map(|()| path.clone())
+            .map_err(|err| format!("{}: {err}", path.display()))
+    })
+    .await
+    .map_err(|err| err.to_string())?
 }
 
 /// Forwards one connection's events and state changes to the main loop.
@@ -293,6 +327,7 @@ async fn shell(
     expected: Option<String>,
     olad: OladSetup,
     mut notes: Vec<String>,
+    cue: Option<CueLink>,
 ) -> anyhow::Result<()> {
     let OladSetup {
         target: olad_target,
@@ -333,6 +368,14 @@ async fn shell(
     let history = load_history(path.as_ref(), history_size);
     let history_tx = spawn_history_writer(path);
     let mut app = App::new(addresses, history);
+    if let Some(link) = cue {
+        notes.push(format!(
+            "Show {} loaded ({}); L on the OLA-DMX tab turns the cue link on",
+            link.path.display(),
+            link.show().summary()
+        ));
+        app.cue = Some(link);
+    }
     app.heartbeat = heartbeat;
     app.clock = local_clock();
     for note in notes {
@@ -429,6 +472,14 @@ async fn shell(
                     }
                     Command::SaveHistory(text) => {
                         let _ = history_tx.send(text);
+                    }
+                    Command::SaveShow { path, text } => {
+                        let tx = tx.clone();
+                        tokio::spawn(async move {
+                            let saved = save_show(path, text).await;
+                            let _ =
+                                tx.send(Incoming::App(AppEvent::Net(NetEvent::ShowSaved(saved))));
+                        });
                     }
                     Command::Pixels(command) => pixels.execute(command, &clients),
                     Command::Dmx(command) => dmx.execute(command),

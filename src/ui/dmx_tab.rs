@@ -46,9 +46,17 @@ pub fn draw(app: &App, frame: &mut Frame, areas: &Areas) {
         1
     };
     let lines = u16::try_from(lines).unwrap_or(1);
-    let [top, grid] =
-        Layout::vertical([Constraint::Length(lines), Constraint::Min(0)]).areas(inner);
+    let cue_rows = u16::from(app.cue.is_some());
+    let [top, cue, grid] = Layout::vertical([
+        Constraint::Length(lines),
+        Constraint::Length(cue_rows),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
     frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), top);
+    if let Some(link) = &app.cue {
+        frame.render_widget(Paragraph::new(cue_line(link, app.now)), cue);
+    }
 
     let mut state = dmx.grid.get();
     frame.render_stateful_widget(DmxGrid::new(&dmx.console), grid, &mut state);
@@ -59,6 +67,31 @@ pub fn draw(app: &App, frame: &mut Frame, areas: &Areas) {
     } else if let Some(picker) = &dmx.picker {
         picker_box(dmx, picker, frame, areas.body);
     }
+}
+
+/// The cue link's line: on or off, the show, the last cue, a fade's progress.
+fn cue_line(link: &crate::app::cue::CueLink, now: std::time::Duration) -> Line<'static> {
+    let file = link.path.file_name().map_or_else(
+        || link.path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let mut spans = vec![if link.on {
+        Span::styled("● cue link on", theme::OK)
+    } else {
+        Span::styled("○ cue link off (L)", theme::DIM)
+    }];
+    spans.push(Span::styled(format!("  {file}"), theme::DIM));
+    if let Some(last) = &link.last {
+        spans.push(Span::styled("  last: ", theme::DIM));
+        spans.push(Span::raw(last.clone()));
+    }
+    if let Some(progress) = link.progress(now) {
+        spans.push(Span::styled(
+            format!("  fading {:.0}%", progress * 100.0),
+            theme::WARN,
+        ));
+    }
+    Line::from(spans)
 }
 
 fn state_style(state: &OladState) -> Style {
