@@ -633,7 +633,7 @@ pub const KEYMAP: &[Binding] = &[
         D,
         &[ch('L')],
         A::Dmx(DA::Link),
-        "cue link on/off: RV's playback fires the show's cues (--show)",
+        "cue link on/off (the show of --show)",
         None,
         false,
     ),
