@@ -10,7 +10,9 @@
 //! `remoteSendEvent` reaches only connected clients, through the server).
 //! Input is bounded ([`MAX_CODE_BYTES`], nesting [`MAX_DEPTH`], strings
 //! [`MAX_STRING_BYTES`]), running is bounded ([`MAX_STEPS`] statements, loop
-//! iterations and calls per evaluation, [`MAX_CALL_DEPTH`] nested calls and
+//! iterations and calls per evaluation, and [`MAX_TIME`] of wall clock: the
+//! simulator serves every client on one thread, so a long job would delay
+//! everyone's answers; [`MAX_CALL_DEPTH`] nested calls and
 //! handler runs, and a nesting limit that keeps the evaluator within a
 //! 2 MiB stack), and no input panics.
 //!
@@ -190,7 +192,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use lang::{MAX_CALL_DEPTH, MAX_STEPS};
+pub use lang::{MAX_CALL_DEPTH, MAX_STEPS, MAX_TIME};
 
 /// Longest code text evaluated, in bytes; longer text is an error.
 pub const MAX_CODE_BYTES: usize = 64 * 1024;

@@ -82,6 +82,12 @@ pub(super) enum MuError {
     )]
     StepLimit,
     #[error(
+        "the code ran longer than {} ms (the simulator's time limit per request, so that other \
+         clients are served meanwhile); is there an endless loop?",
+        super::MAX_TIME.as_millis()
+    )]
+    TimeLimit,
+    #[error(
         "calls nested deeper than {} (the simulator's recursion depth limit)",
         super::MAX_CALL_DEPTH
     )]
@@ -355,6 +361,13 @@ fn compare(op: CmpOp, l: &Value, r: &Value) -> Result<bool, MuError> {
 /// [`Session::fire_event`]). Handlers that run during an evaluation share
 /// its budget. Exceeding it is an error naming the limit.
 pub const MAX_STEPS: u64 = 1_000_000;
+/// Longest one evaluation (or one handler run outside one) may take: the
+/// simulator serves every client on one thread, as RV does, so a job that
+/// runs long delays everyone's answers. Checked every 1024
+/// steps.
+pub const MAX_TIME: std::time::Duration = std::time::Duration::from_millis(2);
+/// How many steps run between two looks at the clock.
+const TIME_CHECK_EVERY: u64 = 1024;
 /// Deepest nesting of user function calls and of handler runs within
 /// handler runs (a handler that fires an event whose handler fires ...).
 pub const MAX_CALL_DEPTH: usize = 32;
@@ -369,6 +382,8 @@ pub(super) struct Budget {
     steps_left: u64,
     depth: usize,
     nesting: usize,
+    /// When the time allowed ([`MAX_TIME`]) is up.
+    deadline: std::time::Instant,
 }
 
 impl Budget {
@@ -377,6 +392,7 @@ impl Budget {
             steps_left: MAX_STEPS,
             depth: 0,
             nesting: 0,
+            deadline: std::time::Instant::now() + MAX_TIME,
         }
     }
 }
@@ -427,6 +443,11 @@ impl<'a, 'b> Evaluator<'a, 'b> {
             return Err(MuError::StepLimit);
         }
         self.budget.steps_left -= 1;
+        if self.budget.steps_left.is_multiple_of(TIME_CHECK_EVERY)
+            && std::time::Instant::now() > self.budget.deadline
+        {
+            return Err(MuError::TimeLimit);
+        }
         Ok(())
     }
 
