@@ -232,7 +232,10 @@ fn classify(token: &[u8]) -> Option<Kind> {
         b"PINGPONGCONTROL" => Kind::PingPongControl,
         b"PING" => Kind::Ping,
         b"PONG" => Kind::Pong,
-        [.., b')'] => Kind::Data,
+        // The same bytes `classify_prefix` lets through while the token is
+        // incomplete, so a stream split anywhere parses the same (control
+        // bytes are never part of a header; found by fuzzing).
+        [.., b')'] if is_header_bytes(token) => Kind::Data,
         _ => return None,
     })
 }
@@ -317,6 +320,11 @@ fn locate(buf: &[u8], limits: &Limits) -> Result<Option<Located>, ParseError> {
     }))
 }
 
+/// Bytes a data header may hold: printable ASCII and UTF-8 beyond it.
+fn is_header_bytes(token: &[u8]) -> bool {
+    token.iter().all(|b| b.is_ascii_graphic() || *b >= 0x80)
+}
+
 /// Whether `partial` (no space yet) could still become a valid type token.
 fn classify_prefix(partial: &[u8]) -> bool {
     const KNOWN: [&[u8]; 6] = [
@@ -329,8 +337,7 @@ fn classify_prefix(partial: &[u8]) -> bool {
     ];
     // A data header may start with anything printable; only reject what can
     // never become a header: control bytes.
-    KNOWN.iter().any(|k| k.starts_with(partial))
-        || partial.iter().all(|b| b.is_ascii_graphic() || *b >= 0x80)
+    KNOWN.iter().any(|k| k.starts_with(partial)) || is_header_bytes(partial)
 }
 
 fn text(kind_token: &[u8], payload: &[u8]) -> Result<String, ParseError> {
@@ -871,5 +878,21 @@ mod tests {
             assert!(parse(b"MESSAGE 0 ", limits).is_err());
             assert!(parse(b"HELLO 5 world", limits).is_err());
         }
+    }
+
+    /// Found by fuzzing (fuzz/regressions/rv_frames): a data header with a
+    /// control byte was taken whole but refused when it arrived in pieces.
+    #[test]
+    fn a_header_with_control_bytes_is_refused_however_it_arrives() {
+        let bytes = b"PIXELTILE(a\x0cb) 1 x";
+        let limits = Limits::default();
+        assert!(matches!(
+            Frame::parse(&mut BytesMut::from(&bytes[..]), &limits),
+            Err(ParseError::UnknownType(_))
+        ));
+        assert!(matches!(
+            Frame::parse(&mut BytesMut::from(&bytes[..13]), &limits),
+            Err(ParseError::UnknownType(_))
+        ));
     }
 }
