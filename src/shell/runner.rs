@@ -352,13 +352,17 @@ async fn shell(
     for (contact, mut config) in configs.into_iter().enumerate() {
         config.reconnect = Some(Reconnect::default());
         addresses.push(config.address());
-        // RV's "wants to connect" dialog shows our contact name: say it here.
-        let name = expected.as_deref().unwrap_or("RV");
-        notes.push(format!(
-            "Connecting to {name} at {} as {}",
-            config.address(),
-            config.contact
-        ));
+        // RV's "wants to connect" dialog shows our contact name: say it
+        // here. The demo's own simulator asks nobody, and "Connected to
+        // rvsim" follows at once: one line says it.
+        if sim.is_none() {
+            let name = expected.as_deref().unwrap_or("RV");
+            notes.push(format!(
+                "Connecting to {name} at {} as {}",
+                config.address(),
+                config.contact
+            ));
+        }
         let (client, events) = RvClient::spawn(config).context("cannot start the RV connection")?;
         tokio::spawn(forward(contact, client.watch_state(), events, tx.clone()));
         tokio::spawn(subscribe(contact, client.clone(), tx.clone()));
