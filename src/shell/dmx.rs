@@ -23,6 +23,16 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// How long quitting waits for olad's close barrier.
 const CLOSE_LIMIT: Duration = Duration::from_secs(2);
 
+/// A universe's values from olad, or why not, for the console and the cue
+/// link alike.
+async fn get_dmx(client: &OlaClient, universe: u32) -> Result<Vec<u8>, String> {
+    client
+        .get_dmx(universe)
+        .await
+        .map(|data| data.to_vec())
+        .map_err(|e| explain(&e, universe))
+}
+
 /// Sends the cue link's frames in the order they were made, one at a time
 /// (each waits for olad's Ack, so a fade's frames cannot overtake each
 /// other). Frames that queue up behind a slow olad are coalesced to the
@@ -136,11 +146,7 @@ impl DmxRunner {
             }
             DmxCommand::LoadHeld(universe) => {
                 tokio::spawn(async move {
-                    let result = client
-                        .get_dmx(universe)
-                        .await
-                        .map(|data| data.to_vec())
-                        .map_err(|e| explain(&e, universe));
+                    let result = get_dmx(&client, universe).await;
                     post(DmxEvent::Held { universe, result });
                 });
             }
@@ -159,11 +165,7 @@ impl DmxRunner {
             }
             DmxCommand::Load(universe) => {
                 tokio::spawn(async move {
-                    let result = client
-                        .get_dmx(universe)
-                        .await
-                        .map(|data| data.to_vec())
-                        .map_err(|e| explain(&e, universe));
+                    let result = get_dmx(&client, universe).await;
                     post(DmxEvent::Loaded { universe, result });
                 });
             }
