@@ -190,3 +190,187 @@ pub fn config(data: &[u8]) {
         assert!(err.to_string().contains("fuzz.toml"), "{err}");
     }
 }
+
+/// The show file: refused with every problem at a line and column inside
+/// the text, or accepted with the invariants the engine relies on; storing
+/// each scene's own values back into the text (the shell's Shift+F) gives
+/// the same show; and the engine, firing every cue, reports each cue it
+/// fires, sends whole 512-slot frames whose `changed` lists exactly what
+/// changed, and once every fade is over holds exactly the values of the
+/// last scene to touch each channel.
+pub fn show(data: &[u8]) {
+    use rvshell::cue::show::{MAX_FADE, Show, ShowError};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let show = match Show::parse(text, "fuzz.toml") {
+        Ok(show) => show,
+        Err(ShowError::Invalid { path, diagnostics }) => {
+            assert_eq!(path, "fuzz.toml");
+            assert!(!diagnostics.is_empty(), "refused with no reason");
+            let lines = text.matches('\n').count() + 1;
+            for d in &diagnostics {
+                assert!((1..=lines).contains(&d.line), "{d} is past the text");
+                let line = text.split('\n').nth(d.line - 1).unwrap_or("");
+                assert!(
+                    (1..=line.chars().count() + 1).contains(&d.column),
+                    "{d} is past its line"
+                );
+                assert!(!d.message.trim().is_empty() && !d.message.contains('\n'));
+            }
+            return;
+        }
+        Err(err) => panic!("parse gave {err}"),
+    };
+    assert!(show.priority <= 200);
+    assert!(show.scenes.windows(2).all(|w| w[0].name < w[1].name));
+    for scene in &show.scenes {
+        assert!(scene.channels.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(scene.channels.iter().all(|&(c, _)| (1..=512).contains(&c)));
+    }
+    let scenes = show.scenes.len();
+    for cue in &show.cues {
+        assert!(cue.scene < scenes && cue.fade <= MAX_FADE);
+        if let rvshell::cue::show::Trigger::Frames { first, last } = cue.trigger {
+            assert!(0 <= first && first <= last);
+        }
+    }
+    if let Some(failsafe) = show.failsafe {
+        assert!(failsafe.scene < scenes && failsafe.fade <= MAX_FADE);
+    }
+    for event in show.events() {
+        assert!(rvshell::rv::events::check_event_name(&event).is_ok());
+    }
+    assert!(!show.summary().is_empty());
+    show_store(text, &show);
+    show_engine(&show);
+}
+
+/// Shift+F with the scene's own values: the stored text parses to the same
+/// show.
+fn show_store(text: &str, show: &rvshell::cue::show::Show) {
+    use rvshell::app::cue::CueLink;
+    use rvshell::cue::show::Show;
+    let mut link = CueLink::new("fuzz.toml".into(), text.to_owned(), show.clone());
+    let mut n = 0;
+    while let Some(name) = link.scene_of_key(n).map(str::to_owned) {
+        let scene = &show.scenes[show.scene(&name).unwrap()];
+        let mut values = vec![0u8; 512];
+        for &(c, v) in &scene.channels {
+            values[usize::from(c) - 1] = v;
+        }
+        let stored = link
+            .store(n, scene.universe, &values)
+            .unwrap_or_else(|err| panic!("storing scene {name} fails: {err}"));
+        let again = Show::parse(&stored, "fuzz.toml").unwrap();
+        assert_eq!(
+            again.scenes, show.scenes,
+            "storing {name} changed the scenes"
+        );
+        assert_eq!(again.cues.len(), show.cues.len());
+        assert_eq!(again.priority, show.priority);
+        assert_eq!(again.failsafe, show.failsafe);
+        n += 1;
+    }
+}
+
+/// Every cue fired (by its event where one can be made, else by hand),
+/// then the fades run to their end.
+fn show_engine(show: &rvshell::cue::show::Show) {
+    use rvshell::cue::engine::Engine;
+    use rvshell::cue::show::{MAX_FADE, Trigger};
+    use rvshell::rv::events::RvEvent;
+    use std::collections::BTreeMap;
+    use std::time::{Duration, SystemTime};
+
+    let mut engine = Engine::new(show.clone());
+    let mut expected: BTreeMap<u32, Vec<u8>> = show
+        .universes()
+        .into_iter()
+        .map(|u| (u, vec![0u8; 512]))
+        .collect();
+    let mut sent = expected.clone();
+    let mut apply = |scene: usize| {
+        let scene = &show.scenes[scene];
+        let slots = expected.get_mut(&scene.universe).unwrap();
+        for &(c, v) in &scene.channels {
+            slots[usize::from(c) - 1] = v;
+        }
+    };
+    let event = |name: &str, contents: String, frame: Option<i64>| RvEvent {
+        name: name.to_owned(),
+        contents,
+        frame,
+        received: SystemTime::UNIX_EPOCH,
+        rv: "fuzz:45124".to_owned(),
+    };
+    let mut now = Duration::ZERO;
+    for (i, cue) in show.cues.iter().enumerate() {
+        now += Duration::from_millis(7);
+        let fired = match &cue.trigger {
+            Trigger::Frames { first, .. } => {
+                // From outside every range, then into this one.
+                engine.rv_lost(now);
+                if let Some(f) = show.failsafe {
+                    apply(f.scene);
+                }
+                engine.on_event(
+                    &event("frame-changed", first.to_string(), Some(*first)),
+                    now,
+                )
+            }
+            Trigger::Event { name, contents } => {
+                if contents.as_ref().is_some_and(|re| !re.is_match("")) {
+                    engine.fire(cue.scene, cue.fade, now);
+                    apply(cue.scene);
+                    continue;
+                }
+                engine.on_event(&event(name, String::new(), None), now)
+            }
+        };
+        assert!(
+            fired.iter().any(|f| f.cue == Some(i)),
+            "cue {i} did not fire on its own event"
+        );
+        // Every cue that fired on this event, in order.
+        for f in &fired {
+            apply(show.cues[f.cue.expect("a cue")].scene);
+        }
+        // A few frames of the fade.
+        for _ in 0..3 {
+            let Some(due) = engine.next_due() else { break };
+            now = now.max(due);
+            check_frames(&engine.tick(now), &mut sent);
+        }
+    }
+    now += MAX_FADE + Duration::from_secs(1);
+    check_frames(&engine.tick(now), &mut sent);
+    assert_eq!(engine.next_due(), None, "fades left after the longest fade");
+    for (universe, slots) in &expected {
+        assert_eq!(
+            engine.held(*universe),
+            Some(&slots[..]),
+            "universe {universe}"
+        );
+    }
+}
+
+/// Whole frames, and `changed` is exactly the difference from the frame
+/// before.
+fn check_frames(
+    frames: &[rvshell::cue::engine::DmxOut],
+    sent: &mut std::collections::BTreeMap<u32, Vec<u8>>,
+) {
+    for frame in frames {
+        assert_eq!(frame.data.len(), 512);
+        let before = sent
+            .get_mut(&frame.universe)
+            .expect("a universe of the show");
+        let diff: Vec<(u16, u8)> = (0..512)
+            .filter(|&i| before[i] != frame.data[i])
+            .map(|i| (i as u16 + 1, frame.data[i]))
+            .collect();
+        assert_eq!(frame.changed, diff);
+        before.copy_from_slice(&frame.data);
+    }
+}

@@ -62,3 +62,8 @@ fn ola_rpc() {
 fn config() {
     replay("config", checks::config);
 }
+
+#[test]
+fn show() {
+    replay("show", checks::show);
+}
