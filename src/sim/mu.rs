@@ -920,6 +920,8 @@ pub struct Session {
     local_name: String,
     /// Compiled `regex(...)` patterns.
     regexes: HashMap<String, Arc<regex::Regex>>,
+    /// Wall-clock time one evaluation (or handler run) may take.
+    time_limit: std::time::Duration,
 }
 
 impl Default for Session {
@@ -949,7 +951,15 @@ impl Session {
             contacts: Vec::new(),
             local_name: "rvsim".into(),
             regexes: HashMap::new(),
+            time_limit: MAX_TIME,
         }
+    }
+
+    /// Sets the wall-clock time one evaluation (or handler run) may take
+    /// ([`MAX_TIME`] by default). Tests of the other limits lift it, so a
+    /// loaded machine cannot change which limit answers.
+    pub fn set_time_limit(&mut self, limit: std::time::Duration) {
+        self.time_limit = limit;
     }
 
     /// Fires an event as RV's session does (rv-events.md §3): runs the

@@ -184,12 +184,12 @@ pub(super) fn run(
             // The type check depends on the code alone (commands answer
             // it with placeholders), so a program is checked once and
             // kept only once it has passed.
-            Evaluator::new(session, now, true, &mut Budget::fresh()).block(&program)?;
+            Evaluator::new(session, now, true, &mut Budget::fresh(session)).block(&program)?;
             session.programs.keep(code, program.clone());
             program
         }
     };
-    let mut budget = Budget::fresh();
+    let mut budget = Budget::fresh(session);
     let mut evaluator = Evaluator::new(session, now, false, &mut budget);
     let last = evaluator.block(&program)?;
     Ok(evaluator.returning.take().or(last))
@@ -382,17 +382,18 @@ pub(super) struct Budget {
     steps_left: u64,
     depth: usize,
     nesting: usize,
-    /// When the time allowed ([`MAX_TIME`]) is up.
+    /// When the time allowed (the session's, [`MAX_TIME`] by default) is up.
     deadline: std::time::Instant,
 }
 
 impl Budget {
-    pub(super) fn fresh() -> Self {
+    /// A whole budget for one evaluation of `session`'s.
+    pub(super) fn fresh(session: &Session) -> Self {
         Budget {
             steps_left: MAX_STEPS,
             depth: 0,
             nesting: 0,
-            deadline: std::time::Instant::now() + MAX_TIME,
+            deadline: std::time::Instant::now() + session.time_limit,
         }
     }
 }
@@ -959,7 +960,7 @@ pub(super) fn dispatch(session: &mut Session, now: Instant, mut budget: Option<&
     for (name, contents) in batch {
         for (mode, def) in session.modes.handlers(&name) {
             let event = Arc::new(EventData::new(&name, &contents));
-            let mut fresh = Budget::fresh();
+            let mut fresh = Budget::fresh(session);
             let budget = match budget.as_deref_mut() {
                 Some(budget) => budget,
                 None => &mut fresh,

@@ -1694,6 +1694,13 @@ fn loops_and_recursion_are_bounded() {
         code,
     );
     assert!(got == steps || got == time, "{got}");
+    // Each limit alone.
+    s.set_time_limit(Duration::from_secs(600));
+    assert_eq!(s.eval_mu(code, now), steps);
+    s.set_time_limit(Duration::ZERO);
+    assert_eq!(s.eval_mu(code, now), time);
+    // The other limits, whatever the machine's load.
+    s.set_time_limit(Duration::from_secs(600));
     let code = "function: r (int; int n) { return r(n + 1); } r(0)";
     assert_eq!(
         s.eval_mu(code, now),
@@ -1750,7 +1757,11 @@ fn deep_recursion_fits_in_a_small_stack() {
     for code in shapes {
         let got = std::thread::Builder::new()
             .stack_size(3 << 19)
-            .spawn(move || Session::new().eval_mu(&code, Instant::now()))
+            .spawn(move || {
+                let mut s = Session::new();
+                s.set_time_limit(Duration::from_secs(600));
+                s.eval_mu(&code, Instant::now())
+            })
             .unwrap()
             .join()
             .unwrap();
