@@ -7,7 +7,7 @@ mod common;
 
 use common::rvshell;
 use common::sim::Sim;
-use rvshell::ola::daemon::{OladOptions, OladProcess};
+use rvshell::ola::daemon::OladProcess;
 use std::io::Write;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
@@ -131,12 +131,7 @@ fn a_simulator_killed_mid_push_ends_the_push_and_a_restarted_one_takes_the_next(
 }
 
 async fn olad() -> OladProcess {
-    OladProcess::start(OladOptions {
-        patch_universe: Some(1),
-        ..OladOptions::default()
-    })
-    .await
-    .unwrap()
+    common::ola::olad(Some(1)).await
 }
 
 #[tokio::test]
@@ -238,4 +233,81 @@ async fn olad_killed_mid_stream_ends_it_with_exit_2_and_a_restarted_one_takes_th
         .output()
         .unwrap();
     assert_eq!(set.status.code(), Some(0), "{}", stderr(&set));
+}
+
+/// A show whose cues fade universe 1 between two scenes.
+const SHOW: &str = r#"
+[scenes.house]
+universe = 1
+values = "1-4=255"
+[scenes.dim]
+universe = 1
+values = "1-4=25"
+[[cues]]
+on = "play-start"
+scene = "dim"
+fade = 0.3
+[[cues]]
+on = "play-stop"
+scene = "house"
+fade = 0
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_olad_holds_up_the_frames_of_cue_run_but_never_its_cues() {
+    let olad = olad().await;
+    let addr = olad.addr().to_string();
+    let pid = olad.pid().expect("olad runs");
+    let dir = tempfile::tempdir().unwrap();
+    let show = dir.path().join("show.toml");
+    std::fs::write(&show, SHOW).unwrap();
+    let sim = Sim::start(dir.path(), &[]);
+    let port = sim.port.to_string();
+    // A request timeout far longer than the wait for a cue below: a link
+    // that waits on olad between cues would miss it.
+    let mut run = rvshell(dir.path())
+        .args(["cue", "run", show.to_str().unwrap(), "--port", &port])
+        .args(["--olad", &addr, "--timeout", "60"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = common::lines_of(run.stdout.take().unwrap());
+    let next = || {
+        lines
+            .recv_timeout(Duration::from_secs(15))
+            .expect("a line from cue run in time")
+    };
+    assert_eq!(next(), "armed: 2 cues on 1 universe");
+    let eval = |code: &str| {
+        let out = rvshell(dir.path())
+            .args(["eval", "--port", &port, code])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    signal(pid, libc::SIGSTOP);
+    eval("setFPS(1.0); play()");
+    assert!(next().ends_with(" play-start -> dim (fade 0.3 s)"));
+    // The fade's first frame now waits on the stopped olad.
+    std::thread::sleep(Duration::from_millis(500));
+    eval("stop()");
+    assert!(next().ends_with(" play-stop -> house (fade 0.0 s)"));
+    signal(pid, libc::SIGCONT);
+    // What olad ends up with is the last cue's scene: the frames queued
+    // meanwhile were coalesced, the newest sent.
+    let get = || {
+        let out = rvshell(dir.path())
+            .args(["dmx", "--olad", &addr, "get", "-u", "1"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !get().starts_with("255,255,255,255,0") {
+        assert!(Instant::now() < deadline, "olad holds {}", get());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = common::sim::terminate(&mut run);
+    assert!(status.success(), "{status:?}");
 }

@@ -17,7 +17,10 @@
 //!       olad back -> held state sent again -> LinkEvent::OladBack
 //! ```
 //!
-//! Frames go out with `UpdateDmxData` (acknowledged), one at a time. While
+//! Frames go out with `UpdateDmxData` (acknowledged), one at a time, from a
+//! task of their own ([`outbox`]): a hung olad holds up the frames, never
+//! the cues; frames that queue up behind it are coalesced to the newest per
+//! universe, so the state olad ends up with is always the engine's. While
 //! olad is away they fail at once; the engine keeps the state, and
 //! everything is sent again once the olad client reports it reconnected
 //! (the client itself also re-sends the last frame it was given).
@@ -25,6 +28,7 @@
 use crate::cue::engine::{DmxOut, Engine, Fired};
 use crate::cue::show::Show;
 use crate::ola::client::{self as ola, OlaClient, OlaError};
+use crate::ola::outbox;
 use crate::rv::client::{self as rv, RvClient, SubscribeError};
 use std::time::{Duration, SystemTime};
 use tokio::sync::{broadcast, mpsc};
@@ -119,16 +123,51 @@ pub struct LinkOptions {
     pub max_cues: Option<u64>,
 }
 
-/// Where the link's frames go: olad, or nowhere (a dry run reports them).
+/// Where the link's frames go: olad, through a sender task of their own,
+/// or nowhere (a dry run reports them at once).
 struct Output {
     ola: Option<OlaClient>,
-    priority: u8,
+    /// The sender task's queue (`None` in a dry run).
+    queue: Option<mpsc::UnboundedSender<DmxOut>>,
+    /// What the sender task did with each frame.
+    done: mpsc::UnboundedReceiver<Sent>,
+    /// Frames queued whose fate has not come back yet.
+    outstanding: usize,
     reports: mpsc::UnboundedSender<LinkEvent>,
     /// A send failed and nothing went out since.
     failing: bool,
 }
 
+/// The sender task's word on a frame: it went to olad (standing for
+/// `superseded` older queued frames), and olad's answer.
+struct Sent {
+    frame: DmxOut,
+    superseded: usize,
+    result: Result<(), OlaError>,
+}
+
 impl Output {
+    fn new(
+        ola: Option<OlaClient>,
+        priority: u8,
+        reports: mpsc::UnboundedSender<LinkEvent>,
+    ) -> Output {
+        let (done_tx, done) = mpsc::unbounded_channel();
+        let queue = ola.clone().map(|ola| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(send_frames(ola, priority, rx, done_tx));
+            tx
+        });
+        Output {
+            ola,
+            queue,
+            done,
+            outstanding: 0,
+            reports,
+            failing: false,
+        }
+    }
+
     fn report(&self, event: LinkEvent) {
         // Nobody listening is no reason to stop the show.
         let _ = self.reports.send(event);
@@ -149,28 +188,97 @@ impl Output {
         Ok(())
     }
 
-    async fn send(&mut self, frames: Vec<DmxOut>) {
+    /// Queues `frames` for olad (a dry run reports them at once); never
+    /// waits on olad.
+    fn send(&mut self, frames: Vec<DmxOut>) {
         for frame in frames {
-            if let Some(ola) = &self.ola {
-                match ola
-                    .update_dmx(frame.universe, &frame.data, Some(self.priority))
-                    .await
-                {
-                    Ok(()) => self.failing = false,
-                    Err(err) => {
-                        if !self.failing {
-                            self.failing = true;
-                            self.report(LinkEvent::SendFailed {
-                                universe: frame.universe,
-                                error: err.to_string(),
-                                refused: err.is_refusal(),
-                            });
-                        }
-                        continue;
+            match &self.queue {
+                Some(queue) => {
+                    if queue.send(frame).is_ok() {
+                        self.outstanding += 1;
                     }
                 }
+                None => self.report(LinkEvent::Frame(frame)),
             }
-            self.report(LinkEvent::Frame(frame));
+        }
+    }
+
+    /// The sender task's next word, or never in a dry run or with nothing
+    /// queued.
+    async fn next_sent(&mut self) -> Sent {
+        if self.outstanding == 0 {
+            return std::future::pending().await;
+        }
+        match self.done.recv().await {
+            Some(sent) => sent,
+            // The task outlives every frame it was given.
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Reports what became of a frame.
+    fn on_sent(&mut self, sent: Sent) {
+        let Sent {
+            frame,
+            superseded,
+            result,
+        } = sent;
+        self.outstanding = self.outstanding.saturating_sub(1 + superseded);
+        match result {
+            Ok(()) => {
+                self.failing = false;
+                self.report(LinkEvent::Frame(frame));
+            }
+            Err(err) => {
+                if !self.failing {
+                    self.failing = true;
+                    self.report(LinkEvent::SendFailed {
+                        universe: frame.universe,
+                        error: err.to_string(),
+                        refused: err.is_refusal(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Waits until every queued frame was sent (or failed), reporting each.
+    async fn drain(&mut self) {
+        while self.outstanding > 0 {
+            match self.done.recv().await {
+                Some(sent) => self.on_sent(sent),
+                None => break,
+            }
+        }
+    }
+}
+
+/// Sends the queued frames to olad one at a time, each acknowledged, the
+/// newest per universe when they queue up behind a slow olad
+/// ([`outbox`]); a coalesced frame lists every channel any of the frames
+/// it stands for changed.
+async fn send_frames(
+    ola: OlaClient,
+    priority: u8,
+    mut queue: mpsc::UnboundedReceiver<DmxOut>,
+    done: mpsc::UnboundedSender<Sent>,
+) {
+    while let Some(batch) = outbox::next_batch(&mut queue, |f| f.universe, merge).await {
+        // The batch's superseded frames are counted with its first frame:
+        // the link needs only the total.
+        let mut superseded = batch.superseded;
+        for frame in batch.items {
+            let result = ola
+                .update_dmx(frame.universe, &frame.data, Some(priority))
+                .await;
+            let sent = Sent {
+                frame,
+                superseded: std::mem::take(&mut superseded),
+                result,
+            };
+            if done.send(sent).is_err() {
+                return;
+            }
         }
     }
 }
@@ -196,16 +304,11 @@ impl Link {
         ola: Option<OlaClient>,
         reports: mpsc::UnboundedSender<LinkEvent>,
     ) -> Link {
-        let priority = show.priority;
+        let output = Output::new(ola, show.priority, reports);
         Link {
             engine: Engine::new(show),
             rv,
-            output: Output {
-                ola,
-                priority,
-                reports,
-                failing: false,
-            },
+            output,
         }
     }
 
@@ -236,12 +339,17 @@ impl Link {
         loop {
             if options.max_cues.is_some_and(|max| fired >= max) && self.engine.next_due().is_none()
             {
+                self.output.drain().await;
                 return Ok(());
             }
             let due = self.engine.next_due().map(|d| start + d);
             tokio::select! {
-                _ = stop.cancelled() => return Ok(()),
+                _ = stop.cancelled() => {
+                    self.output.drain().await;
+                    return Ok(());
+                }
                 _ = sleep_until(due) => {}
+                sent = self.output.next_sent() => self.output.on_sent(sent),
                 event = events.recv() => match event {
                     None => return Err(LinkError::RvEnded("the client was closed".into())),
                     Some(rv::ClientEvent::RvEvent(event)) => {
@@ -262,8 +370,9 @@ impl Link {
                         if retry_in.is_none() {
                             // The failsafe still fades in before we go.
                             let frames = self.engine.tick(start.elapsed());
-                            self.output.send(frames).await;
+                            self.output.send(frames);
                             self.finish_fades(start).await;
+                            self.output.drain().await;
                             return Err(LinkError::RvEnded(reason));
                         }
                     }
@@ -288,7 +397,7 @@ impl Link {
                     Some(ola::ClientEvent::Reconnected { .. }) => {
                         let frames = self.engine.all_held();
                         self.output.failing = false;
-                        self.output.send(frames).await;
+                        self.output.send(frames);
                         self.output.report(LinkEvent::OladBack);
                     }
                     Some(_) => {}
@@ -299,7 +408,7 @@ impl Link {
                 let now = start.elapsed();
                 if due <= now {
                     let frames = self.engine.tick(now);
-                    self.output.send(frames).await;
+                    self.output.send(frames);
                 }
             }
         }
@@ -313,13 +422,23 @@ impl Link {
         });
     }
 
+    /// Runs the fades to their end, reporting what the sender does
+    /// meanwhile.
     async fn finish_fades(&mut self, start: Instant) {
-        while let Some(due) = self.engine.next_due() {
-            sleep_until(Some(start + due)).await;
-            let frames = self.engine.tick(start.elapsed());
-            self.output.send(frames).await;
+        finish_fades(&mut self.engine, &mut self.output, start).await;
+    }
+}
+
+/// Makes `newer` stand for `older` too: its `changed` lists every channel
+/// either changed, at `newer`'s values.
+fn merge(newer: &mut DmxOut, older: DmxOut) {
+    for (channel, _) in older.changed {
+        if !newer.changed.iter().any(|(c, _)| *c == channel) {
+            let value = newer.data[usize::from(channel) - 1];
+            newer.changed.push((channel, value));
         }
     }
+    newer.changed.sort_unstable_by_key(|(c, _)| *c);
 }
 
 /// Fades `scene` of `show` in over `fade` on `ola`, from the universe's
@@ -344,12 +463,7 @@ pub async fn fire(
         .await
         .map_err(|source| LinkError::ReadDmx { universe, source })?;
     engine.set_held(universe, &data);
-    let mut output = Output {
-        ola: Some(ola),
-        priority,
-        reports,
-        failing: false,
-    };
+    let mut output = Output::new(Some(ola), priority, reports);
     let start = Instant::now();
     if let Some(fired) = engine.fire(index, fade, Duration::ZERO) {
         output.report(LinkEvent::Fired {
@@ -357,12 +471,23 @@ pub async fn fire(
             fired,
         });
     }
-    while let Some(due) = engine.next_due() {
-        sleep_until(Some(start + due)).await;
-        let frames = engine.tick(start.elapsed());
-        output.send(frames).await;
-    }
+    finish_fades(&mut engine, &mut output, start).await;
+    output.drain().await;
     Ok(())
+}
+
+/// Ticks `engine` until its fades are over, queueing the frames on
+/// `output` and reporting what became of them meanwhile.
+async fn finish_fades(engine: &mut Engine, output: &mut Output, start: Instant) {
+    while let Some(due) = engine.next_due() {
+        tokio::select! {
+            _ = sleep_until(Some(start + due)) => {
+                let frames = engine.tick(start.elapsed());
+                output.send(frames);
+            }
+            sent = output.next_sent() => output.on_sent(sent),
+        }
+    }
 }
 
 /// Sleeps until `due`, or forever when there is nothing to do.
@@ -386,5 +511,28 @@ async fn ola_event(
             Err(broadcast::error::RecvError::Lagged(_)) => continue,
             Err(broadcast::error::RecvError::Closed) => return None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_coalesced_frame_lists_what_either_frame_changed_at_the_newest_values() {
+        let frame = |values: [u8; 3], changed: Vec<(u16, u8)>| {
+            let mut data = vec![0; 512];
+            data[..3].copy_from_slice(&values);
+            DmxOut {
+                universe: 1,
+                data,
+                changed,
+            }
+        };
+        let older = frame([10, 20, 0], vec![(1, 10), (2, 20)]);
+        let mut newer = frame([11, 20, 5], vec![(1, 11), (3, 5)]);
+        merge(&mut newer, older);
+        assert_eq!(newer.changed, [(1, 11), (2, 20), (3, 5)]);
+        assert_eq!(newer.data[..3], [11, 20, 5]);
     }
 }

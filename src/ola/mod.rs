@@ -6,6 +6,7 @@
 //! - [`codec`]: the 4-byte header and `RpcMessage` framing (ola-rpc.md §2).
 //! - [`client`]: [`OlaClient`], a full-duplex actor with id-matched replies,
 //!   timeouts, acked DMX pushes, a close barrier and reconnection.
+//! - [`outbox`]: frames queued behind a slow olad, coalesced per universe.
 //! - [`daemon`]: [`OladProcess`], a private, network-silent olad for tests,
 //!   benchmarks and demos (ola-rpc.md §13).
 //!
@@ -41,6 +42,7 @@
 pub mod client;
 pub mod codec;
 pub mod daemon;
+pub mod outbox;
 pub mod pb;
 pub mod values;
 

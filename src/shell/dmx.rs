@@ -11,6 +11,7 @@ use crate::app::dmx_console::Frame;
 use crate::app::dmx_tab::{DmxCommand, DmxEvent, OladState, PortEntry, UniverseEntry};
 use crate::ola::client::{ClientConfig, ClientEvent, OlaClient, OlaError, PortRef};
 use crate::ola::daemon::{DaemonError, OladOptions, OladProcess};
+use crate::ola::outbox;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
@@ -43,15 +44,8 @@ async fn send_cues(
     mut frames: tokio::sync::mpsc::UnboundedReceiver<(u32, Vec<u8>, u8)>,
     post: Post,
 ) {
-    while let Some(first) = frames.recv().await {
-        let mut batch = vec![first];
-        while let Ok(next) = frames.try_recv() {
-            match batch.iter_mut().find(|(u, ..)| *u == next.0) {
-                Some(slot) => *slot = next,
-                None => batch.push(next),
-            }
-        }
-        for (universe, data, priority) in batch {
+    while let Some(batch) = outbox::next_batch(&mut frames, |(u, ..)| *u, |_, _| {}).await {
+        for (universe, data, priority) in batch.items {
             let current = client.borrow().clone();
             let result = match current {
                 Some(client) => client

@@ -37,3 +37,21 @@ pub fn rvshell(tmp: &Path) -> Command {
         .env("TMPDIR", tmp);
     cmd
 }
+
+/// The lines a child writes to `out`, as they come (without their line
+/// ends), read by a thread of their own so a test can wait with a deadline
+/// (`recv_timeout`). The channel closes at end of file.
+#[allow(dead_code)] // each test binary uses what it needs
+pub fn lines_of(out: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
