@@ -19,33 +19,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-const SHOW: &str = r#"
-[scenes.house]
-universe = 1
-values = "1-4=255"
-[scenes.dim]
-universe = 1
-values = "1-4=25"
-[scenes.flash]
-universe = 1
-values = "5=255"
-[[cues]]
-on = "play-start"
-scene = "dim"
-fade = 0.3
-[[cues]]
-on = "play-stop"
-scene = "house"
-fade = 0.2
-[[cues]]
-on = "frames"
-frames = "50-60"
-scene = "flash"
-fade = 0
-[failsafe]
-scene = "house"
-fade = 0.2
-"#;
+/// house, dim and flash on universe 1; play, stop and frames 50-60 cues; a failsafe.
+const SHOW: &str = include_str!("data/link.toml");
 
 const LIMIT: Duration = Duration::from_secs(20);
 

@@ -235,23 +235,8 @@ async fn olad_killed_mid_stream_ends_it_with_exit_2_and_a_restarted_one_takes_th
     assert_eq!(set.status.code(), Some(0), "{}", stderr(&set));
 }
 
-/// A show whose cues fade universe 1 between two scenes.
-const SHOW: &str = r#"
-[scenes.house]
-universe = 1
-values = "1-4=255"
-[scenes.dim]
-universe = 1
-values = "1-4=25"
-[[cues]]
-on = "play-start"
-scene = "dim"
-fade = 0.3
-[[cues]]
-on = "play-stop"
-scene = "house"
-fade = 0
-"#;
+/// house, dim and flash on universe 1; play, stop and frames 50-60 cues; a failsafe.
+const SHOW: &str = include_str!("data/link.toml");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_olad_holds_up_the_frames_of_cue_run_but_never_its_cues() {
@@ -278,7 +263,7 @@ async fn a_stopped_olad_holds_up_the_frames_of_cue_run_but_never_its_cues() {
             .recv_timeout(Duration::from_secs(15))
             .expect("a line from cue run in time")
     };
-    assert_eq!(next(), "armed: 2 cues on 1 universe");
+    assert_eq!(next(), "armed: 3 cues on 1 universe");
     let eval = |code: &str| {
         let out = rvshell(dir.path())
             .args(["eval", "--port", &port, code])
@@ -292,7 +277,7 @@ async fn a_stopped_olad_holds_up_the_frames_of_cue_run_but_never_its_cues() {
     // The fade's first frame now waits on the stopped olad.
     std::thread::sleep(Duration::from_millis(500));
     eval("stop()");
-    assert!(next().ends_with(" play-stop -> house (fade 0.0 s)"));
+    assert!(next().ends_with(" play-stop -> house (fade 0.2 s)"));
     signal(pid, libc::SIGCONT);
     // What olad ends up with is the last cue's scene: the frames queued
     // meanwhile were coalesced, the newest sent.
