@@ -300,8 +300,15 @@ async fn a_stalled_monitor_stdout_does_not_stop_it_draining_olad() {
     // About 55 MB of pushes to the monitor while nobody reads its stdout:
     // far more than the socket buffers hold, so olad drops it (or crashes,
     // ola-rpc.md §7.9) unless the monitor keeps reading.
+    // At most about 20,000 frames a second (11 MB/s): what any monitor
+    // decodes easily, even on a loaded machine, where a sender flat out
+    // could starve it of CPU and overrun olad's buffer for it regardless
+    // of stdout.
     for i in 0..100_000 {
         sender.stream_dmx(1, &bench_frame(i), None).await.unwrap();
+        if i % 200 == 199 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
     sender.close().await.unwrap();
     assert!(olad.is_running(), "olad died:\n{}", olad.log_tail(20));
