@@ -294,12 +294,7 @@ fn input(rounds: usize) {
 fn key_to_return(rounds: usize) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let sim = Simulator::start(SimConfig {
-            bind: ([127, 0, 0, 1], 0).into(),
-            ..SimConfig::default()
-        })
-        .await
-        .unwrap();
+        let sim = Simulator::start(SimConfig::any_port()).await.unwrap();
         let config = Config::new("127.0.0.1", sim.local_addr().port());
         let (client, _events) = RvClient::connect(config).await.unwrap();
         let mut app = connected_app();

@@ -72,12 +72,9 @@ async fn main() {
         .unwrap_or(10.0);
     let length = Duration::from_secs_f64(minutes * 60.0);
     let sim = Arc::new(
-        Simulator::start(SimConfig {
-            bind: "127.0.0.1:0".parse().unwrap(),
-            ..SimConfig::default()
-        })
-        .await
-        .expect("the simulator starts"),
+        Simulator::start(SimConfig::any_port())
+            .await
+            .expect("the simulator starts"),
     );
     let olad = OladProcess::start(OladOptions {
         patch_universe: Some(1),

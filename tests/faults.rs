@@ -15,12 +15,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 async fn sim() -> Simulator {
-    Simulator::start(SimConfig {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap()
+    Simulator::start(SimConfig::any_port()).await.unwrap()
 }
 
 fn through(proxy: &Proxy, contact: &str) -> Config {

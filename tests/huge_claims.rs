@@ -16,12 +16,9 @@ fn peak_rss() -> u64 {
 #[tokio::test]
 async fn huge_claims_are_refused_before_anything_that_size_is_allocated() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let sim = rvshell::sim::server::Simulator::start(rvshell::sim::server::SimConfig {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = rvshell::sim::server::Simulator::start(rvshell::sim::server::SimConfig::any_port())
+        .await
+        .unwrap();
     let before = peak_rss();
     for claim in [
         &b"MESSAGE 4294967296 x"[..],

@@ -27,9 +27,8 @@ async fn dumped_views_equal_the_image_and_its_inverse() {
     let (width, height) = (1111, 201);
     let dir = tempfile::tempdir().unwrap();
     let sim = Simulator::start(SimConfig {
-        bind: "127.0.0.1:0".parse().unwrap(),
         dump: Some(dir.path().to_owned()),
-        ..SimConfig::default()
+        ..SimConfig::any_port()
     })
     .await
     .unwrap();

@@ -1,6 +1,6 @@
 //! The connection engine against a scripted fake RV on loopback.
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use rvshell::rv::client::{
     ClientEvent, Config, ConnState, ConnectError, Heartbeat, Reconnect, RequestError, RvClient,
 };
@@ -9,48 +9,15 @@ use rvshell::rv::frame::Frame;
 use rvshell::rv::message::Event;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::Framed;
 
-type Peer = Framed<TcpStream, RvCodec>;
+mod common;
 
-async fn listener() -> (TcpListener, Config) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mut config = Config::new("127.0.0.1", port);
-    config.handshake_timeout = Duration::from_secs(5);
-    config.request_timeout = Duration::from_secs(5);
-    (listener, config)
-}
-
-/// Accepts one client and completes RV's side of the handshake.
-async fn accept(listener: &TcpListener) -> Peer {
-    let (stream, _) = listener.accept().await.unwrap();
-    let mut peer = Framed::new(stream, RvCodec::default());
-    match next(&mut peer).await {
-        Frame::NewGreeting { app, .. } => assert_eq!(app, "rvshell"),
-        other => panic!("expected NEWGREETING, got {other:?}"),
-    }
-    peer.send(Frame::Greeting("fakerv".into())).await.unwrap();
-    assert_eq!(next(&mut peer).await, Frame::PingPongControl(false));
-    peer
-}
-
-async fn next(peer: &mut Peer) -> Frame {
-    tokio::time::timeout(Duration::from_secs(5), peer.next())
-        .await
-        .expect("peer waited 5 s for a frame")
-        .expect("client closed")
-        .expect("bad frame from client")
-}
+use common::fake_rv::{Peer, accept, listener, next, say as reply};
 
 async fn expect_return_event(peer: &mut Peer, contents: &str) {
     let expected = format!("RETURNEVENT remote-eval * {contents}");
     assert_eq!(next(peer).await, Frame::Message(expected));
-}
-
-async fn reply(peer: &mut Peer, text: &str) {
-    peer.send(Frame::Message(text.into())).await.unwrap();
 }
 
 #[tokio::test]

@@ -2,47 +2,23 @@
 //! on loopback: the install, forwarded events interleaved with RETURNs, a
 //! refused install, the re-install after a reconnect, and the sign-off.
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use rvshell::rv::client::{ClientEvent, Config, Reconnect, RvClient, SubscribeError};
-use rvshell::rv::codec::RvCodec;
 use rvshell::rv::events::{install_code, remove_code};
 use rvshell::rv::frame::Frame;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc::UnboundedReceiver;
-use tokio_util::codec::Framed;
 
-type Peer = Framed<TcpStream, RvCodec>;
+mod common;
 
+use common::fake_rv::{accept, next, say};
+
+/// A fake RV's listener, and a client config for it greeting as `contact`.
 async fn listener(contact: &str) -> (TcpListener, Config) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mut config = Config::new("127.0.0.1", port);
+    let (listener, mut config) = common::fake_rv::listener().await;
     config.contact = contact.into();
-    config.handshake_timeout = Duration::from_secs(5);
-    config.request_timeout = Duration::from_secs(5);
     (listener, config)
-}
-
-async fn accept(listener: &TcpListener) -> Peer {
-    let (stream, _) = listener.accept().await.unwrap();
-    let mut peer = Framed::new(stream, RvCodec::default());
-    assert!(matches!(next(&mut peer).await, Frame::NewGreeting { .. }));
-    peer.send(Frame::Greeting("fakerv".into())).await.unwrap();
-    assert_eq!(next(&mut peer).await, Frame::PingPongControl(false));
-    peer
-}
-
-async fn next(peer: &mut Peer) -> Frame {
-    tokio::time::timeout(Duration::from_secs(5), peer.next())
-        .await
-        .expect("peer waited 5 s for a frame")
-        .expect("client closed")
-        .expect("bad frame from client")
-}
-
-async fn say(peer: &mut Peer, text: &str) {
-    peer.send(Frame::Message(text.into())).await.unwrap();
 }
 
 async fn event(events: &mut UnboundedReceiver<ClientEvent>) -> ClientEvent {

@@ -15,9 +15,8 @@ mod common;
 
 async fn sim(dump: &Path) -> Simulator {
     Simulator::start(SimConfig {
-        bind: "127.0.0.1:0".parse().unwrap(),
         dump: Some(dump.to_path_buf()),
-        ..SimConfig::default()
+        ..SimConfig::any_port()
     })
     .await
     .unwrap()

@@ -18,12 +18,7 @@ use tokio_util::codec::Framed;
 type Peer = Framed<TcpStream, RvCodec>;
 
 async fn sim() -> Simulator {
-    Simulator::start(SimConfig {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap()
+    Simulator::start(SimConfig::any_port()).await.unwrap()
 }
 
 /// A client greeted as `contact`, heartbeat off.

@@ -14,7 +14,7 @@ use tokio_util::codec::Framed;
 
 async fn sim_with(config: SimConfig) -> Simulator {
     Simulator::start(SimConfig {
-        bind: "127.0.0.1:0".parse().unwrap(),
+        bind: SimConfig::any_port().bind,
         ..config
     })
     .await

@@ -29,10 +29,7 @@ fn rvshell(config: &Path, tmp: &Path) -> Command {
 fn file_then_environment_then_command_line() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sim = rt
-        .block_on(Simulator::start(SimConfig {
-            bind: ([127, 0, 0, 1], 0).into(),
-            ..SimConfig::default()
-        }))
+        .block_on(Simulator::start(SimConfig::any_port()))
         .unwrap();
     let port = sim.local_addr().port();
     let dir = tempfile::tempdir().unwrap();
@@ -73,10 +70,7 @@ fn file_then_environment_then_command_line() {
 fn a_typed_port_beats_rvshell_port_before_or_after_the_subcommand() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sim = rt
-        .block_on(Simulator::start(SimConfig {
-            bind: ([127, 0, 0, 1], 0).into(),
-            ..SimConfig::default()
-        }))
+        .block_on(Simulator::start(SimConfig::any_port()))
         .unwrap();
     let port = sim.local_addr().port().to_string();
     let dir = tempfile::tempdir().unwrap();

@@ -110,10 +110,7 @@ fn two_rvs_send_to_all_and_quit_signs_off_with_disconnect() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sim = rt
         .block_on(rvshell::sim::server::Simulator::start(
-            rvshell::sim::server::SimConfig {
-                bind: ([127, 0, 0, 1], 0).into(),
-                ..Default::default()
-            },
+            rvshell::sim::server::SimConfig::any_port(),
         ))
         .unwrap();
     let (fake_port, fake_bytes) = fake_rv();
@@ -175,10 +172,7 @@ fn the_positional_port_wins_over_rvshell_port_in_the_environment() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sim = rt
         .block_on(rvshell::sim::server::Simulator::start(
-            rvshell::sim::server::SimConfig {
-                bind: ([127, 0, 0, 1], 0).into(),
-                ..Default::default()
-            },
+            rvshell::sim::server::SimConfig::any_port(),
         ))
         .unwrap();
     let closed = {
@@ -228,10 +222,7 @@ fn another_client_moves_the_frame_on_screen_with_no_key_pressed() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sim = rt
         .block_on(rvshell::sim::server::Simulator::start(
-            rvshell::sim::server::SimConfig {
-                bind: ([127, 0, 0, 1], 0).into(),
-                ..Default::default()
-            },
+            rvshell::sim::server::SimConfig::any_port(),
         ))
         .unwrap();
     let port = sim.local_addr().port();

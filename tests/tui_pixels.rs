@@ -700,12 +700,7 @@ mod runner {
             image::Rgba([x as u8 * 6, y as u8 * 8, 128, 255])
         });
         img.save(&path).unwrap();
-        let sim = Simulator::start(SimConfig {
-            bind: ([127, 0, 0, 1], 0).into(),
-            ..SimConfig::default()
-        })
-        .await
-        .unwrap();
+        let sim = Simulator::start(SimConfig::any_port()).await.unwrap();
         let config = rvshell::rv::client::Config::new("127.0.0.1", sim.local_addr().port());
         let (client, _events) = RvClient::connect(config).await.unwrap();
         let clients = vec![client];

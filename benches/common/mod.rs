@@ -43,12 +43,7 @@ pub fn simulator_with_handle(cpu: Option<usize>) -> (SimThread, Simulator, tokio
             .build()
             .unwrap();
         rt.block_on(async move {
-            let sim = Simulator::start(SimConfig {
-                bind: "127.0.0.1:0".parse().unwrap(),
-                ..SimConfig::default()
-            })
-            .await
-            .unwrap();
+            let sim = Simulator::start(SimConfig::any_port()).await.unwrap();
             started
                 .send((sim, tokio::runtime::Handle::current()))
                 .unwrap();

@@ -197,22 +197,18 @@ impl StopSignal {
 mod tests {
     use super::*;
 
-    fn loopback() -> SimConfig {
-        SimConfig {
-            bind: ([127, 0, 0, 1], 0).into(),
-            ..SimConfig::default()
-        }
-    }
-
     #[tokio::test]
     async fn a_port_in_use_moves_on_to_the_next() {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let taken = taken.local_addr().unwrap().port();
-        let sim = start_on(loopback(), &[taken, 0]).await.unwrap();
+        let sim = start_on(SimConfig::any_port(), &[taken, 0]).await.unwrap();
         assert_ne!(sim.local_addr().port(), taken);
         sim.shutdown().await;
 
-        let err = start_on(loopback(), &[taken, taken]).await.err().unwrap();
+        let err = start_on(SimConfig::any_port(), &[taken, taken])
+            .await
+            .err()
+            .unwrap();
         assert!(
             err.starts_with(&format!("cannot listen on 127.0.0.1:{taken}: ")),
             "{err}"
@@ -231,7 +227,7 @@ mod tests {
         std::fs::write(&file, "").unwrap();
         let config = SimConfig {
             dump: Some(file.join("dumps")),
-            ..loopback()
+            ..SimConfig::any_port()
         };
         let err = start_on(config, &[0, 0]).await.err().unwrap();
         assert!(err.starts_with("cannot listen on 127.0.0.1:0: "), "{err}");

@@ -97,12 +97,9 @@ pub fn demo(settings: Settings) -> anyhow::Result<()> {
     let cue = load_show(settings.show.as_ref())?;
     let history_size = settings.history_size.unwrap_or(DEFAULT_CAP);
     runtime()?.block_on(async {
-        let sim = Simulator::start(SimConfig {
-            bind: ([127, 0, 0, 1], 0).into(),
-            ..SimConfig::default()
-        })
-        .await
-        .context("cannot start the RV simulator on 127.0.0.1")?;
+        let sim = Simulator::start(SimConfig::any_port())
+            .await
+            .context("cannot start the RV simulator on 127.0.0.1")?;
         let mut config = settings
             .rvs
             .into_iter()

@@ -123,6 +123,18 @@ impl Default for SimConfig {
     }
 }
 
+impl SimConfig {
+    /// The defaults on 127.0.0.1, on a port the system picks (read it back
+    /// with [`Simulator::local_addr`]): for `rvshell demo`, tests and
+    /// benchmarks, which must not collide with a real RV.
+    pub fn any_port() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..Self::default()
+        }
+    }
+}
+
 /// Most bytes waiting to be written to one connection before further
 /// EVENTs to it are dropped (a client that stopped reading).
 pub const MAX_OUTBOX_BYTES: usize = 64 << 20;

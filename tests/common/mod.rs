@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 
+pub mod fake_rv;
 pub mod ola;
 pub mod proxy;
 pub mod sim;
