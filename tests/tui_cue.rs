@@ -29,26 +29,39 @@ fn dmx(event: DmxEvent) -> AppEvent {
 }
 
 fn rv(name: &str, contents: &str) -> AppEvent {
+    rv_from(0, name, contents)
+}
+
+/// An event forwarded by the app's contact `contact`.
+fn rv_from(contact: usize, name: &str, contents: &str) -> AppEvent {
     AppEvent::Net(NetEvent::Client {
-        contact: 0,
+        contact,
         event: ClientEvent::RvEvent(RvEvent::new(name, contents, "127.0.0.1:45124")),
     })
 }
 
 /// A connected shell on the OLA-DMX tab with the example show loaded.
 fn shell() -> App {
-    let mut app = App::new(vec!["127.0.0.1:45124".into()], History::default());
-    app.update(AppEvent::Net(NetEvent::State {
-        contact: 0,
-        state: ConnState::Connected { peer: "rv".into() },
-    }));
-    app.update(AppEvent::Net(NetEvent::Client {
-        contact: 0,
-        event: ClientEvent::Connected {
-            peer: "rv".into(),
-            app: "rv".into(),
-        },
-    }));
+    shell_on(&["127.0.0.1:45124"])
+}
+
+/// [`shell`] connected to an RV at each of `addresses`.
+fn shell_on(addresses: &[&str]) -> App {
+    let addresses = addresses.iter().map(|a| a.to_string()).collect();
+    let mut app = App::new(addresses, History::default());
+    for contact in 0..app.contacts.len() {
+        app.update(AppEvent::Net(NetEvent::State {
+            contact,
+            state: ConnState::Connected { peer: "rv".into() },
+        }));
+        app.update(AppEvent::Net(NetEvent::Client {
+            contact,
+            event: ClientEvent::Connected {
+                peer: "rv".into(),
+                app: "rv".into(),
+            },
+        }));
+    }
     let show = Show::parse(SHOW, "show.toml").unwrap();
     app.cue = Some(CueLink::new("show.toml".into(), SHOW.into(), show));
     app.update(dmx(DmxEvent::State(OladState::Connected)));
@@ -260,4 +273,48 @@ fn a_lost_frame_is_said_once_and_the_held_state_goes_again_when_olad_is_back() {
     let frames = cue_frames(&commands);
     assert_eq!(frames.len(), 1, "{commands:?}");
     assert_eq!(&frames[0].1[..4], &[255, 255, 255, 255]);
+}
+
+#[test]
+fn the_link_follows_the_rv_selected_when_it_was_turned_on() {
+    let mut app = shell_on(&["127.0.0.1:45124", "127.0.0.1:45125"]);
+    link_on(&mut app);
+    assert!(
+        feedback(&app).contains("RV 127.0.0.1:45124 fires the cues"),
+        "{}",
+        feedback(&app)
+    );
+    // Selecting the other RV (to send it a command) leaves the lights alone.
+    app.selected = 1;
+    app.now = Duration::from_secs(1);
+    app.update(rv_from(1, "play-start", "1"));
+    assert!(!feedback(&app).contains("-> dim"), "{}", feedback(&app));
+    app.update(rv_from(0, "play-start", "1"));
+    assert!(
+        feedback(&app).contains("play-start -> dim"),
+        "{}",
+        feedback(&app)
+    );
+    let lost = |contact| {
+        AppEvent::Net(NetEvent::Client {
+            contact,
+            event: ClientEvent::Disconnected {
+                reason: "RV closed the connection".into(),
+                retry_in: Some(Duration::from_secs(1)),
+            },
+        })
+    };
+    app.update(lost(1));
+    assert!(
+        !feedback(&app).contains("cue: failsafe"),
+        "{}",
+        feedback(&app)
+    );
+    app.update(lost(0));
+    assert!(feedback(&app).contains("cue: failsafe -> house"));
+    // Off and on again: it follows the RV selected now.
+    app.update(ch('L'));
+    app.update(ch('L'));
+    assert!(feedback(&app).contains("RV 127.0.0.1:45125 fires the cues"));
+    assert!(app.cue.as_ref().unwrap().follows(1));
 }

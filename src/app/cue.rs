@@ -30,6 +30,10 @@ pub struct CueLink {
     order: Vec<usize>,
     /// Whether RV's events fire cues.
     pub on: bool,
+    /// While on, the RV whose events fire the cues (the app's contact
+    /// index, and its address): the one selected when the link was turned
+    /// on, whichever is selected later.
+    pub rv: Option<(usize, String)>,
     /// The last cue fired, as the tab shows it.
     pub last: Option<String>,
     /// The running fade: when it started and ends (on the app's clock).
@@ -110,6 +114,7 @@ impl CueLink {
             engine: Engine::new(show),
             order,
             on: false,
+            rv: None,
             last: None,
             fade: None,
             loaded: BTreeSet::new(),
@@ -137,16 +142,22 @@ impl CueLink {
         Some(((now - start).as_secs_f64() / (end - start).as_secs_f64()) as f32)
     }
 
-    /// Turns the link on or off. On: read every universe of the show from
-    /// olad first (channels no scene lists keep what they had).
-    pub fn toggle(&mut self, olad_connected: bool) -> CueOut {
+    /// Turns the link on, following `rv` (the app's contact index and its
+    /// address), or off. On: read every universe of the show from olad
+    /// first (channels no scene lists keep what they had).
+    pub fn toggle(&mut self, olad_connected: bool, rv: Option<(usize, String)>) -> CueOut {
         self.on = !self.on;
+        self.rv = if self.on { rv } else { None };
         let mut out = CueOut::default();
         let state = if self.on { "on" } else { "off" };
+        let following = match &self.rv {
+            Some((_, address)) => format!("; RV {address} fires the cues"),
+            None => String::new(),
+        };
         out.lines.push((
             false,
             format!(
-                "Cue link {state}: {} ({})",
+                "Cue link {state}: {} ({}){following}",
                 self.path.display(),
                 self.engine.show().summary()
             ),
@@ -236,7 +247,12 @@ impl CueLink {
         out
     }
 
-    /// One of the selected RV's events.
+    /// Whether the events of the app's contact `contact` fire the cues.
+    pub fn follows(&self, contact: usize) -> bool {
+        self.on && self.rv.as_ref().is_some_and(|(c, _)| *c == contact)
+    }
+
+    /// One of the followed RV's events.
     pub fn on_event(&mut self, event: &RvEvent, now: Duration) -> CueOut {
         if !self.on {
             return CueOut::default();
@@ -245,7 +261,7 @@ impl CueLink {
         self.started(fired, now)
     }
 
-    /// The selected RV is gone: the failsafe.
+    /// The followed RV is gone: the failsafe.
     pub fn rv_lost(&mut self, now: Duration) -> CueOut {
         if !self.on {
             return CueOut::default();
@@ -341,9 +357,9 @@ impl CueLink {
         let show = Show::parse(&text, &self.path.display().to_string())
             .map_err(|err| format!("the stored show does not check: {err}"))?;
         let held: Vec<DmxOut> = self.engine.all_held();
-        let on = self.on;
+        let (on, rv) = (self.on, self.rv.take());
         *self = CueLink::new(self.path.clone(), text.clone(), show);
-        self.on = on;
+        (self.on, self.rv) = (on, rv);
         for frame in held {
             self.engine.set_held(frame.universe, &frame.data);
             self.loaded.insert(frame.universe);

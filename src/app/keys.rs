@@ -336,6 +336,10 @@ impl App {
     fn cue_act(&mut self, action: crate::app::keymap::DmxAction) -> Option<Vec<Command>> {
         use crate::app::keymap::DmxAction as DA;
         let olad = self.dmx.is_connected();
+        let rv = self
+            .contacts
+            .get(self.selected)
+            .map(|c| (self.selected, c.address.clone()));
         let Some(link) = &mut self.cue else {
             if action == DA::Link {
                 self.log(
@@ -349,7 +353,7 @@ impl App {
             return None;
         };
         let out = match action {
-            DA::Link => link.toggle(olad),
+            DA::Link => link.toggle(olad, rv),
             DA::Recall(n) => {
                 let fade = self.dmx.console.fade_time();
                 link.recall(usize::from(n), fade, self.now)

@@ -135,8 +135,8 @@ impl App {
                 let was_connected = std::mem::take(&mut view.was_connected);
                 // The link's RV is gone: the show's failsafe.
                 if was_connected
-                    && contact == self.selected
                     && let Some(link) = &mut self.cue
+                    && link.follows(contact)
                 {
                     let out = link.rv_lost(self.now);
                     cue_commands = self.cue_out(out);
@@ -163,8 +163,8 @@ impl App {
                 }
             }
             ClientEvent::RvEvent(event) => {
-                if contact == self.selected
-                    && let Some(link) = &mut self.cue
+                if let Some(link) = &mut self.cue
+                    && link.follows(contact)
                 {
                     let out = link.on_event(&event, self.now);
                     cue_commands = self.cue_out(out);

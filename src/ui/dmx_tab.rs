@@ -76,7 +76,12 @@ fn cue_line(link: &crate::app::cue::CueLink, now: std::time::Duration) -> Line<'
         |n| n.to_string_lossy().into_owned(),
     );
     let mut spans = vec![if link.on {
-        Span::styled("● cue link on", theme::OK)
+        let rv = link
+            .rv
+            .as_ref()
+            .map(|(_, address)| format!(" ({address})"))
+            .unwrap_or_default();
+        Span::styled(format!("● cue link on{rv}"), theme::OK)
     } else {
         Span::styled("○ cue link off (L)", theme::DIM)
     }];
