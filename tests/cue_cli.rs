@@ -3,7 +3,7 @@
 
 use assert_cmd::Command;
 use rvshell::ola::client::OlaClient;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -271,7 +271,7 @@ async fn run_drives_olad_until_sigterm() {
         .unwrap();
     let mut stdout = BufReader::new(run.stdout.take().unwrap());
     let (path, port2) = (tmp.path().to_owned(), port.clone());
-    let lines = tokio::task::spawn_blocking(move || {
+    let (lines, mut stdout) = tokio::task::spawn_blocking(move || {
         let mut lines = Vec::new();
         for _ in 0..2 {
             let mut line = String::new();
@@ -284,7 +284,7 @@ async fn run_drives_olad_until_sigterm() {
                     .success();
             }
         }
-        lines
+        (lines, stdout)
     })
     .await
     .unwrap();
@@ -303,5 +303,10 @@ async fn run_drives_olad_until_sigterm() {
         .await
         .unwrap();
     assert!(status.success(), "{status:?}");
+    // The fade's frames went to olad, not to the screen (only --dry-run
+    // prints them).
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "", "printed after the cue");
     client.close().await.unwrap();
 }

@@ -245,7 +245,7 @@ async fn run_show(args: RunArgs) -> Result<(), Failure> {
     let task = tokio::spawn(link.run(events, stop.clone(), options));
     let signal = stop_signal();
     tokio::pin!(signal);
-    let mut out = Printer::new(args.json);
+    let mut out = Printer::new(args.json, args.dry_run);
     loop {
         tokio::select! {
             report = incoming.recv() => match report {
@@ -298,17 +298,21 @@ async fn fire(args: FireArgs) -> Result<(), Failure> {
     }
 }
 
-/// Prints the reports of a run: cues and frames on stdout, connection news
-/// on stderr.
+/// Prints the reports of a run: cues (and, in a dry run, frames) on
+/// stdout, connection news on stderr.
 struct Printer {
     json: bool,
+    /// Print the frames (a dry run; a live run's go to olad, 50 a second
+    /// while fading, and `rvshell dmx monitor` shows them).
+    frames: bool,
     stdout: std::io::Stdout,
 }
 
 impl Printer {
-    fn new(json: bool) -> Printer {
+    fn new(json: bool, frames: bool) -> Printer {
         Printer {
             json,
+            frames,
             stdout: std::io::stdout(),
         }
     }
@@ -341,8 +345,8 @@ impl Printer {
                 format_fired(*at, fired, self.json)
             }
             LinkEvent::Frame(frame) => match format_frame(frame, self.json) {
-                Some(line) => line,
-                None => return,
+                Some(line) if self.frames => line,
+                _ => return,
             },
             LinkEvent::RvLost { reason } => {
                 eprintln!(
