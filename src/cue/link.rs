@@ -193,11 +193,15 @@ impl Output {
     fn send(&mut self, frames: Vec<DmxOut>) {
         for frame in frames {
             match &self.queue {
-                Some(queue) => {
-                    if queue.send(frame).is_ok() {
-                        self.outstanding += 1;
-                    }
-                }
+                Some(queue) => match queue.send(frame) {
+                    Ok(()) => self.outstanding += 1,
+                    // Only if the sender task died: say so, never drop.
+                    Err(lost) => self.report(LinkEvent::SendFailed {
+                        universe: lost.0.universe,
+                        error: "the frame sender stopped".into(),
+                        refused: false,
+                    }),
+                },
                 None => self.report(LinkEvent::Frame(frame)),
             }
         }
