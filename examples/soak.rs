@@ -257,7 +257,16 @@ async fn main() {
     }
     let received = counts.events.load(Ordering::Relaxed);
     let rss_end = rss_kib();
-    let fds_end = fds();
+    // The simulator closes its end of a client's connection once it reads
+    // the client's close: give the last ones a moment before counting.
+    let mut fds_end = fds();
+    for _ in 0..20 {
+        if fds_end <= fds_start {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        fds_end = fds();
+    }
     let warm = rss_warm.unwrap_or(rss_start);
     println!(
         "end after {:.1} min: RSS {:.1} MiB ({:+.1} MiB since the first minute, {:+.1} since the start), \
