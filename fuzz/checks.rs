@@ -374,3 +374,38 @@ fn check_frames(
         before.copy_from_slice(&frame.data);
     }
 }
+
+/// The Raw Event tab's history file: any text loads (malformed lines
+/// skipped) into at most `cap` entries with no two equal neighbours, and
+/// saving what loaded and loading it again gives the same entries. The
+/// first byte picks the cap; the rest, split at NUL bytes into name,
+/// target and code (any characters, tabs and newlines included), must
+/// survive a save and a load exactly.
+pub fn history(data: &[u8]) {
+    use rvshell::app::history::{Entry, History};
+    let Some((&cap, rest)) = data.split_first() else {
+        return;
+    };
+    let cap = usize::from(cap % 16) + 1;
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    let loaded = History::from_text(text, cap);
+    let entries: Vec<&Entry> = loaded.entries().iter().collect();
+    assert!(entries.len() <= cap);
+    assert!(entries.windows(2).all(|w| w[0] != w[1]));
+    let again = History::from_text(&loaded.to_text(), cap);
+    assert_eq!(again.entries(), loaded.entries());
+
+    let mut written = History::new(cap);
+    for (i, fields) in text.split('\0').collect::<Vec<_>>().chunks(3).enumerate() {
+        written.push(Entry {
+            name: fields[0].to_owned(),
+            target: fields.get(1).copied().unwrap_or("*").to_owned(),
+            rsvp: i % 2 == 0,
+            code: fields.get(2).copied().unwrap_or("").to_owned(),
+        });
+    }
+    let read = History::from_text(&written.to_text(), cap);
+    assert_eq!(read.entries(), written.entries());
+}

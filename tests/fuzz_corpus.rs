@@ -67,3 +67,8 @@ fn config() {
 fn show() {
     replay("show", checks::show);
 }
+
+#[test]
+fn history() {
+    replay("history", checks::history);
+}
