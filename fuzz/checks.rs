@@ -409,3 +409,86 @@ pub fn history(data: &[u8]) {
     let read = History::from_text(&written.to_text(), cap);
     assert_eq!(read.entries(), written.entries());
 }
+
+/// RV's RETURN values and event contents as the client reads them: Mu's
+/// and Python's printed values (`decode_mu`, `decode_python`), a quoted
+/// Mu string (`unquote_mu`), the playback state (`parse_state`) and an
+/// event's frame (`RvEvent::new`): never a panic on any text; a string Mu
+/// quoted is read back exactly (for text without backslashes, which Mu
+/// writes as they are); a state written as RV writes it is read back
+/// exactly, its numbers taken from the input's first 48 bytes.
+pub fn rv_values(data: &[u8]) {
+    use rvshell::rv::events::{PlaybackState, RvEvent, parse_state};
+    use rvshell::rv::message::{MuValue, decode_mu, decode_python, unquote_mu};
+    let text = String::from_utf8_lossy(data);
+    let text = text.as_ref();
+    match decode_mu(text) {
+        Some(MuValue::String(s)) => {
+            assert_eq!(s, unquote_mu(text.strip_suffix('\n').unwrap_or(text)));
+        }
+        Some(MuValue::Float(f)) => assert!(f.is_finite()),
+        _ => {}
+    }
+    let _ = decode_python(text);
+    let _ = parse_state(text);
+    for name in ["frame-changed", "play-start", "range-changed", "new-source"] {
+        let event = RvEvent::new(name, text, "fuzz:45124");
+        if let Some(frame) = event.frame {
+            assert_eq!(text.trim().parse::<i64>().ok(), Some(frame));
+        }
+    }
+    if !text.contains('\\') {
+        let quoted = mu_quote(text);
+        assert_eq!(unquote_mu(&quoted), text);
+        assert_eq!(decode_mu(&quoted), Some(MuValue::String(text.to_owned())));
+    }
+    if data.len() >= 48 {
+        let int = |i: usize| i64::from_le_bytes(data[i * 8..i * 8 + 8].try_into().unwrap());
+        let fps = f64::from_bits(int(5) as u64);
+        let view = String::from_utf8_lossy(&data[48..]).trim().to_owned();
+        if fps.is_finite() && !view.contains('\\') {
+            let state = PlaybackState {
+                frame: int(0),
+                playing: int(1) & 1 == 1,
+                fps,
+                start: int(2),
+                end: int(3),
+                in_point: int(4),
+                out_point: int(4).wrapping_add(int(0)),
+                view,
+            };
+            let written = format!(
+                "{};{};{};{};{};{};{};{}",
+                state.frame,
+                state.playing,
+                state.fps,
+                state.start,
+                state.end,
+                state.in_point,
+                state.out_point,
+                state.view
+            );
+            assert_eq!(parse_state(&mu_quote(&written)), Some(state), "{written}");
+        }
+    }
+}
+
+/// Mu's quoting of a string result (`StringType::outputQuotedString`):
+/// `"`, newline, backspace, CR and tab escaped, other control characters
+/// as `\uXXXX`, a backslash as it is.
+fn mu_quote(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\u{8}' => out.push_str("\\b"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_ascii_control() => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}

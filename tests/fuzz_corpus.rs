@@ -72,3 +72,8 @@ fn show() {
 fn history() {
     replay("history", checks::history);
 }
+
+#[test]
+fn rv_values() {
+    replay("rv_values", checks::rv_values);
+}
