@@ -286,22 +286,26 @@ fn handshake_timeout_exits_2_and_mentions_the_dialog() {
     drop(silent);
 }
 
+/// SIGTERM (a service manager) and SIGHUP (its terminal closed) both stop
+/// the simulator cleanly, its port file removed.
 #[test]
-fn sim_removes_its_port_file_on_sigterm() {
-    let sim = Sim::start("cleanup");
-    let dir = sim.tmp.path().join("tweak_rv_proc");
-    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
-    assert_eq!(files.len(), 1);
-    let name = files[0].file_name().into_string().unwrap();
-    assert!(name.ends_with("_cleanup"), "{name}");
-    assert_eq!(
-        std::fs::read_to_string(files[0].path()).unwrap(),
-        format!("{}\n", sim.port)
-    );
-    let path = files[0].path();
-    let status = sim.terminate();
-    assert!(status.success(), "{status:?}");
-    assert!(!path.exists());
+fn sim_removes_its_port_file_on_sigterm_and_sighup() {
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let mut sim = Sim::start("cleanup");
+        let dir = sim.tmp.path().join("tweak_rv_proc");
+        let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+        assert_eq!(files.len(), 1);
+        let name = files[0].file_name().into_string().unwrap();
+        assert!(name.ends_with("_cleanup"), "{name}");
+        assert_eq!(
+            std::fs::read_to_string(files[0].path()).unwrap(),
+            format!("{}\n", sim.port)
+        );
+        let path = files[0].path();
+        let status = common::sim::stop_with(&mut sim.child.child, signal);
+        assert!(status.success(), "signal {signal}: {status:?}");
+        assert!(!path.exists(), "signal {signal}");
+    }
 }
 
 #[test]

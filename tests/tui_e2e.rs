@@ -260,3 +260,69 @@ fn another_client_moves_the_frame_on_screen_with_no_key_pressed() {
 fn rvshell_bigdigits_row(n: &str) -> String {
     rvshell::ui::big_digits(n)[1].clone()
 }
+
+/// Closing the terminal (tmux kills the session: the tty hangs up) stops
+/// the demo cleanly, its private olad and simulator with it: once with
+/// SIGHUP delivered, once with SIGHUP ignored (as under `nohup`), where
+/// only the hung-up tty says so.
+#[test]
+fn closing_the_terminal_stops_the_demo_and_its_private_olad() {
+    require_tmux();
+    for nohup in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        let bin = env!("CARGO_BIN_EXE_rvshell");
+        let setup =
+            format!("mkdir {d}/tmp; export TMPDIR={d}/tmp RVSHELL_DATA_DIR={d}/data RUST_LOG=info");
+        let run = format!("'{bin}' demo --log-file {d}/log");
+        let script = if nohup {
+            format!("trap '' HUP; {setup}; {run}; echo $? > {d}/rc; sleep 120")
+        } else {
+            format!("{setup}; exec {run}")
+        };
+        let tmux = Tmux::start(&script);
+        tmux.wait_for("Connected to rvsim");
+        tmux.run(&["kill-session", "-t", "e2e"]);
+        let log = dir.path().join("log");
+        let start = std::time::Instant::now();
+        let stopped = loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(line) = text.lines().find(|l| l.contains("shell stopped")) {
+                break line.to_owned();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "nohup {nohup}: the shell never stopped:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let why = if nohup {
+            "the terminal hung up"
+        } else {
+            "SIGHUP received"
+        };
+        assert!(stopped.contains(why), "nohup {nohup}: {stopped}");
+        if nohup {
+            assert_eq!(wait_for_file(&dir.path().join("rc")), "0\n");
+        }
+        // The private olad stopped and took its directory with it (as the
+        // shell ends, just after that line).
+        let start = std::time::Instant::now();
+        loop {
+            let left: Vec<String> = std::fs::read_dir(dir.path().join("tmp"))
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.starts_with("rvshell-olad-"))
+                .collect();
+            if left.is_empty() {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "nohup {nohup}: left behind: {left:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! `rvshell cue check|run|fire SHOW`: a show file where RV's playback
 //! drives DMX scenes with fades (the format: [`crate::cue::show`]).
 //!
-//! Exit codes: 0 ok (`run`: after Ctrl+C, SIGTERM or `--count` cues); 1 the
+//! Exit codes: 0 ok (`run`: after Ctrl+C, SIGTERM, SIGHUP or `--count` cues); 1 the
 //! show is invalid, or RV or olad answered with an error; 2 RV or olad
 //! cannot be reached (or RV is lost for good), or bad arguments.
 
@@ -40,7 +40,7 @@ pub enum CueCommand {
         show: PathBuf,
     },
     /// Run a show: RV's events fire its cues, which fade scenes on olad,
-    /// until Ctrl+C or SIGTERM.
+    /// until Ctrl+C, SIGTERM or SIGHUP.
     Run(RunArgs),
     /// Fade a universe to one scene of a show, once (to try a rig by hand).
     Fire(FireArgs),

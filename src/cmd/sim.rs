@@ -45,7 +45,7 @@ pub struct SimArgs {
     pub dump: Option<PathBuf>,
 }
 
-/// Runs the simulator until Ctrl+C or SIGTERM.
+/// Runs the simulator until Ctrl+C, SIGTERM or SIGHUP.
 pub fn run(args: SimArgs) -> ExitCode {
     let port = args.port.port;
     let config = SimConfig {
@@ -144,7 +144,8 @@ async fn start_on(config: SimConfig, ports: &[u16]) -> Result<Simulator, String>
     Err(last)
 }
 
-/// SIGINT/SIGTERM handlers, installed before the simulator says it is
+/// SIGINT/SIGTERM/SIGHUP handlers (SIGHUP: the terminal it runs in
+/// closed), installed before the simulator says it is
 /// listening, so a supervisor that stops it right after the first line gets a
 /// clean shutdown rather than the default action.
 struct StopSignal {
@@ -152,6 +153,8 @@ struct StopSignal {
     interrupt: Option<tokio::signal::unix::Signal>,
     #[cfg(unix)]
     terminate: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    hangup: Option<tokio::signal::unix::Signal>,
 }
 
 impl StopSignal {
@@ -162,6 +165,7 @@ impl StopSignal {
             Self {
                 interrupt: signal(SignalKind::interrupt()).ok(),
                 terminate: signal(SignalKind::terminate()).ok(),
+                hangup: signal(SignalKind::hangup()).ok(),
             }
         }
         #[cfg(not(unix))]
@@ -184,6 +188,7 @@ impl StopSignal {
             tokio::select! {
                 _ = next(&mut self.interrupt) => {}
                 _ = next(&mut self.terminate) => {}
+                _ = next(&mut self.hangup) => {}
             }
         }
         #[cfg(not(unix))]

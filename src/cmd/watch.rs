@@ -1,7 +1,7 @@
 //! `rvshell watch [EVENT...]`: RV's own events as they happen, one line each
 //! (rv-events.md), until Ctrl+C or `--count` events.
 //!
-//! Exit codes: 0 after Ctrl+C, SIGTERM or `--count` events; 2 when RV cannot
+//! Exit codes: 0 after Ctrl+C, SIGTERM, SIGHUP or `--count` events; 2 when RV cannot
 //! be reached, refuses to forward its events, or is lost for good.
 
 use crate::clock::LocalTime;
@@ -148,19 +148,23 @@ async fn watch(
     code
 }
 
-/// Ctrl+C or SIGTERM.
+/// Ctrl+C, SIGTERM or SIGHUP (the terminal closed).
 pub(crate) async fn stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) {
+            (Ok(mut term), Ok(mut hup)) => {
                 tokio::select! {
                     _ = tokio::signal::ctrl_c() => {}
                     _ = term.recv() => {}
+                    _ = hup.recv() => {}
                 }
             }
-            Err(_) => {
+            _ => {
                 let _ = tokio::signal::ctrl_c().await;
             }
         }

@@ -303,11 +303,17 @@ fn spawn_signal_watch(tx: mpsc::UnboundedSender<Incoming>) {
         ) else {
             return;
         };
-        let why = tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = hup.recv() => "SIGHUP",
+        let mut check = tokio::time::interval(Duration::from_secs(1));
+        let why = loop {
+            tokio::select! {
+                _ = term.recv() => break "SIGTERM received",
+                _ = hup.recv() => break "SIGHUP received",
+                _ = check.tick() => if super::terminal::hung_up() {
+                    break "the terminal hung up";
+                },
+            }
         };
-        let _ = tx.send(Incoming::Stop(format!("{why} received")));
+        let _ = tx.send(Incoming::Stop(why.to_owned()));
     });
 }
 
@@ -504,13 +510,15 @@ async fn shell(
     if signed_off.is_err() {
         tracing::warn!("some RV did not take our DISCONNECT in time");
     }
-    drop(terminal);
+    // Our children before the terminal: printing to a terminal that hung
+    // up panics, and the panic hook exits at once.
     if let Some(olad) = &mut olad_process {
         olad.shutdown().await;
     }
     if let Some(sim) = sim {
         sim.shutdown().await;
     }
+    drop(terminal);
     match stop_reason {
         Some(reason) if reason.starts_with("cannot draw") => anyhow::bail!(reason),
         Some(reason) => tracing::info!(%reason, "shell stopped"),

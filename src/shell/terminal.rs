@@ -29,7 +29,10 @@ static HOOK: Once = Once::new();
 
 /// The terminal in TUI mode; restores it when dropped.
 pub struct Terminal {
-    pub inner: ratatui::Terminal<Backend>,
+    /// Never dropped: ratatui's `Drop` prints to stderr when it cannot show
+    /// the cursor, which panics on a terminal that hung up; [`restore`]
+    /// shows the cursor itself.
+    pub inner: std::mem::ManuallyDrop<ratatui::Terminal<Backend>>,
 }
 
 impl Terminal {
@@ -61,7 +64,9 @@ impl Terminal {
             ENHANCED.store(true, Ordering::SeqCst);
         }
         match ratatui::Terminal::new(CrosstermBackend::new(io::stdout())) {
-            Ok(inner) => Ok(Self { inner }),
+            Ok(inner) => Ok(Self {
+                inner: std::mem::ManuallyDrop::new(inner),
+            }),
             Err(err) => {
                 restore();
                 Err(err)
@@ -102,4 +107,18 @@ fn install_panic_hook() {
             std::process::exit(101);
         }));
     });
+}
+
+/// Whether the terminal hung up (the window closed, the SSH link dropped):
+/// the kernel then answers EIO for the tty. A SIGHUP normally says so
+/// first; this covers a shell started with SIGHUP ignored (`nohup`), where
+/// nothing else would (crossterm's reader spins on a dead tty instead of
+/// failing).
+pub fn hung_up() -> bool {
+    let mut termios = std::mem::MaybeUninit::<libc::termios>::uninit();
+    // SAFETY: tcgetattr only writes a termios into the pointer it is given,
+    // which points at enough space for one; fd 1 stays open for the life of
+    // the process.
+    let rc = unsafe { libc::tcgetattr(libc::STDOUT_FILENO, termios.as_mut_ptr()) };
+    rc != 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EIO)
 }

@@ -48,14 +48,20 @@ impl Sim {
 /// Sends SIGTERM to `child` (our own child, by its pid) and waits for it to
 /// exit. Uses libc rather than `/bin/kill`, which a fresh machine may lack.
 pub fn terminate(child: &mut Child) -> ExitStatus {
+    stop_with(child, libc::SIGTERM)
+}
+
+/// Sends `signal` to `child` (our own child, by its pid) and waits for it
+/// to exit.
+pub fn stop_with(child: &mut Child, signal: libc::c_int) -> ExitStatus {
     let pid = libc::pid_t::try_from(child.id()).expect("a pid fits in pid_t");
     // SAFETY: kill(2) takes plain integers; `pid` is our unreaped child, so
     // the number cannot have been reused by another process.
-    let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
+    let sent = unsafe { libc::kill(pid, signal) };
     assert_eq!(
         sent,
         0,
-        "kill({pid}, SIGTERM): {}",
+        "kill({pid}, {signal}): {}",
         std::io::Error::last_os_error()
     );
     child.wait().unwrap()
