@@ -193,14 +193,28 @@ fn f_keys_recall_the_shows_scenes_in_file_order() {
     let mut app = shell();
     // File order: house, dim, flash (the show sorts them by name).
     app.now = Duration::from_secs(1);
-    app.update(key(KeyCode::F(3)));
+    // Link off: olad's values are read first, so channels the scene does
+    // not list keep them.
+    let commands = app.update(key(KeyCode::F(3)));
+    assert_eq!(commands, vec![Command::Dmx(DmxCommand::LoadHeld(1))]);
+    assert!(!feedback(&app).contains("-> flash"), "{}", feedback(&app));
+    let mut held = vec![0u8; 512];
+    held[9] = 200;
+    app.update(dmx(DmxEvent::Held {
+        universe: 1,
+        result: Ok(held),
+    }));
     assert!(feedback(&app).contains("-> flash"), "{}", feedback(&app));
     let frames = run(
         &mut app,
         Duration::from_secs(1),
         Duration::from_millis(1_500),
     );
-    assert_eq!(frames.last().unwrap().1[4], 255);
+    let last = &frames.last().unwrap().1;
+    assert_eq!((last[4], last[9]), (255, 200));
+    // Read once: the next recall goes at once.
+    app.update(key(KeyCode::F(1)));
+    assert!(feedback(&app).contains("-> house"), "{}", feedback(&app));
     app.update(key(KeyCode::F(9)));
     assert!(feedback(&app).contains("the show has 3 scenes: F9 recalls none"));
 }
@@ -317,4 +331,41 @@ fn the_link_follows_the_rv_selected_when_it_was_turned_on() {
     app.update(ch('L'));
     assert!(feedback(&app).contains("RV 127.0.0.1:45125 fires the cues"));
     assert!(app.cue.as_ref().unwrap().follows(1));
+}
+
+#[test]
+fn the_console_and_the_cues_keep_each_others_channels() {
+    let mut app = shell();
+    link_on(&mut app);
+    // The console took what the link read from olad.
+    assert_eq!(app.dmx.console.values()[9], 77);
+    app.now = Duration::from_secs(1);
+    app.update(rv("play-start", "1"));
+    let frames = run(&mut app, Duration::from_secs(1), Duration::from_secs(4));
+    assert_eq!(&frames.last().unwrap().1[..4], &[25, 25, 25, 25]);
+    // The console shows the cue's values...
+    assert_eq!(&app.dmx.console.values()[..4], &[25, 25, 25, 25]);
+    // ...so an edit on another channel sends them rather than undoing the cue.
+    app.update(key(KeyCode::Right));
+    app.update(key(KeyCode::Right));
+    app.update(key(KeyCode::Right));
+    app.update(key(KeyCode::Right));
+    let sent: Vec<_> = app
+        .update(ch('+'))
+        .into_iter()
+        .filter_map(|c| match c {
+            Command::Dmx(DmxCommand::Send(frame)) => Some(frame.data),
+            _ => None,
+        })
+        .collect();
+    let data = sent.last().expect("the console sent its frame");
+    assert_eq!(&data[..5], &[25, 25, 25, 25, 1]);
+    assert_eq!(data[9], 77);
+    // And the next cue keeps the console's channel 5.
+    app.now = Duration::from_secs(5);
+    app.update(rv("play-stop", "1"));
+    let frames = run(&mut app, Duration::from_secs(5), Duration::from_secs(8));
+    let last = &frames.last().unwrap().1;
+    assert_eq!(&last[..5], &[255, 255, 255, 255, 1]);
+    assert_eq!(last[9], 77);
 }

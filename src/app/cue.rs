@@ -42,6 +42,9 @@ pub struct CueLink {
     loaded: BTreeSet<u32>,
     /// A failed frame was reported; said once until one goes through.
     failing: bool,
+    /// F-key recalls (scene index, fade) waiting for olad's values of
+    /// their universe, so channels the scene does not list keep them.
+    recalls: Vec<(usize, Duration)>,
 }
 
 /// What the link asks of the app after an update.
@@ -119,6 +122,7 @@ impl CueLink {
             fade: None,
             loaded: BTreeSet::new(),
             failing: false,
+            recalls: Vec::new(),
         }
     }
 
@@ -178,9 +182,16 @@ impl CueLink {
             .collect()
     }
 
-    /// olad's values of a universe, for the held state.
-    pub fn on_held(&mut self, universe: u32, result: Result<Vec<u8>, String>) -> CueOut {
+    /// olad's values of a universe, for the held state; F-key recalls
+    /// that waited for them fire now.
+    pub fn on_held(
+        &mut self,
+        universe: u32,
+        result: Result<Vec<u8>, String>,
+        now: Duration,
+    ) -> CueOut {
         let mut out = CueOut::default();
+        let ok = result.is_ok();
         match result {
             Ok(data) => {
                 self.engine.set_held(universe, &data);
@@ -191,7 +202,36 @@ impl CueLink {
                 format!("cue link: cannot read universe {universe} from olad: {err}"),
             )),
         }
+        let (waiting, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.recalls)
+            .into_iter()
+            .partition(|&(scene, _)| self.engine.show().scenes[scene].universe == universe);
+        self.recalls = others;
+        if ok {
+            let fired = waiting
+                .into_iter()
+                .filter_map(|(scene, fade)| self.engine.fire(scene, fade, now))
+                .collect();
+            let started = self.started(fired, now);
+            out.lines.extend(started.lines);
+            out.commands.extend(started.commands);
+        } else if !waiting.is_empty() {
+            out.lines.push((
+                true,
+                format!(
+                    "cue link: {} scene recall{} on universe {universe} not done",
+                    waiting.len(),
+                    if waiting.len() == 1 { "" } else { "s" }
+                ),
+            ));
+        }
         out
+    }
+
+    /// The console sent `data` to `universe`: the held state takes it, so
+    /// the next cue or scene keeps the channels it does not list as the
+    /// console left them.
+    pub fn console_sent(&mut self, universe: u32, data: &[u8]) {
+        self.engine.set_held(universe, data);
     }
 
     /// olad is (back) connected: read what is missing, and send the held
@@ -285,6 +325,24 @@ impl CueLink {
                 ..CueOut::default()
             };
         };
+        // Channels the scene does not list keep what olad holds: read it
+        // first unless the link already follows this universe.
+        let universe = self.engine.show().scenes[index].universe;
+        if !self.loaded.contains(&universe) {
+            let first = !self
+                .recalls
+                .iter()
+                .any(|&(scene, _)| self.engine.show().scenes[scene].universe == universe);
+            self.recalls.push((index, fade));
+            return CueOut {
+                commands: if first {
+                    vec![DmxCommand::LoadHeld(universe)]
+                } else {
+                    Vec::new()
+                },
+                ..CueOut::default()
+            };
+        }
         let fired = self.engine.fire(index, fade, now).into_iter().collect();
         self.started(fired, now)
     }

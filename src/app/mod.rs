@@ -430,6 +430,9 @@ impl App {
         }
         for frame in &out.frames {
             if frame.universe == self.dmx.console.universe() {
+                // The console takes the cue's channels, so its next send
+                // carries them rather than undoing the cue.
+                self.dmx.console.adopt(&frame.changed);
                 self.dmx.console.set_readback(&frame.data);
                 self.dirty |= self.tab == Tab::Dmx;
             }
@@ -509,6 +512,20 @@ impl App {
 
     /// Reacts to one event.
     pub fn update(&mut self, event: AppEvent) -> Vec<Command> {
+        let commands = self.dispatch(event);
+        // What the console sends is what olad holds for the cue link too:
+        // the next cue keeps the channels its scene does not list.
+        if let Some(link) = &mut self.cue {
+            for command in &commands {
+                if let Command::Dmx(dmx_tab::DmxCommand::Send(frame)) = command {
+                    link.console_sent(frame.universe, &frame.data);
+                }
+            }
+        }
+        commands
+    }
+
+    fn dispatch(&mut self, event: AppEvent) -> Vec<Command> {
         match event {
             // A key always redraws (`on_key`); ticks and the network only
             // on change.

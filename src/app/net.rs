@@ -28,8 +28,17 @@ impl App {
                 }
             }
             NetEvent::Dmx(dmx_tab::DmxEvent::Held { universe, result }) => {
+                // What olad holds, read for the link: the console shows it
+                // too, so neither undoes the other's channels.
+                if let Ok(data) = &result
+                    && universe == self.dmx.console.universe()
+                {
+                    let all: Vec<(u16, u8)> = (1..).zip(data.iter().copied()).collect();
+                    self.dmx.console.adopt(&all);
+                    self.dmx.console.set_readback(data);
+                }
                 if let Some(link) = &mut self.cue {
-                    let out = link.on_held(universe, result);
+                    let out = link.on_held(universe, result, self.now);
                     return self.cue_out(out);
                 }
             }

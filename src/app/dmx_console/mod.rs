@@ -410,6 +410,21 @@ impl DmxConsole {
         Ok(Some(self.hand_out()))
     }
 
+    /// Takes `changes` ((channel 1..=512, value)) that another sender on
+    /// this connection (the cue link) put into olad, without sending: the
+    /// console's next frame carries them instead of undoing them. A value
+    /// being typed, the undo history and anything pending stay as they are.
+    pub fn adopt(&mut self, changes: &[(u16, u8)]) {
+        for &(channel, value) in changes {
+            if let Some(slot) = usize::from(channel)
+                .checked_sub(1)
+                .and_then(|i| self.values.get_mut(i))
+            {
+                *slot = value;
+            }
+        }
+    }
+
     /// olad's merged buffer for the universe (up to 512 bytes are kept).
     pub fn set_readback(&mut self, values: &[u8]) {
         let n = values.len().min(SLOTS);
