@@ -152,12 +152,9 @@ impl Cli {
             Some(Command::Dmx(args)) => dmx::run(args),
             Some(Command::Cue(args)) => cue::run(args),
             Some(Command::Completions { shell }) => {
-                clap_complete::generate(
-                    shell,
-                    &mut Cli::command(),
-                    "rvshell",
-                    &mut std::io::stdout(),
-                );
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "rvshell", &mut script);
+                crate::cmd::out(&String::from_utf8_lossy(&script));
                 ExitCode::SUCCESS
             }
             Some(Command::Man(args)) => man::run(args, Cli::command()),

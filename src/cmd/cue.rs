@@ -189,7 +189,7 @@ fn load(path: &Path) -> Result<Show, Failure> {
 /// Runs `rvshell cue ...` and returns the exit code.
 pub fn run(args: CueArgs) -> ExitCode {
     let outcome = match args.command {
-        CueCommand::Check { show } => load(&show).map(|show| println!("{}", show.summary())),
+        CueCommand::Check { show } => load(&show).map(|show| outln!("{}", show.summary())),
         CueCommand::Run(args) => block_on(run_show(args)),
         CueCommand::Fire(args) => block_on(fire(args)),
     };
@@ -249,7 +249,12 @@ async fn run_show(args: RunArgs) -> Result<(), Failure> {
     loop {
         tokio::select! {
             report = incoming.recv() => match report {
-                Some(report) => out.print(&report),
+                Some(report) => {
+                    out.print(&report);
+                    if out.gone {
+                        stop.cancel();
+                    }
+                }
                 None => break,
             },
             _ = &mut signal, if !stop.is_cancelled() => stop.cancel(),
@@ -282,7 +287,7 @@ async fn fire(args: FireArgs) -> Result<(), Failure> {
     let mut failed = None;
     while let Ok(report) = incoming.try_recv() {
         match report {
-            LinkEvent::Fired { at, fired } => println!("{}", format_fired(at, &fired, false)),
+            LinkEvent::Fired { at, fired } => outln!("{}", format_fired(at, &fired, false)),
             LinkEvent::SendFailed { error, refused, .. } if failed.is_none() => {
                 failed = Some((error, refused));
             }
@@ -306,6 +311,8 @@ struct Printer {
     /// while fading, and `rvshell dmx monitor` shows them).
     frames: bool,
     stdout: std::io::Stdout,
+    /// stdout failed: nothing more is printed, and the run stops.
+    gone: bool,
 }
 
 impl Printer {
@@ -314,12 +321,22 @@ impl Printer {
             json,
             frames,
             stdout: std::io::stdout(),
+            gone: false,
         }
     }
 
     fn line(&mut self, line: &str) {
-        // A reader that went away (`| head`) is no reason to stop the show.
-        let _ = writeln!(self.stdout, "{line}").and_then(|()| self.stdout.flush());
+        if self.gone {
+            return;
+        }
+        if let Err(err) = writeln!(self.stdout, "{line}").and_then(|()| self.stdout.flush()) {
+            // The reader went away (`| head -1`): the show ends as after
+            // Ctrl+C, signed off and with its fades sent.
+            self.gone = true;
+            if err.kind() != std::io::ErrorKind::BrokenPipe {
+                eprintln!("rvshell cue: cannot write to stdout: {err}; stopping");
+            }
+        }
     }
 
     fn print(&mut self, report: &LinkEvent) {

@@ -299,12 +299,12 @@ async fn dispatch(command: DmxCommand, olad: &Olad) -> Result<(), Failure> {
             if json {
                 let mut values = data.to_vec();
                 values.resize(MAX_SLOTS, 0);
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({ "universe": universe, "values": values })
                 );
             } else {
-                println!("{}", join_slots(&data));
+                outln!("{}", join_slots(&data));
             }
             close(&client, addr).await
         }
@@ -341,7 +341,7 @@ async fn dispatch(command: DmxCommand, olad: &Olad) -> Result<(), Failure> {
                         })
                     })
                     .collect();
-                println!("{}", serde_json::Value::from(list));
+                outln!("{}", serde_json::Value::from(list));
                 return close(&client, addr).await;
             }
             let mut out = String::new();
@@ -356,7 +356,7 @@ async fn dispatch(command: DmxCommand, olad: &Olad) -> Result<(), Failure> {
                     u.rdm_devices
                 ));
             }
-            print!("{out}");
+            super::out(&out);
             close(&client, addr).await
         }
         DmxCommand::Devices { json } => {
@@ -379,7 +379,7 @@ async fn dispatch(command: DmxCommand, olad: &Olad) -> Result<(), Failure> {
                         })
                     })
                     .collect();
-                println!("{}", serde_json::Value::from(list));
+                outln!("{}", serde_json::Value::from(list));
                 return close(&client, addr).await;
             }
             let mut out = String::new();
@@ -395,7 +395,7 @@ async fn dispatch(command: DmxCommand, olad: &Olad) -> Result<(), Failure> {
                     out.push_str(&port_line("output", p));
                 }
             }
-            print!("{out}");
+            super::out(&out);
             close(&client, addr).await
         }
         DmxCommand::Patch {
@@ -456,14 +456,14 @@ async fn dispatch(command: DmxCommand, olad: &Olad) -> Result<(), Failure> {
                 let (about, report) = crate::bench::ola::run_private(universe, frames)
                     .await
                     .map_err(|e| Failure::Other(e.to_string().replace('\n', "; ")))?;
-                println!("{about}");
-                print!("{}", report.render());
+                outln!("{about}");
+                super::out(&report.render());
                 return Ok(());
             }
             let report = crate::bench::ola::run(addr, universe, frames)
                 .await
                 .map_err(|e| explain(e, addr, Some(universe)))?;
-            print!("{}", report.render());
+            super::out(&report.render());
             Ok(())
         }
     }

@@ -23,8 +23,10 @@ pub fn run(args: ManArgs, root: clap::Command) -> ExitCode {
     let root = root.name("rvshell");
     let result = match &args.dir {
         None => {
-            let mut stdout = std::io::stdout().lock();
-            clap_mangen::Man::new(root).render(&mut stdout)
+            let mut page = Vec::new();
+            clap_mangen::Man::new(root).render(&mut page).map(|()| {
+                super::out(&String::from_utf8_lossy(&page));
+            })
         }
         Some(dir) => write_pages(root, dir).map(|count| {
             eprintln!("rvshell man: wrote {count} pages to {}", dir.display());

@@ -151,13 +151,13 @@ pub fn run(args: PushArgs) -> ExitCode {
                     "bytes": report.bytes,
                     "seconds": report.send_time.as_secs_f64(),
                 });
-                println!("{doc}");
+                outln!("{doc}");
                 ExitCode::SUCCESS
             }
             Ok(report) => {
-                println!("media {}", report.media);
+                outln!("media {}", report.media);
                 if let Some(node) = &report.node {
-                    println!("source {node}");
+                    outln!("source {node}");
                 }
                 let secs = report.send_time.as_secs_f64();
                 eprintln!(

@@ -278,10 +278,10 @@ pub fn ping(args: PingArgs) -> ExitCode {
                 "median_ms": ms(times[times.len() / 2]),
                 "max_ms": ms(times[times.len() - 1]),
             });
-            println!("{doc}");
+            outln!("{doc}");
             return ExitCode::SUCCESS;
         }
-        println!(
+        outln!(
             "{} PING/PONG round trips to {peer} at {address}: min {:.3} ms, median {:.3} ms, max {:.3} ms",
             times.len(),
             ms(times[0]),
