@@ -590,6 +590,16 @@ async fn monitor(olad: &Olad, universe: u32, json: bool) -> Result<(), Failure> 
     let format = if json {
         Format::Json { universe }
     } else if std::io::stdout().is_terminal() {
+        // A live view starts with what olad holds now, not a blank
+        // screen until the next change.
+        if let Ok(data) = client.get_dmx(universe).await {
+            latest.send_replace(Some(DmxFrame {
+                universe,
+                data,
+                priority: None,
+                seq: 0,
+            }));
+        }
         Format::Grid(Header {
             universe,
             addr: addr.to_owned(),
@@ -718,16 +728,16 @@ fn write_frames(
             Some(Next::Frame(Some(frame))) => {
                 let text = match &format {
                     Format::Grid(h) => {
-                        // The terminal's width now: it may have been resized.
-                        let columns = crossterm::terminal::size().map_or(80, |(w, _)| w);
-                        let row = slots_per_row(columns);
+                        // The terminal's size now: it may have been resized.
+                        let (columns, lines) = crossterm::terminal::size().unwrap_or((80, 24));
                         render_grid(
                             h.universe,
                             &h.addr,
                             &frame.data,
                             frame.seq,
                             frame.priority,
-                            row,
+                            slots_per_row(columns),
+                            usize::from(lines),
                         )
                     }
                     Format::Lines => format!("{}\n", join_slots(&frame.data)),
@@ -762,7 +772,11 @@ fn slots_per_row(columns: u16) -> usize {
     (fit / 8 * 8).clamp(8, MAX_SLOTS)
 }
 
-/// The live view: rows of `per_row` slots, with the first channel of each row.
+/// The live view: a header, then rows of `per_row` slots, each with its
+/// first channel, in at most `height` lines. When every row does not fit,
+/// rows of zeros are left out first, then the last rows; a last line says
+/// what is not shown. Ends by clearing the rest of the screen (rows left
+/// from a narrower layout before a resize).
 fn render_grid(
     universe: u32,
     addr: &str,
@@ -770,18 +784,49 @@ fn render_grid(
     seq: u64,
     priority: Option<i32>,
     per_row: usize,
+    height: usize,
 ) -> String {
     let mut out = String::with_capacity(3000);
     out.push_str("\x1b[H");
     let priority = priority
-        .map(|p| format!(", priority {p}"))
+        .map(|p| format!("  priority {p}"))
         .unwrap_or_default();
     out.push_str(&format!(
-        "universe {universe} on olad at {addr}: frame {seq}, {} slots{priority} (Ctrl-C to quit)\x1b[K\n",
+        "universe {universe}  olad {addr}  frame {seq}  {} slots{priority}  Ctrl-C quits\x1b[K\n",
         data.len()
     ));
     let per_row = per_row.max(1);
-    for row in 0..MAX_SLOTS.div_ceil(per_row) {
+    let rows = MAX_SLOTS.div_ceil(per_row);
+    let all: Vec<usize> = (0..rows).collect();
+    let (shown, note) = if rows < height {
+        (all, None)
+    } else {
+        // Room for the header and the note.
+        let room = height.saturating_sub(2).max(1);
+        let lit: Vec<usize> = all
+            .into_iter()
+            .filter(|&row| {
+                let end = ((row + 1) * per_row).min(MAX_SLOTS);
+                data.get(row * per_row..end.min(data.len()))
+                    .is_some_and(|slots| slots.iter().any(|&v| v != 0))
+            })
+            .collect();
+        let zeros = rows - lit.len();
+        let cut = lit.len().saturating_sub(room);
+        let mut parts = Vec::new();
+        if zeros > 0 {
+            parts.push(format!("{zeros} rows of zeros"));
+        }
+        if cut > 0 {
+            parts.push(format!("{cut} more rows"));
+        }
+        let note = format!(
+            "({} not shown; a taller terminal shows every row)",
+            parts.join(" and ")
+        );
+        (lit.into_iter().take(room).collect(), Some(note))
+    };
+    for row in shown {
         out.push_str(&format!("{:>3}:", row * per_row + 1));
         for col in 0..per_row.min(MAX_SLOTS - row * per_row) {
             match data.get(row * per_row + col) {
@@ -791,6 +836,11 @@ fn render_grid(
         }
         out.push_str("\x1b[K\n");
     }
+    if let Some(note) = note {
+        out.push_str(&note);
+        out.push_str("\x1b[K");
+    }
+    out.push_str("\x1b[J");
     out
 }
 
@@ -873,12 +923,43 @@ mod tests {
     #[test]
     fn grid_shows_every_slot() {
         for per_row in [8, 16, 48, 512] {
-            let grid = render_grid(1, "a", &[255; 512], 3, Some(100), per_row);
+            let grid = render_grid(1, "a", &[255; 512], 3, Some(100), per_row, 600);
             assert_eq!(grid.matches(" 255").count(), 512, "{per_row}");
             assert!(grid.contains("frame 3"));
-            let short = render_grid(1, "a", &[1, 2], 1, None, per_row);
+            let short = render_grid(1, "a", &[1, 2], 1, None, per_row, 600);
             assert_eq!(short.matches("   .").count(), 510, "{per_row}");
         }
+    }
+
+    #[test]
+    fn the_grid_fits_an_80x24_terminal_showing_the_rows_that_are_lit() {
+        let mut data = [0u8; 512];
+        data[..20].fill(200); // rows 1 and 17
+        data[300] = 7; // row 289
+        let grid = render_grid(1, "127.0.0.1:9010", &data, 12, Some(100), 16, 24);
+        let lines: Vec<&str> = grid.split('\n').collect();
+        assert!(lines.len() <= 24, "{}", lines.len());
+        let header = lines[0]
+            .trim_start_matches("\x1b[H")
+            .trim_end_matches("\x1b[K");
+        assert!(header.len() <= 80, "{header}");
+        assert!(lines[1].starts_with("  1: 200"), "{}", lines[1]);
+        assert!(lines[2].starts_with(" 17: 200"), "{}", lines[2]);
+        assert!(lines[3].starts_with("289:"), "{}", lines[3]);
+        assert!(
+            lines[4].starts_with("(29 rows of zeros not shown"),
+            "{}",
+            lines[4]
+        );
+        assert!(grid.ends_with("\x1b[J"), "clears rows left from before");
+        // Lit rows beyond the room: the first ones, and the count of the rest.
+        let grid = render_grid(1, "a", &[9; 512], 1, None, 16, 24);
+        assert_eq!(grid.matches("   9").count(), 22 * 16);
+        assert!(grid.contains("(10 more rows not shown"), "{grid}");
+        // A tall terminal shows every row and no note.
+        let grid = render_grid(1, "a", &data, 1, None, 16, 60);
+        assert_eq!(grid.matches('\n').count(), 33, "the header and 32 rows");
+        assert!(!grid.contains("not shown"));
     }
 
     #[test]
@@ -890,7 +971,7 @@ mod tests {
         assert_eq!(slots_per_row(u16::MAX), 512);
         // Every row fits the width it was made for.
         for columns in [40u16, 80, 132, 200] {
-            let grid = render_grid(1, "a", &[255; 512], 1, None, slots_per_row(columns));
+            let grid = render_grid(1, "a", &[255; 512], 1, None, slots_per_row(columns), 600);
             for line in grid.lines().skip(1) {
                 let visible = line.trim_end_matches("\x1b[K").len();
                 assert!(
