@@ -250,13 +250,15 @@ async fn a_stopped_olad_holds_up_the_frames_of_cue_run_but_never_its_cues() {
     let port = sim.port.to_string();
     // A request timeout far longer than the wait for a cue below: a link
     // that waits on olad between cues would miss it.
-    let mut run = rvshell(dir.path())
-        .args(["cue", "run", show.to_str().unwrap(), "--port", &port])
-        .args(["--olad", &addr, "--timeout", "60"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut run = common::KillOnDrop(
+        rvshell(dir.path())
+            .args(["cue", "run", show.to_str().unwrap(), "--port", &port])
+            .args(["--olad", &addr, "--timeout", "60"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let lines = common::lines_of(run.stdout.take().unwrap());
     let next = || {
         lines
@@ -293,6 +295,6 @@ async fn a_stopped_olad_holds_up_the_frames_of_cue_run_but_never_its_cues() {
         assert!(Instant::now() < deadline, "olad holds {}", get());
         std::thread::sleep(Duration::from_millis(50));
     }
-    let status = common::sim::terminate(&mut run);
+    let status = common::sim::terminate(&mut run.0);
     assert!(status.success(), "{status:?}");
 }
