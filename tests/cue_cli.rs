@@ -247,11 +247,23 @@ async fn fire_fades_a_universe_to_a_scene_on_olad() {
             .args(["cue", "fire", &bad, "x", "--olad", &addr])
             .output()
             .unwrap();
-        (unknown.status.code(), missing.status.code())
+        // Nothing listens on port 1: one line, naming the address once.
+        let refused = rvshell(&path)
+            .args(["cue", "fire", &show, "house", "--olad", "127.0.0.1:1"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&refused.stderr).into_owned();
+        assert_eq!(err.matches("127.0.0.1:1").count(), 1, "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        (
+            unknown.status.code(),
+            missing.status.code(),
+            refused.status.code(),
+        )
     })
     .await
     .unwrap();
-    assert_eq!(codes, (Some(2), Some(1)));
+    assert_eq!(codes, (Some(2), Some(1), Some(2)));
     client.close().await.unwrap();
 }
 

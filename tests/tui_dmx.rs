@@ -334,7 +334,7 @@ fn olad_not_running_is_said_and_recovers_on_its_own() {
     assert_eq!(
         app.dmx.offline_text().as_deref(),
         Some(
-            "olad is not running at 127.0.0.1:9010; start it with `olad` or point --olad at it (retrying on its own)"
+            "olad is not running at 127.0.0.1:9010; start it (network plugins off on a shared network) or point --olad at it (retrying on its own)"
         )
     );
     // Retries of the same cause log once.

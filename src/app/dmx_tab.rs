@@ -425,8 +425,8 @@ impl DmxTab {
                     .into(),
             ),
             OladState::NotRunning { .. } => Some(format!(
-                "olad is not running at {}; start it with `olad` or point --olad at it \
-                 (retrying on its own)",
+                "olad is not running at {}; start it (network plugins off on a shared \
+                 network) or point --olad at it (retrying on its own)",
                 self.address
             )),
             OladState::Retrying { reason } => Some(format!(
@@ -1196,8 +1196,8 @@ impl DmxTab {
                     self.log(
                         LineKind::Connection,
                         format!(
-                            "olad is not running at {} ({reason}); start it with `olad` or \
-                             point --olad at it; retrying",
+                            "olad is not running at {} ({reason}); start it (network plugins \
+                             off on a shared network) or point --olad at it; retrying",
                             self.address
                         ),
                     );

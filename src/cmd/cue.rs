@@ -219,7 +219,16 @@ async fn connect_olad(
     };
     OlaClient::connect_with(&olad.olad, config)
         .await
-        .map_err(|err| ola_failure(&err, format!("rvshell cue: olad at {}: {err}", olad.olad)))
+        .map_err(|err| {
+            // Name the address once: most connection errors already do.
+            let text = err.to_string();
+            let message = if text.contains(&olad.olad) {
+                format!("rvshell cue: {text}")
+            } else {
+                format!("rvshell cue: olad at {}: {text}", olad.olad)
+            };
+            ola_failure(&err, message)
+        })
 }
 
 async fn run_show(args: RunArgs) -> Result<(), Failure> {

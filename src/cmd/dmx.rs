@@ -40,8 +40,8 @@ pub enum DmxCommand {
     /// Set slots of a universe and wait for olad's Ack.
     ///
     /// VALUES are comma-separated (or separate arguments). Plain values
-    /// `255,0,128` set channels 1, 2, 3... and nothing else, like
-    /// `ola_set_dmx`. `CH=VAL` and `CH-CH=VAL` (channels 1..=512) change only
+    /// `255,0,128` are the whole frame, like `ola_set_dmx`: channels 1, 2,
+    /// 3... take them and every later channel becomes 0. `CH=VAL` and `CH-CH=VAL` (channels 1..=512) change only
     /// those channels of the universe's current values; plain values after
     /// them continue at the next channel.
     Set {

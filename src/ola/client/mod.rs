@@ -103,7 +103,7 @@ const MAX_BATCH: usize = 64 * 1024;
 pub enum OlaError {
     /// The TCP connection to olad could not be made.
     #[error(
-        "could not connect to olad at {addr}: {source}; is olad running? (start it with `olad`, or point --olad at it)"
+        "could not connect to olad at {addr}: {source}; is olad running? (start it, its network plugins off on a shared network, or point --olad at it)"
     )]
     Connect {
         /// olad's address.
