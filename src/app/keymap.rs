@@ -1061,6 +1061,83 @@ pub enum HelpLine {
     Blank,
 }
 
+/// A row of the `?` overlay as drawn: descriptions wrapped to its width.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HelpRow {
+    /// A context's heading.
+    Heading(Context),
+    /// Keys (empty on a description's continuation rows) and text.
+    Binding {
+        /// The keys, on the first row of a binding.
+        keys: String,
+        /// The description, or the part of it on this row.
+        text: String,
+    },
+    /// Between contexts.
+    Blank,
+}
+
+/// The `?` overlay on a screen `screen_width` wide: its width, the keys
+/// column's width, and its rows.
+#[derive(Debug, Clone)]
+pub struct HelpLayout {
+    /// Width of the overlay, borders included.
+    pub width: u16,
+    /// Width of the keys column.
+    pub key_col: usize,
+    /// The rows, descriptions wrapped under themselves.
+    pub rows: Vec<HelpRow>,
+}
+
+/// The `?` overlay's layout: as wide as its widest line within the screen
+/// (two columns of margin each side), descriptions wrapped between words.
+/// Shared by the drawing and by the app, which must know how far it
+/// scrolls.
+pub fn help_layout(active: Context, screen_width: u16) -> HelpLayout {
+    let lines = help_lines(active);
+    let key_col = KEYMAP
+        .iter()
+        .map(|b| keys_label(b).chars().count())
+        .max()
+        .unwrap_or(0);
+    let widest = lines
+        .iter()
+        .map(|line| match line {
+            HelpLine::Binding(binding) => key_col + 2 + binding.desc.chars().count(),
+            HelpLine::Heading(context) => context.title().chars().count(),
+            HelpLine::Blank => 0,
+        })
+        .max()
+        .unwrap_or(0);
+    let width = screen_width
+        .saturating_sub(4)
+        .min(u16::try_from(widest + 2).unwrap_or(u16::MAX));
+    let key_col = key_col.min(usize::from(width / 3));
+    let text_width = usize::from(width).saturating_sub(key_col + 4).max(10);
+    let mut rows = Vec::new();
+    for line in lines {
+        match line {
+            HelpLine::Heading(context) => rows.push(HelpRow::Heading(context)),
+            HelpLine::Binding(binding) => {
+                for (i, text) in wrap(binding.desc, text_width).into_iter().enumerate() {
+                    let keys = if i == 0 {
+                        keys_label(binding)
+                    } else {
+                        String::new()
+                    };
+                    rows.push(HelpRow::Binding { keys, text });
+                }
+            }
+            HelpLine::Blank => rows.push(HelpRow::Blank),
+        }
+    }
+    HelpLayout {
+        width,
+        key_col,
+        rows,
+    }
+}
+
 /// The lines of the `?` overlay: the active tab's context first, then the
 /// rest, each a heading and a line per described binding, a blank line
 /// between them.
@@ -1080,4 +1157,44 @@ pub fn help_lines(active: Context) -> Vec<HelpLine> {
         );
     }
     lines
+}
+
+/// `text` in lines of at most `width` characters, broken between words (a
+/// word longer than a line is cut).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+        while line.chars().count() > width {
+            let rest: String = line.chars().skip(width).collect();
+            line = line.chars().take(width).collect();
+            lines.push(std::mem::replace(&mut line, rest));
+        }
+    }
+    lines.push(line);
+    lines
+}
+
+#[cfg(test)]
+mod wrap_tests {
+    use super::wrap;
+
+    #[test]
+    fn descriptions_wrap_between_words() {
+        assert_eq!(
+            wrap("send the loaded image to the selected RV", 16),
+            ["send the loaded", "image to the", "selected RV"]
+        );
+        assert_eq!(wrap("short", 16), ["short"]);
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+    }
 }

@@ -472,7 +472,8 @@ impl App {
     /// How far the help overlay scrolls: until its last line is at the
     /// bottom of the overlay (its border and a line of margin each way).
     fn help_scroll_max(&self) -> u16 {
-        let lines = u16::try_from(keymap::help_lines(self.tab.context()).len()).unwrap_or(u16::MAX);
+        let rows = keymap::help_layout(self.tab.context(), self.size.width).rows;
+        let lines = u16::try_from(rows.len()).unwrap_or(u16::MAX);
         lines.saturating_sub(self.size.height.saturating_sub(4))
     }
 

@@ -2,40 +2,33 @@
 
 use super::theme;
 use crate::app::App;
-use crate::app::keymap::{self, HelpLine, KEYMAP};
+use crate::app::keymap::{self, HelpRow};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
-    let width = area.width.saturating_sub(4).min(84);
-    let key_col = KEYMAP
-        .iter()
-        .map(|b| keymap::keys_label(b).chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(usize::from(width / 3));
-    let lines: Vec<Line> = keymap::help_lines(app.tab.context())
+    let layout = keymap::help_layout(app.tab.context(), area.width);
+    let (width, key_col) = (layout.width, layout.key_col);
+    let lines: Vec<Line> = layout
+        .rows
         .into_iter()
-        .map(|line| match line {
-            HelpLine::Heading(context) => Line::from(Span::styled(context.title(), theme::TITLE)),
-            HelpLine::Binding(binding) => Line::from(vec![
-                Span::styled(
-                    format!(" {:<key_col$} ", keymap::keys_label(binding)),
-                    theme::KEY,
-                ),
-                Span::raw(binding.desc),
+        .map(|row| match row {
+            HelpRow::Heading(context) => Line::from(Span::styled(context.title(), theme::TITLE)),
+            HelpRow::Binding { keys, text } => Line::from(vec![
+                Span::styled(format!(" {keys:<key_col$} "), theme::KEY),
+                Span::raw(text),
             ]),
-            HelpLine::Blank => Line::raw(""),
+            HelpRow::Blank => Line::raw(""),
         })
         .collect();
     let height = area
         .height
         .saturating_sub(2)
         .min(u16::try_from(lines.len() + 2).unwrap_or(u16::MAX));
-    // Lines are not wrapped (a narrow terminal cuts them), so the app knows
-    // how far the overlay scrolls; never past its last line.
+    // The rows are wrapped by `keymap::help_layout`, which the app also
+    // uses to know how far the overlay scrolls; never past its last line.
     let last_top = u16::try_from(lines.len())
         .unwrap_or(u16::MAX)
         .saturating_sub(height.saturating_sub(2));
