@@ -496,7 +496,10 @@ async fn shell(
             next = rx.try_recv().ok();
         }
     }
-    if app.take_dirty() {
+    if let Some(reason) = &stop_reason {
+        tracing::info!(%reason, "shell stopping");
+    }
+    if app.take_dirty() && !super::terminal::hung_up() {
         let _ = terminal.inner.draw(|f| crate::ui::draw(&app, f));
     }
     // Pushes stop between tiles rather than at whatever frame the sign-off
@@ -518,6 +521,7 @@ async fn shell(
     if let Some(sim) = sim {
         sim.shutdown().await;
     }
+    tracing::info!("signed off; olad and the simulator stopped");
     drop(terminal);
     match stop_reason {
         Some(reason) if reason.starts_with("cannot draw") => anyhow::bail!(reason),

@@ -81,8 +81,20 @@ impl Drop for Terminal {
     }
 }
 
-/// Puts the terminal back as it was. Safe to call more than once.
+/// Puts the terminal back as it was. Safe to call more than once, and on a
+/// terminal that hung up (it then does nothing).
 pub fn restore() {
+    if hung_up() {
+        return;
+    }
+    // Setting the tty's modes from outside its foreground process group
+    // would stop us with SIGTTOU (the default action) at exit; an error is
+    // all we want then.
+    // SAFETY: signal(2) with SIG_IGN installs no handler code; we are
+    // exiting the TUI and no one else relies on SIGTTOU's disposition.
+    unsafe {
+        libc::signal(libc::SIGTTOU, libc::SIG_IGN);
+    }
     let mut out = io::stdout();
     if ENHANCED.swap(false, Ordering::SeqCst) {
         let _ = execute!(out, PopKeyboardEnhancementFlags);
