@@ -876,12 +876,13 @@ pub const KEYMAP: &[Binding] = &[
         G,
         &[ch('1')],
         A::GoTab(0),
-        "Playback Control tab",
+        "Playback Control tab (on OLA-DMX, digits type values: Alt+1-4 or Tab)",
         None,
         false,
     ),
     bind(G, &[ch('2')], A::GoTab(1), "Raw Event tab", None, false),
     bind(G, &[ch('3')], A::GoTab(2), "Pixels tab", None, false),
+    bind(G, &[ch('4')], A::GoTab(3), "OLA-DMX tab", None, false),
     bind(
         G,
         &[alt(KeyCode::Char('1'))],
@@ -906,7 +907,6 @@ pub const KEYMAP: &[Binding] = &[
         None,
         true,
     ),
-    bind(G, &[ch('4')], A::GoTab(3), "OLA-DMX tab", None, false),
     bind(
         G,
         &[alt(KeyCode::Char('4'))],
