@@ -94,8 +94,29 @@ pub struct TimeoutArgs {
 #[command(next_help_heading = "olad")]
 pub struct OladArgs {
     /// olad's RPC address.
-    #[arg(long, env = "RVSHELL_OLAD", default_value = "127.0.0.1:9010")]
+    #[arg(long, env = "RVSHELL_OLAD", default_value = "127.0.0.1:9010", value_parser = olad_address)]
     pub olad: String,
+}
+
+/// `--olad`: `HOST:PORT`, refused as a bad argument (exit 2) before any
+/// connection is tried.
+fn olad_address(text: &str) -> Result<String, String> {
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err("expected HOST:PORT, e.g. 127.0.0.1:9010".into());
+    };
+    if host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .is_empty()
+    {
+        return Err("the host is empty; expected HOST:PORT, e.g. 127.0.0.1:9010".into());
+    }
+    match port.parse::<u16>() {
+        Ok(port) if port > 0 => Ok(text.to_owned()),
+        _ => Err(format!(
+            "{port:?} is not a port number (1..=65535); expected HOST:PORT"
+        )),
+    }
 }
 
 /// Where logs go; every command takes these.
@@ -369,5 +390,15 @@ mod tests {
         let longest = Duration::from_secs(MAX_SECS).checked_mul(4).unwrap();
         assert!(std::time::Instant::now().checked_add(longest).is_some());
         assert!(tokio::time::Instant::now().checked_add(longest).is_some());
+    }
+
+    #[test]
+    fn olad_addresses_are_host_and_port() {
+        assert_eq!(olad_address("127.0.0.1:9010").unwrap(), "127.0.0.1:9010");
+        assert_eq!(olad_address("[::1]:9010").unwrap(), "[::1]:9010");
+        assert!(olad_address("nonsense").unwrap_err().contains("HOST:PORT"));
+        assert!(olad_address(":9010").unwrap_err().contains("host is empty"));
+        assert!(olad_address("host:0").unwrap_err().contains("not a port"));
+        assert!(olad_address("host:x").unwrap_err().contains("not a port"));
     }
 }
