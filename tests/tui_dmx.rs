@@ -933,3 +933,25 @@ fn picking_a_universe_without_an_output_port_says_frames_go_nowhere() {
     assert_eq!(app.dmx.console.universe(), 1);
     assert_eq!(feedback(&app).matches("no output port patched").count(), 1);
 }
+
+#[test]
+fn a_refused_value_is_said_in_the_feedback_too() {
+    let mut app = app();
+    for c in "300".chars() {
+        app.update(ch(c));
+    }
+    let commands = app.update(key(KeyCode::Enter));
+    assert!(commands.is_empty(), "{commands:?}");
+    let text = feedback(&app);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("Error") && l.contains("300") && l.contains("0..=255")),
+        "{text}"
+    );
+    // A value that is set logs nothing of the kind.
+    for c in "200".chars() {
+        app.update(ch(c));
+    }
+    frame(&app.update(key(KeyCode::Enter)));
+    assert_eq!(feedback(&app).matches("0..=255").count(), 1);
+}

@@ -532,6 +532,14 @@ impl DmxTab {
             }
             KeyCode::Enter if self.console.entry().is_some() => {
                 let frame = self.console.commit_entry();
+                // A refused value is said in the feedback too: the tab's
+                // line is cut on a narrow screen and gone at the next key.
+                if let Some(refusal @ super::dmx_console::ConsoleError::NotSet { .. }) =
+                    self.console.refusal()
+                {
+                    let text = refusal.to_string();
+                    self.log(LineKind::Error, text);
+                }
                 Some(self.changed(frame))
             }
             KeyCode::Esc if self.console.entry().is_some() => {
