@@ -9,7 +9,7 @@ mod common;
 use common::proxy::{Dir, Proxy};
 use rvshell::rv::client::{ClientEvent, Config, ConnState, Reconnect, RequestError, RvClient};
 use rvshell::rv::pixels::{Depth, Samples, Tiling};
-use rvshell::rv::push::{PushError, PushOptions, push};
+use rvshell::rv::push::{PushError, PushOptions, PushReport, push};
 use rvshell::sim::server::{SimConfig, Simulator};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -38,6 +38,20 @@ fn pattern(width: u32, height: u32) -> Samples {
         ])
     });
     Samples::from_image(&image::DynamicImage::ImageRgba8(image), Depth::U8)
+}
+
+/// Pushes `samples` as media `media` in 4x4 tiles.
+async fn push_grid(
+    client: &RvClient,
+    samples: &Samples,
+    media: &str,
+) -> Result<PushReport, PushError> {
+    let options = PushOptions {
+        media: Some(media.into()),
+        tiling: Tiling::Grid { nx: 4, ny: 4 },
+        ..PushOptions::default()
+    };
+    push(client, samples, &options, &CancellationToken::new(), |_| {}).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,26 +126,13 @@ async fn returns_stay_matched_while_events_interleave_and_writes_split() {
 async fn a_4k_push_arrives_pixel_exact_through_a_capped_link() {
     let sim = sim().await;
     let proxy = Proxy::start(sim.local_addr()).await;
-    // 100 Mbit/s: 66 MB of 4K stereo in about 5 s (a 10 Mbit/s cap would
-    // take a minute; the soak script runs that).
+    // 100 Mbit/s: 66 MB of 4K stereo in about 5 s. The same cap at
+    // 10 Mbit/s works the same way but takes 53 s, too long for the suite.
     proxy.set(|f| f.bandwidth = Some(100_000_000 / 8));
     let (client, _) = RvClient::connect(through(&proxy, "capped")).await.unwrap();
     let samples = pattern(3840, 2160);
-    let options = PushOptions {
-        media: Some("capped4k".into()),
-        tiling: Tiling::Grid { nx: 4, ny: 4 },
-        ..PushOptions::default()
-    };
     let start = Instant::now();
-    let report = push(
-        &client,
-        &samples,
-        &options,
-        &CancellationToken::new(),
-        |_| {},
-    )
-    .await
-    .unwrap();
+    let report = push_grid(&client, &samples, "capped4k").await.unwrap();
     let took = start.elapsed();
     assert_eq!(report.tiles, 16);
     assert!(
@@ -175,20 +176,7 @@ async fn a_cut_mid_push_says_how_far_it_got_and_the_client_comes_back() {
     let samples = pattern(3840, 2160);
     proxy.set(|f| f.cut_after = Some((Dir::Up, 8 << 20)));
     proxy.set(|f| f.refusing = true);
-    let options = PushOptions {
-        media: Some("cut".into()),
-        tiling: Tiling::Grid { nx: 4, ny: 4 },
-        ..PushOptions::default()
-    };
-    let err = push(
-        &client,
-        &samples,
-        &options,
-        &CancellationToken::new(),
-        |_| {},
-    )
-    .await
-    .unwrap_err();
+    let err = push_grid(&client, &samples, "cut").await.unwrap_err();
     match &err {
         PushError::Send { done, total, .. } => {
             assert_eq!(*total, 16);

@@ -134,19 +134,16 @@ async fn olad() -> OladProcess {
     common::ola::olad(Some(1)).await
 }
 
-#[tokio::test]
-async fn a_stopped_olad_times_out_a_stream_and_recovers_on_sigcont() {
-    let olad = olad().await;
-    let addr = olad.addr().to_string();
-    let pid = olad.pid().expect("olad runs");
-    let dir = tempfile::tempdir().unwrap();
-    let mut stream = rvshell(dir.path())
+/// `rvshell dmx stream -u 1` to olad at `addr` with a `timeout`, its stdin
+/// and stderr piped.
+fn dmx_stream(dir: &std::path::Path, addr: &str, timeout: &str) -> std::process::Child {
+    rvshell(dir)
         .args([
             "dmx",
             "--olad",
-            &addr,
+            addr,
             "--timeout",
-            "1",
+            timeout,
             "stream",
             "-u",
             "1",
@@ -155,7 +152,16 @@ async fn a_stopped_olad_times_out_a_stream_and_recovers_on_sigcont() {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_stopped_olad_times_out_a_stream_and_recovers_on_sigcont() {
+    let olad = olad().await;
+    let addr = olad.addr().to_string();
+    let pid = olad.pid().expect("olad runs");
+    let dir = tempfile::tempdir().unwrap();
+    let mut stream = dmx_stream(dir.path(), &addr, "1");
     let mut stdin = stream.stdin.take().unwrap();
     writeln!(stdin, "1,2,3").unwrap();
     signal(pid, libc::SIGSTOP);
@@ -189,22 +195,7 @@ async fn olad_killed_mid_stream_ends_it_with_exit_2_and_a_restarted_one_takes_th
     let mut olad = olad().await;
     let addr = olad.addr().to_string();
     let dir = tempfile::tempdir().unwrap();
-    let mut stream = rvshell(dir.path())
-        .args([
-            "dmx",
-            "--olad",
-            &addr,
-            "--timeout",
-            "2",
-            "stream",
-            "-u",
-            "1",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut stream = dmx_stream(dir.path(), &addr, "2");
     let mut stdin = stream.stdin.take().unwrap();
     writeln!(stdin, "1,2,3").unwrap();
     std::thread::sleep(Duration::from_millis(100));

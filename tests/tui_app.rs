@@ -9,13 +9,9 @@ use rvshell::rv::client::{ClientEvent, ConnState};
 use rvshell::rv::message::Event;
 use std::time::Duration;
 
-fn key(code: KeyCode) -> AppEvent {
-    AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
+mod common;
 
-fn ch(c: char) -> AppEvent {
-    key(KeyCode::Char(c))
-}
+use common::events::{ch, key};
 
 fn ctrl(c: char) -> AppEvent {
     AppEvent::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))

@@ -16,17 +16,9 @@ use std::time::Duration;
 
 const SHOW: &str = include_str!("data/show.toml");
 
-fn key(code: KeyCode) -> AppEvent {
-    AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
+mod common;
 
-fn ch(c: char) -> AppEvent {
-    key(KeyCode::Char(c))
-}
-
-fn dmx(event: DmxEvent) -> AppEvent {
-    AppEvent::Net(NetEvent::Dmx(event))
-}
+use common::events::{ch, dmx, key};
 
 fn rv(name: &str, contents: &str) -> AppEvent {
     rv_from(0, name, contents)

@@ -10,22 +10,14 @@ use rvshell::app::dmx_tab::{
     DmxCommand, DmxEvent, FADE_TICK, OladState, PortEntry, RETRY_INTERVAL, UniverseEntry,
 };
 use rvshell::app::history::History;
-use rvshell::app::{App, AppEvent, Command, NetEvent, Tab};
+use rvshell::app::{App, AppEvent, Command, Tab};
 use std::time::Duration;
 
 const ADDR: &str = "127.0.0.1:9010";
 
-fn key(code: KeyCode) -> AppEvent {
-    AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
+mod common;
 
-fn ch(c: char) -> AppEvent {
-    key(KeyCode::Char(c))
-}
-
-fn dmx(event: DmxEvent) -> AppEvent {
-    AppEvent::Net(NetEvent::Dmx(event))
-}
+use common::events::{ch, dmx, key};
 
 fn state(state: OladState) -> AppEvent {
     dmx(DmxEvent::State(state))

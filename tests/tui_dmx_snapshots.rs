@@ -1,7 +1,7 @@
 //! Snapshots of the OLA-DMX tab at 100x30 and 60x20, driven by synthetic
 //! events (no olad), drawn into ratatui's `TestBackend`.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use rvshell::app::dmx_console::SLOTS;
@@ -12,17 +12,9 @@ use rvshell::app::{App, AppEvent, Command, NetEvent};
 /// Large, the default terminal (80x24), and small.
 const SIZES: [(u16, u16); 3] = [(100, 30), (80, 24), (60, 20)];
 
-fn key(code: KeyCode) -> AppEvent {
-    AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
+mod common;
 
-fn ch(c: char) -> AppEvent {
-    key(KeyCode::Char(c))
-}
-
-fn dmx(event: DmxEvent) -> AppEvent {
-    AppEvent::Net(NetEvent::Dmx(event))
-}
+use common::events::{ch, dmx, key};
 
 fn draw(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
     app.update(AppEvent::Resize(width, height));

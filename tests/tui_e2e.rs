@@ -104,15 +104,21 @@ fn fake_rv() -> (u16, std::sync::mpsc::Receiver<String>) {
     (port, rx)
 }
 
-#[test]
-fn two_rvs_send_to_all_and_quit_signs_off_with_disconnect() {
-    require_tmux();
+/// A runtime and the simulator running in it, on a free loopback port.
+fn sim_in_process() -> (tokio::runtime::Runtime, rvshell::sim::server::Simulator) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sim = rt
         .block_on(rvshell::sim::server::Simulator::start(
             rvshell::sim::server::SimConfig::any_port(),
         ))
         .unwrap();
+    (rt, sim)
+}
+
+#[test]
+fn two_rvs_send_to_all_and_quit_signs_off_with_disconnect() {
+    require_tmux();
+    let (rt, sim) = sim_in_process();
     let (fake_port, fake_bytes) = fake_rv();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display();
@@ -169,12 +175,7 @@ fn two_rvs_send_to_all_and_quit_signs_off_with_disconnect() {
 #[test]
 fn the_positional_port_wins_over_rvshell_port_in_the_environment() {
     require_tmux();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let sim = rt
-        .block_on(rvshell::sim::server::Simulator::start(
-            rvshell::sim::server::SimConfig::any_port(),
-        ))
-        .unwrap();
+    let (rt, sim) = sim_in_process();
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
@@ -219,12 +220,7 @@ fn without_a_terminal_the_shell_says_so_and_connects_to_nothing() {
 #[test]
 fn another_client_moves_the_frame_on_screen_with_no_key_pressed() {
     require_tmux();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let sim = rt
-        .block_on(rvshell::sim::server::Simulator::start(
-            rvshell::sim::server::SimConfig::any_port(),
-        ))
-        .unwrap();
+    let (rt, sim) = sim_in_process();
     let port = sim.local_addr().port();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display();

@@ -16,13 +16,9 @@ use rvshell::rv::push::PushReport;
 use std::path::PathBuf;
 use std::time::Duration;
 
-fn key(code: KeyCode) -> AppEvent {
-    AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
+mod common;
 
-fn ch(c: char) -> AppEvent {
-    key(KeyCode::Char(c))
-}
+use common::events::{ch, key};
 
 fn ctrl(c: char) -> AppEvent {
     AppEvent::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))

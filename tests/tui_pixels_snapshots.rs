@@ -17,13 +17,9 @@ use std::time::Duration;
 /// Large, the default terminal (80x24), and small.
 const SIZES: [(u16, u16); 3] = [(100, 30), (80, 24), (60, 20)];
 
-fn key(code: KeyCode) -> AppEvent {
-    AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
+mod common;
 
-fn ch(c: char) -> AppEvent {
-    key(KeyCode::Char(c))
-}
+use common::events::{ch, key};
 
 fn net(event: PixelsEvent) -> AppEvent {
     AppEvent::Net(NetEvent::Pixels(event))

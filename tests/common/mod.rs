@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 
+pub mod events;
 pub mod fake_rv;
 pub mod ola;
 pub mod proxy;
